@@ -1,0 +1,62 @@
+"""The article record: the one contract between spiders, pipelines, storage and export."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Field order of stored, exported and printed records.
+RECORD_FIELDS: tuple[str, ...] = (
+    "site",
+    "url",
+    "title",
+    "lead",
+    "body",
+    "authors",
+    "published_at",
+    "published_at_raw",
+    "category",
+    "tags",
+    "images",
+    "language",
+    "extractor",
+    "url_hash",
+    "content_hash",
+    "fetched_at",
+)
+
+
+@dataclass
+class ArticleItem:
+    """One extracted article.
+
+    ``url`` is canonical (tracking parameters and fragment removed, keyed to the real site);
+    ``published_at`` is ISO 8601 in +07:00 with ``published_at_raw`` the string it came from;
+    ``images`` are ``{"url", "caption"}`` dicts; ``extractor`` is ``site`` when the site's
+    template was recognised and ``generic`` when the fallback produced the record.
+    ``raw_html`` is the page as fetched, kept so the page can be re-extracted later.
+    """
+
+    site: str
+    url: str
+    title: str
+    lead: str | None
+    body: str
+    authors: list[str]
+    published_at: str | None
+    published_at_raw: str | None
+    category: str | None
+    tags: list[str]
+    images: list[dict[str, str | None]]
+    language: str
+    extractor: str
+    url_hash: str
+    content_hash: str
+    fetched_at: str | None = None
+    fetched_url: str | None = None
+    raw_html: bytes = field(default=b"", repr=False)
+
+    def record(self) -> dict[str, Any]:
+        """The public record, in :data:`RECORD_FIELDS` order."""
+        data = asdict(self)
+        return {name: data[name] for name in RECORD_FIELDS}

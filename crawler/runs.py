@@ -1,0 +1,76 @@
+"""Run bookkeeping: a ``crawl_runs`` row per spider run, opened at start, closed with stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.spiders import Spider
+
+from storage.db import open_db
+from storage.runs import finish_run, start_run
+
+PREFIX = "newscrawl/"
+
+
+def run_counters(stats: dict[str, Any]) -> dict[str, int]:
+    """The summary columns of a run row, from Scrapy stats."""
+
+    def total(prefix: str) -> int:
+        return sum(int(v) for k, v in stats.items() if k.startswith(prefix))
+
+    return {
+        "pages_fetched": int(stats.get("downloader/response_status_count/200", 0)),
+        "articles_new": int(stats.get(PREFIX + "articles/new", 0)),
+        "articles_duplicate": int(stats.get(PREFIX + "articles/duplicate", 0)),
+        "articles_updated": int(stats.get(PREFIX + "articles/updated", 0)),
+        "dropped": total(PREFIX + "dropped/"),
+        "errors": total(PREFIX + "errors/"),
+    }
+
+
+def run_status(stats: dict[str, Any], finish_reason: str) -> str:
+    """``ok``, ``errors`` (finished, some fetches failed) or ``failed`` (nothing fetched)."""
+    counters = run_counters(stats)
+    if counters["pages_fetched"] == 0 or finish_reason not in ("finished",):
+        return "failed"
+    return "errors" if counters["errors"] else "ok"
+
+
+class RunRecorder:
+    """Scrapy extension writing the ``crawl_runs`` row of each spider run."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.db_path: str = crawler.settings.get("NEWS_DB_PATH")
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        db = open_db(self.db_path)
+        try:
+            self.run_id = start_run(db, spider.name)
+        finally:
+            db.close()
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value(PREFIX + "run_id", self.run_id)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats.get_stats()
+        status = run_status(stats, reason)
+        self.crawler.stats.set_value(PREFIX + "status", status)
+        db = open_db(self.db_path)
+        try:
+            finish_run(db, self.run_id, status, reason, run_counters(stats), stats)
+        finally:
+            db.close()

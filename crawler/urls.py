@@ -1,0 +1,50 @@
+"""URL canonicalisation: the project's own dedup key, never Scrapy's request fingerprint."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+from crawler.text import hash_key
+
+# Parameters that only say where a click came from; they never select content.
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_")
+_TRACKING_NAMES = frozenset({"fbclid", "gclid", "dclid", "msclkid", "zarsrc", "zarsid", "ref", "_ga"})
+
+
+def _is_tracking(name: str) -> bool:
+    low = name.lower()
+    return low in _TRACKING_NAMES or low.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """``url`` without fragment and tracking parameters, query sorted, escapes normalised."""
+    query = urlsplit(url).query
+    tracking = [name for name, _ in parse_qsl(query, keep_blank_values=True) if _is_tracking(name)]
+    if tracking:
+        url = url_query_cleaner(url, tracking, remove=True, keep_fragments=False)
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-cased."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def rebase(url: str, from_base: str, to_base: str) -> str:
+    """Move ``url`` from one site origin to another, keeping path and query.
+
+    Used to key articles fetched from a replica or mirror by their URL on the real site.
+    """
+    if origin(url) != origin(from_base):
+        return url
+    parts = urlsplit(url)
+    target = urlsplit(to_base)
+    return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
+
+
+def url_hash(url: str) -> str:
+    """The article key: hash of the canonical URL."""
+    return hash_key(canonical_url(url))

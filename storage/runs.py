@@ -1,0 +1,38 @@
+"""The ``crawl_runs`` table: one row per spider run with its stats."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from storage.articles import now_iso
+
+
+def start_run(db: sqlite_utils.Database, site: str) -> int:
+    """Insert a run row marked ``running`` and return its id."""
+    with db.atomic():
+        table = db["crawl_runs"].insert({"site": site, "started_at": now_iso(), "status": "running"})
+    assert table.last_pk is not None
+    return int(table.last_pk)
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, status: str, finish_reason: str, counters: dict[str, int], stats: dict[str, Any]) -> None:
+    """Close a run row with its status, summary counters and the full stats as JSON."""
+    with db.atomic():
+        db["crawl_runs"].update(
+            run_id,
+            {
+                "finished_at": now_iso(),
+                "finish_reason": finish_reason,
+                "status": status,
+                **counters,
+                "stats": json.dumps(stats, ensure_ascii=False, sort_keys=True, default=str),
+            },
+        )
+
+
+def recent_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs, newest first."""
+    return list(db.query("select * from crawl_runs order by id desc limit ?", [limit]))

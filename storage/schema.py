@@ -1,0 +1,62 @@
+"""The schema, as sqlite-utils migrations: a database of any age is brought up to date."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("newscrawl")
+
+
+@migrations()
+def m001_articles(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "url_hash": str,
+            "site": str,
+            "url": str,
+            "title": str,
+            "lead": str,
+            "body": str,
+            "authors": str,
+            "published_at": str,
+            "published_at_raw": str,
+            "category": str,
+            "tags": str,
+            "images": str,
+            "language": str,
+            "extractor": str,
+            "content_hash": str,
+            "fetched_at": str,
+            "first_seen_at": str,
+            "version": int,
+        },
+        pk="url_hash",
+        not_null={"site", "url", "title", "body", "content_hash"},
+        defaults={"version": 1},
+    )
+    db["articles"].create_index(["site", "published_at"])
+    db["articles"].create_index(["content_hash"])
+    db["pages"].create(
+        {"url_hash": str, "fetched_url": str, "fetched_at": str, "html_gz": bytes},
+        pk="url_hash",
+    )
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "site": str,
+            "started_at": str,
+            "finished_at": str,
+            "finish_reason": str,
+            "status": str,
+            "pages_fetched": int,
+            "articles_new": int,
+            "articles_duplicate": int,
+            "articles_updated": int,
+            "dropped": int,
+            "errors": int,
+            "stats": str,
+        },
+        pk="id",
+    )
+    db["crawl_runs"].create_index(["site", "started_at"])
