@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml import etree, html as lxml_html
@@ -30,6 +31,8 @@ MIN_BODY_CHARS = 300
 ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", "AnalysisNewsArticle"})
 NON_ARTICLE_TYPES = frozenset({"VideoObject", "ImageGallery", "CollectionPage", "ProfilePage", "SearchResultsPage"})
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select", "svg")
+# Bylines join several names: "Thanh Hiếu - Phúc Lộc", "A, B", "A và B".
+_AUTHOR_SEPARATORS = re.compile(r"\s+[-–]\s+|\s*,\s*|\s+và\s+")
 _BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div"})
 
 
@@ -94,6 +97,8 @@ def extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: st
     extractor = "site"
     if fields is None:
         extractor = "generic"
+        if not _looks_like_article(meta, url, site):
+            return NotArticle("not_article", "no article template, markup or URL shape")
         generic = _generic_fields(page, tree, url)
         if generic is None:
             return NotArticle("no_text", "no article text found")
@@ -152,6 +157,17 @@ def _site_fields(tree: lxml_html.HtmlElement, site: SiteConfig, url: str) -> dic
         "images": images,
         "body": _body_text(cleaned),
     }
+
+
+def _looks_like_article(meta: _Meta, url: str, site: SiteConfig | None) -> bool:
+    """Evidence, beyond having text, that an unrecognised page is an article.
+
+    Tag, search and section pages have plenty of text too; the generic path only runs on pages
+    that declare themselves articles or sit at one of the site's article URL shapes.
+    """
+    if site is not None and site.is_article_path(urlsplit(url).path):
+        return True
+    return bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article" or meta.published is not None
 
 
 def _generic_fields(page: str | bytes, tree: lxml_html.HtmlElement, url: str) -> dict[str, Any] | None:
@@ -245,16 +261,21 @@ def _images(
             seen.add(absolute)
             found.append({"url": absolute, "caption": caption or None})
 
-    hero_node = _first(tree, hero)
-    if hero_node is not None:
-        add(hero_node if hero_node.tag == "img" else hero_node.find(".//img"), None)
+    captioned: list[tuple[lxml_html.HtmlElement | None, str | None]] = []
     for selector in blocks:
         for block in container.cssselect(selector):
             caption = next(
                 (clean_line(c.text_content()) for s in captions for c in block.cssselect(s) if clean_line(c.text_content())),
                 None,
             )
-            add(block.find(".//img"), caption.rstrip(" |") if caption else None)
+            captioned.append((block.find(".//img"), caption.rstrip(" |") if caption else None))
+    by_src = {img.get("src"): caption for img, caption in captioned if img is not None}
+    hero_node = _first(tree, hero)
+    if hero_node is not None:
+        hero_img = hero_node if hero_node.tag == "img" else hero_node.find(".//img")
+        add(hero_img, None if hero_img is None else by_src.get(hero_img.get("src")))
+    for img, caption in captioned:
+        add(img, caption)
     for img in container.iter("img"):
         add(img, None)
     return found
@@ -265,7 +286,8 @@ def _authors(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> list[st
     for selector in selectors:
         for node in tree.cssselect(selector):
             titled = node.xpath(".//a[@title]/@title")
-            names.append(clean_line(str(titled[0]) if titled else node.text_content()).strip(" -–|"))
+            text = clean_line(str(titled[0]) if titled else node.text_content())
+            names.extend(part.strip(" -–|") for part in _AUTHOR_SEPARATORS.split(text))
     return _unique(names)
 
 

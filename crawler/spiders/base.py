@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from lxml import etree
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
@@ -81,7 +82,10 @@ class NewsSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response, path: str, page: int) -> Iterator[Request]:
         hrefs = response.css(self.site.listing_links).xpath("@href").getall()
-        if not hrefs:  # the listing markup changed: fall back to every link on the page
+        if not hrefs and page == 1:
+            # A first page without the known list markup means a redesign: take every link
+            # (article URL shapes still filter them). On later pages an empty list is the end.
+            self._count("listing/markup_not_found")
             hrefs = response.xpath("//a/@href").getall()
         articles = [u for u in (response.urljoin(h) for h in hrefs) if self._is_article(u)]
         yield from self._follow_articles(response, articles)
@@ -128,6 +132,9 @@ class NewsSpider(scrapy.Spider):
     # --- helpers --------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> None:
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error
+            return
         if failure.check(HttpError):
             kind = f"http_{failure.value.response.status}"
         else:

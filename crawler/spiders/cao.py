@@ -19,7 +19,7 @@ SITE = SiteConfig(
     feeds=("/rss/home.rss", "/rss/tin-chinh", "/rss/vu-an"),
     listings=("/tin-chinh", "/vu-an"),
     pagination="{path}/page-{n}",
-    listing_links="li h3 a",
+    listing_links="ul.list_news li > h3 > a",
     selectors=Selectors(
         body=("#article_content",),
         title=("h1.article_title", "h1"),
@@ -27,7 +27,7 @@ SITE = SiteConfig(
         date=("[style*='white-space: nowrap']", "[style*='white-space:nowrap']"),
         authors=("[class*='article_author']",),
         category=("ol.breadcrumb li:last-child a",),
-        tags=("div.tags a",),
+        tags=("div.article_tags a", "div.tags a"),
         image_blocks=("div[style*='width:100%']", "div.image-gallery", "figure"),
         captions=("div.d-imgcaption", "figcaption"),
         remove=(".col-sm-12.col-md-6.fLeft", "div.inner-article", ".ad-embed", "#subiz_wrapper"),
