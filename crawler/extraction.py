@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -25,6 +26,10 @@ from crawler.items import ArticleItem
 from crawler.sites import SiteConfig
 from crawler.text import clean_line, clean_text, content_hash, normalize_for_hash
 from crawler.urls import url_hash
+
+# trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
+# reported as a NotArticle reason and counted in the crawl stats instead.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 # Running text shorter than this is a video, album, tag or stub page, not an article.
 MIN_BODY_CHARS = 300

@@ -1,16 +1,22 @@
-"""Storing article records: one row per canonical URL, raw HTML kept compressed."""
+"""Storing article records: one row per canonical URL, versions kept, aliases recorded.
+
+Every write is one transaction, so a crawl killed at any point leaves either the whole
+article (row, version, raw page) or nothing of it.
+"""
 
 from __future__ import annotations
 
 import json
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import sqlite_utils
 
-SaveOutcome = Literal["new", "duplicate", "updated"]
+SaveOutcome = Literal["new", "duplicate", "updated", "alias"]
 _JSON_FIELDS = ("authors", "tags", "images")
+# Fields compared between versions to say what changed.
+_VERSIONED = ("title", "lead", "body", "authors", "published_at", "category", "tags", "images")
 
 
 def now_iso() -> str:
@@ -18,55 +24,138 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def known_url_hashes(db: sqlite_utils.Database, site: str) -> set[str]:
-    """URL hashes of the articles of ``site`` already stored (the spider's "seen" set)."""
+def known_url_hashes(
+    db: sqlite_utils.Database,
+    site: str,
+    recheck_days: float = 0,
+    recheck_hours: float = 0,
+    now: datetime | None = None,
+) -> set[str]:
+    """URL hashes (articles and their aliases) of ``site`` that need no fetch now.
+
+    An article published within ``recheck_days`` whose last fetch is older than
+    ``recheck_hours`` is due for a recheck, so it is left out of the set.
+    """
     if not db["articles"].exists():
         return set()
-    return {row["url_hash"] for row in db.query("select url_hash from articles where site = ?", [site])}
+    now = now or datetime.now(timezone.utc)
+    young = (now - timedelta(days=recheck_days)).isoformat()
+    stale = (now - timedelta(hours=recheck_hours)).replace(microsecond=0).isoformat()
+    known = {
+        row["url_hash"]
+        for row in db.query(
+            "select url_hash from articles where site = ? and not "
+            "(? > 0 and published_at >= ? and fetched_at <= ?)",
+            [site, recheck_days, young, stale],
+        )
+    }
+    known |= {row["alias_hash"] for row in db.query("select alias_hash from aliases where site = ?", [site])}
+    return known
 
 
-def save_article(db: sqlite_utils.Database, record: dict[str, Any], raw_html: bytes = b"", fetched_url: str | None = None) -> SaveOutcome:
+def save_article(
+    db: sqlite_utils.Database,
+    record: dict[str, Any],
+    raw_html: bytes = b"",
+    fetched_url: str | None = None,
+    fetched_hash: str | None = None,
+) -> SaveOutcome:
     """Store one record (the fields of :data:`crawler.items.RECORD_FIELDS`) in one transaction.
 
-    The same URL with the same content hash is a duplicate (only ``fetched_at`` moves); a new
-    content hash replaces the stored fields and bumps ``version``.
+    - a new URL whose text equals an article already stored for the same site becomes an
+      alias of that article (outcome ``alias``);
+    - the same URL with the same content hash is a ``duplicate`` (only ``fetched_at`` moves);
+    - a changed content hash stores a new version and keeps the old (``updated``);
+    - ``fetched_hash``, the hash of the URL the page was fetched at, is recorded as an alias
+      when it differs from the record's canonical URL (redirects, ``rel=canonical``).
     """
     row = {k: (json.dumps(v, ensure_ascii=False) if k in _JSON_FIELDS else v) for k, v in record.items()}
     fetched_at = row.get("fetched_at") or now_iso()
     row["fetched_at"] = fetched_at
+    key = row["url_hash"]
     with db.atomic():
-        existing = next(
-            db.query("select content_hash, version from articles where url_hash = ?", [row["url_hash"]]),
-            None,
-        )
+        existing = _get(db, "select * from articles where url_hash = ?", key)
         if existing is None:
+            twin = _get(
+                db,
+                "select url_hash from articles where site = ? and content_hash = ? limit 1",
+                row["site"],
+                row["content_hash"],
+            )
+            if twin is not None:
+                _alias(db, key, row["url"], twin["url_hash"], row["site"], "same_content", fetched_at)
+                if fetched_hash and fetched_hash != key:
+                    _alias(db, fetched_hash, fetched_url or row["url"], twin["url_hash"], row["site"], "redirect", fetched_at)
+                return "alias"
             outcome: SaveOutcome = "new"
             db["articles"].insert({**row, "first_seen_at": fetched_at, "version": 1})
+            _version(db, row, 1, [])
         elif existing["content_hash"] == row["content_hash"]:
             outcome = "duplicate"
-            db.execute("update articles set fetched_at = ? where url_hash = ?", [fetched_at, row["url_hash"]])
+            db.execute("update articles set fetched_at = ? where url_hash = ?", [fetched_at, key])
         else:
             outcome = "updated"
-            db["articles"].update(row["url_hash"], {**row, "version": existing["version"] + 1})
+            version = int(existing["version"]) + 1
+            changed = [f for f in _VERSIONED if existing.get(f) != row.get(f)]
+            db["articles"].update(key, {**row, "version": version})
+            _version(db, row, version, changed)
+        if fetched_hash and fetched_hash != key:
+            reason = "canonical" if fetched_url and fetched_url.split("#")[0] else "redirect"
+            _alias(db, fetched_hash, fetched_url or row["url"], key, row["site"], reason, fetched_at)
         if raw_html:
             db["pages"].upsert(
-                {
-                    "url_hash": row["url_hash"],
-                    "fetched_url": fetched_url or row["url"],
-                    "fetched_at": fetched_at,
-                    "html_gz": zlib.compress(raw_html, 6),
-                },
+                {"url_hash": key, "fetched_url": fetched_url or row["url"], "fetched_at": fetched_at,
+                 "html_gz": zlib.compress(raw_html, 6)},
                 pk="url_hash",
             )
     return outcome
 
 
+def _version(db: sqlite_utils.Database, row: dict[str, Any], version: int, changed: list[str]) -> None:
+    db["article_versions"].insert(
+        {
+            "url_hash": row["url_hash"],
+            "version": version,
+            "fetched_at": row["fetched_at"],
+            "content_hash": row["content_hash"],
+            "changed": json.dumps(changed),
+            **{f: row.get(f) for f in ("title", "lead", "body", "authors", "published_at")},
+        },
+        replace=True,
+    )
+
+
+def _alias(db: sqlite_utils.Database, alias_hash: str, alias_url: str, url_hash: str, site: str, reason: str, at: str) -> None:
+    if alias_hash == url_hash:
+        return
+    db.execute(
+        "insert or ignore into aliases (alias_hash, alias_url, url_hash, site, reason, first_seen_at) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [alias_hash, alias_url, url_hash, site, reason, at],
+    )
+
+
+def _get(db: sqlite_utils.Database, sql: str, *params: Any) -> dict[str, Any] | None:
+    return next(db.query(sql, list(params)), None)
+
+
+def versions(db: sqlite_utils.Database, url_hash: str) -> list[dict[str, Any]]:
+    """The stored versions of an article, oldest first."""
+    return [decode_row(r) for r in db.query(
+        "select * from article_versions where url_hash = ? order by version", [url_hash]
+    )]
+
+
 def load_raw_html(db: sqlite_utils.Database, url_hash: str) -> bytes | None:
     """The stored page of an article, decompressed, or None."""
-    row = next(db.query("select html_gz from pages where url_hash = ?", [url_hash]), None)
+    row = _get(db, "select html_gz from pages where url_hash = ?", url_hash)
     return zlib.decompress(row["html_gz"]) if row else None
 
 
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row with its JSON columns decoded."""
-    return {k: (json.loads(v) if k in _JSON_FIELDS and v is not None else v) for k, v in row.items()}
+    decoded = dict(row)
+    for k in (*_JSON_FIELDS, "changed"):
+        if isinstance(decoded.get(k), str):
+            decoded[k] = json.loads(decoded[k])
+    return decoded

@@ -60,3 +60,46 @@ def m001_articles(db: sqlite_utils.Database) -> None:
         pk="id",
     )
     db["crawl_runs"].create_index(["site", "started_at"])
+
+
+@migrations()
+def m002_incremental(db: sqlite_utils.Database) -> None:
+    """Versions, aliases, conditional-GET validators, the URL log, richer run rows."""
+    db["article_versions"].create(
+        {
+            "url_hash": str,
+            "version": int,
+            "fetched_at": str,
+            "content_hash": str,
+            "changed": str,
+            "title": str,
+            "lead": str,
+            "body": str,
+            "authors": str,
+            "published_at": str,
+        },
+        pk=("url_hash", "version"),
+    )
+    db.execute(
+        "insert into article_versions (url_hash, version, fetched_at, content_hash, changed, title, lead, body, "
+        "authors, published_at) select url_hash, version, fetched_at, content_hash, '[]', title, lead, body, "
+        "authors, published_at from articles"
+    )
+    db["aliases"].create(
+        {"alias_hash": str, "alias_url": str, "url_hash": str, "site": str, "reason": str, "first_seen_at": str},
+        pk="alias_hash",
+    )
+    db["aliases"].create_index(["url_hash"])
+    db["http_cache"].create({"url": str, "etag": str, "last_modified": str, "checked_at": str}, pk="url")
+    db["url_log"].create(
+        {"url_hash": str, "url": str, "site": str, "outcome": str, "reason": str, "detail": str, "seen_at": str},
+        pk="url_hash",
+    )
+    for column, kind in (
+        ("not_modified", int),
+        ("aliases", int),
+        ("duration_s", float),
+        ("dropped_by_reason", str),
+        ("errors_by_kind", str),
+    ):
+        db["crawl_runs"].add_column(column, kind)

@@ -81,6 +81,9 @@ class NewsSpider(scrapy.Spider):
         yield from self._follow_articles(response, locs)
 
     def parse_listing(self, response: Response, path: str, page: int) -> Iterator[Request]:
+        if response.status == 404:  # only pagination pages accept a 404: the walk ran past the end
+            self._count("listing/end_404")
+            return
         hrefs = response.css(self.site.listing_links).xpath("@href").getall()
         if not hrefs and page == 1:
             # A first page without the known list markup means a redesign: take every link
@@ -91,7 +94,9 @@ class NewsSpider(scrapy.Spider):
         yield from self._follow_articles(response, articles)
         if articles and self.site.pagination and page < self.site.max_listing_pages:
             next_path = self.site.pagination.format(path=path, n=page + 1)
-            yield self._request(next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page + 1})
+            request = self._request(next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page + 1})
+            request.meta["handle_httpstatus_list"] = [404]
+            yield request
 
     def _follow_articles(self, response: Response, urls: list[str]) -> Iterator[Request]:
         for raw in urls:

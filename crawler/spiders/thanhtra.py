@@ -22,6 +22,7 @@ SITE = SiteConfig(
     listings=(
         "/chinh-tri-1F7B169C8",
         "/thanh-tra-CA492F2B8",
+        "/tiep-dan-khieu-to-0FCABC87C",
         "/phong-chong-tham-nhung-A52D004FA",
         "/xa-hoi-C5ACF42DB",
         "/phap-luat-B2DDDF86E",
