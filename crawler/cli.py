@@ -19,6 +19,7 @@ EXIT_OK = 0
 EXIT_ERRORS = 1  # finished, but some fetches failed
 EXIT_USAGE = 2  # bad arguments (argparse's own code)
 EXIT_NOTHING = 3  # nothing could be fetched
+EXIT_LOCKED = 4  # another crawl holds the lock
 EXIT_STORAGE = 5  # the database cannot be used
 
 DEFAULT_DB = "data/news.sqlite3"
@@ -56,7 +57,26 @@ def _parser() -> argparse.ArgumentParser:
     crawl.add_argument("--db", help=f"database path (default: $NEWS_DB_PATH or {DEFAULT_DB})")
     crawl.add_argument("--base-url", action="append", default=[], metavar="SITE=URL", help="crawl SITE at URL (a replica or mirror)")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting")
+    crawl.add_argument("--backfill", action="store_true", help="walk listings deeper than the first known page")
+    crawl.add_argument("--max-pages", type=int, metavar="N", help="listing pages per category (backfill bound)")
+    crawl.add_argument("--until", metavar="DATE", help="backfill: stop at listing pages older than DATE")
     crawl.set_defaults(func=cmd_crawl)
+
+    sched = sub.add_parser("schedule", help="run `crawl` in a fresh process every interval, never overlapping")
+    sched.add_argument("--every", required=True, metavar="INTERVAL", help="e.g. 30m, 1h, 90s")
+    sched.add_argument("--runs", type=int, default=0, metavar="N", help="stop after N runs (default: forever)")
+    sched.add_argument("crawl_args", nargs=argparse.REMAINDER, help="arguments passed to `newscrawl crawl`")
+    sched.set_defaults(func=cmd_schedule)
+
+    hist = sub.add_parser("history", help="the stored versions of an article")
+    hist.add_argument("url")
+    hist.add_argument("--db", help="database path")
+    hist.set_defaults(func=cmd_history)
+
+    expl = sub.add_parser("explain", help="what the crawler knows of a URL")
+    expl.add_argument("url")
+    expl.add_argument("--db", help="database path")
+    expl.set_defaults(func=cmd_explain)
 
     export = sub.add_parser("export", help="write stored articles as JSON lines")
     export.add_argument("--db", help="database path")
@@ -113,17 +133,84 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.lock import CrawlLock, LockHeld
     from crawler.runner import run_crawl, site_status
     from storage.db import open_db
 
     keys = _site_keys(args.sites)
     base_urls = _pairs(args.base_url, "--base-url")
     _site_keys(list(base_urls))
+    until = _parse_since(args.until, "--until")
+    if args.max_pages is not None and args.max_pages < 1:
+        raise UsageError("--max-pages must be at least 1")
     db_path = _db_path(args)
-    open_db(db_path).close()  # fail fast, in one line, on an unusable database
-    overrides: dict[str, Any] = {"NEWS_DB_PATH": db_path, **_pairs(args.set, "--set")}
-    results = run_crawl(keys, base_urls, overrides)
+    spider_args = {"backfill": args.backfill, "max_pages": args.max_pages, "until": until}
+    try:
+        with CrawlLock(db_path):
+            open_db(db_path).close()  # fail fast, in one line, on an unusable database
+            overrides: dict[str, Any] = {"NEWS_DB_PATH": db_path, **_pairs(args.set, "--set")}
+            results = run_crawl(keys, base_urls, overrides, spider_args)
+    except LockHeld as exc:
+        print(f"newscrawl: {exc}; not starting", file=sys.stderr)
+        return EXIT_LOCKED
     return _exit_code({k: site_status(s) for k, s in results.items()})
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    import subprocess
+    import time
+
+    interval = _duration(args.every)
+    command = [sys.executable, "-m", "crawler.cli", "crawl", *[a for a in args.crawl_args if a != "--"]]
+    done = 0
+    while not args.runs or done < args.runs:
+        started = time.monotonic()
+        code = subprocess.run(command, check=False).returncode
+        done += 1
+        print(f"newscrawl schedule: run {done} exited {code} after {time.monotonic() - started:.0f}s", file=sys.stderr)
+        if args.runs and done >= args.runs:
+            break
+        # The next run starts one interval after this one started, or at once if it overran.
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    return EXIT_OK
+
+
+def _duration(value: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = value[:-1], value[-1:].lower()
+    if unit not in units or not number.replace(".", "", 1).isdigit() or float(number) <= 0:
+        raise UsageError(f"--every must look like 30m, 1h or 90s, got {value!r}")
+    return float(number) * units[unit]
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from crawler.urls import canonical_url, url_hash
+    from storage.articles import versions
+    from storage.db import open_db
+
+    db = open_db(_db_path(args), create=False)
+    key = url_hash(canonical_url(args.url))
+    alias = next(db.query("select url_hash from aliases where alias_hash = ?", [key]), None)
+    rows = versions(db, alias["url_hash"] if alias else key)
+    db.close()
+    if not rows:
+        print(f"no stored article at {args.url}", file=sys.stderr)
+        return 1
+    for row in rows:
+        changed = ", ".join(row["changed"]) or "first version"
+        print(f"v{row['version']}  {row['fetched_at']}  {row['content_hash'][:12]}  {changed}  {row['title']}")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from crawler.explain import explain
+    from storage.db import open_db
+
+    db = open_db(_db_path(args), create=False)
+    for line in explain(db, args.url):
+        print(line)
+    db.close()
+    return EXIT_OK
 
 
 def _exit_code(statuses: dict[str, str]) -> int:
@@ -139,7 +226,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.site:
         _site_keys([args.site])
-    since = _parse_since(args.since)
+    since = _parse_since(args.since, "--since")
     db = open_db(_db_path(args), create=False)
     try:
         with open_output(args.output) as out:
@@ -152,14 +239,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parse_since(value: str | None) -> str | None:
+def _parse_since(value: str | None, option: str) -> str | None:
     from crawler.dates import parse_iso
 
     if value is None:
         return None
     parsed = parse_iso(value if "T" in value else value + "T00:00:00+07:00")
     if parsed is None:
-        raise UsageError(f"--since must be a date like 2026-01-31, got {value!r}")
+        raise UsageError(f"{option} must be a date like 2026-01-31, got {value!r}")
     return parsed
 
 
@@ -212,7 +299,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"replica {key} at {url}")
         # Our own local server: no politeness delay needed (robots.txt is still obeyed).
         overrides = {"NEWS_DB_PATH": args.db, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}
-        results = run_crawl(list(base_urls), base_urls, overrides)
+        results = run_crawl(list(base_urls), base_urls, overrides, {})
     db = open_db(args.db)
     print(f"\n{'site':10} {'status':8} {'fetched':>8} {'new':>5} {'dup':>5} {'dropped':>8} {'errors':>7} {'stored':>7}")
     for key, stats in results.items():

@@ -34,6 +34,8 @@ class ArticleItem:
     ``published_at`` is ISO 8601 in +07:00 with ``published_at_raw`` the string it came from;
     ``images`` are ``{"url", "caption"}`` dicts; ``extractor`` is ``site`` when the site's
     template was recognised and ``generic`` when the fallback produced the record.
+    ``fetched_url`` is the URL first requested (before redirects), keyed to the real site, and
+    ``alias_reason`` says why it differs from ``url`` (``redirect``, ``canonical``), if it does.
     ``raw_html`` is the page as fetched, kept so the page can be re-extracted later.
     """
 
@@ -54,9 +56,22 @@ class ArticleItem:
     content_hash: str
     fetched_at: str | None = None
     fetched_url: str | None = None
+    alias_reason: str | None = None
     raw_html: bytes = field(default=b"", repr=False)
 
     def record(self) -> dict[str, Any]:
         """The public record, in :data:`RECORD_FIELDS` order."""
         data = asdict(self)
         return {name: data[name] for name in RECORD_FIELDS}
+
+
+@dataclass
+class UrlEvent:
+    """A URL that was fetched or refused but yields no article, and why (for ``explain``)."""
+
+    site: str
+    url: str
+    url_hash: str
+    outcome: str  # "dropped" or "error"
+    reason: str
+    detail: str = ""

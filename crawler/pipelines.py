@@ -8,8 +8,10 @@ import sqlite_utils
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticleItem
+from crawler.items import ArticleItem, UrlEvent
+from crawler.urls import url_hash
 from storage.articles import save_article
+from storage.crawlstate import log_url
 from storage.db import open_db
 
 _REQUIRED = ("site", "url", "title", "body", "url_hash", "content_hash")
@@ -36,6 +38,10 @@ class StoragePipeline:
             self.db = None
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, UrlEvent):
+            assert self.db is not None
+            log_url(self.db, {k: v for k, v in vars(item).items()})
+            return item
         if not isinstance(item, ArticleItem):
             return item
         record = item.record()
@@ -44,7 +50,8 @@ class StoragePipeline:
             self._count("dropped/invalid_record")
             raise DropItem(f"record without {', '.join(missing)}: {item.url}")
         assert self.db is not None
-        outcome = save_article(self.db, record, item.raw_html, item.fetched_url)
+        fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
+        outcome = save_article(self.db, record, item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
         self._count(f"articles/{outcome}")
         return item
 

@@ -21,14 +21,16 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Any:
     return settings
 
 
-def run_crawl(keys: list[str], base_urls: dict[str, str], overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def run_crawl(
+    keys: list[str], base_urls: dict[str, str], overrides: dict[str, Any], spider_args: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """Crawl ``keys`` together (the reactor runs once per process); return stats by site."""
     registry = spiders()
     process = CrawlerProcess(project_settings(overrides))
     crawlers = {}
     for key in keys:
         crawler = process.create_crawler(registry[key])
-        process.crawl(crawler, base_url=base_urls.get(key))
+        process.crawl(crawler, base_url=base_urls.get(key), **spider_args)
         crawlers[key] = crawler
     process.start()
     return {key: (c.stats.get_stats() if c.stats else {}) for key, c in crawlers.items()}

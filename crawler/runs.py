@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from scrapy import signals
@@ -14,26 +16,33 @@ from storage.runs import finish_run, start_run
 PREFIX = "newscrawl/"
 
 
-def run_counters(stats: dict[str, Any]) -> dict[str, int]:
+def run_counters(stats: dict[str, Any]) -> dict[str, Any]:
     """The summary columns of a run row, from Scrapy stats."""
 
     def total(prefix: str) -> int:
         return sum(int(v) for k, v in stats.items() if k.startswith(prefix))
 
+    def by_key(prefix: str) -> str:
+        return json.dumps({k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)})
+
     return {
         "pages_fetched": int(stats.get("downloader/response_status_count/200", 0)),
+        "not_modified": int(stats.get(PREFIX + "pages/not_modified", 0)),
+        "aliases": int(stats.get(PREFIX + "articles/alias", 0)),
         "articles_new": int(stats.get(PREFIX + "articles/new", 0)),
         "articles_duplicate": int(stats.get(PREFIX + "articles/duplicate", 0)),
         "articles_updated": int(stats.get(PREFIX + "articles/updated", 0)),
         "dropped": total(PREFIX + "dropped/"),
         "errors": total(PREFIX + "errors/"),
+        "dropped_by_reason": by_key(PREFIX + "dropped/"),
+        "errors_by_kind": by_key(PREFIX + "errors/"),
     }
 
 
 def run_status(stats: dict[str, Any], finish_reason: str) -> str:
     """``ok``, ``errors`` (finished, some fetches failed) or ``failed`` (nothing fetched)."""
     counters = run_counters(stats)
-    if counters["pages_fetched"] == 0 or finish_reason not in ("finished",):
+    if counters["pages_fetched"] + counters["not_modified"] == 0 or finish_reason != "finished":
         return "failed"
     return "errors" if counters["errors"] else "ok"
 
@@ -45,6 +54,7 @@ class RunRecorder:
         self.crawler = crawler
         self.db_path: str = crawler.settings.get("NEWS_DB_PATH")
         self.run_id: int | None = None
+        self.started = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -57,6 +67,7 @@ class RunRecorder:
         db = open_db(self.db_path)
         try:
             self.run_id = start_run(db, spider.name)
+            self.started = time.monotonic()
         finally:
             db.close()
         assert self.crawler.stats is not None
@@ -71,6 +82,7 @@ class RunRecorder:
         self.crawler.stats.set_value(PREFIX + "status", status)
         db = open_db(self.db_path)
         try:
-            finish_run(db, self.run_id, status, reason, run_counters(stats), stats)
+            counters = {**run_counters(stats), "duration_s": round(time.monotonic() - self.started, 3)}
+            finish_run(db, self.run_id, status, reason, counters, stats)
         finally:
             db.close()

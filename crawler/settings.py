@@ -34,3 +34,11 @@ LOG_LEVEL = os.environ.get("NEWS_LOG_LEVEL", "INFO")
 
 # --- Project ------------------------------------------------------------------------------
 NEWS_DB_PATH = os.environ.get("NEWS_DB_PATH", "data/news.sqlite3")
+# Articles published within this many days are refetched when their last fetch is older than
+# NEWS_RECHECK_HOURS; a changed content hash then stores a new version.
+NEWS_RECHECK_DAYS = float(os.environ.get("NEWS_RECHECK_DAYS", "3"))
+NEWS_RECHECK_HOURS = float(os.environ.get("NEWS_RECHECK_HOURS", "6"))
+# Listing pages walked per category: scheduled runs stop earlier, at the first page of known
+# articles; backfill runs (`newscrawl crawl --backfill`) walk up to the larger bound.
+NEWS_MAX_LISTING_PAGES = 5
+NEWS_BACKFILL_MAX_PAGES = 200

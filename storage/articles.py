@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+# NotArticle reasons that do not change on a refetch.
+SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title")
 SaveOutcome = Literal["new", "duplicate", "updated", "alias"]
 _JSON_FIELDS = ("authors", "tags", "images")
 # Fields compared between versions to say what changed.
@@ -50,6 +52,16 @@ def known_url_hashes(
         )
     }
     known |= {row["alias_hash"] for row in db.query("select alias_hash from aliases where site = ?", [site])}
+    # Pages already found not to be articles (video, album, stub pages at article-shaped URLs)
+    # are not fetched again; fetch errors and robots refusals are re-evaluated every run.
+    marks = ", ".join("?" for _ in SETTLED_DROPS)
+    known |= {
+        row["url_hash"]
+        for row in db.query(
+            f"select url_hash from url_log where site = ? and outcome = 'dropped' and reason in ({marks})",
+            [site, *SETTLED_DROPS],
+        )
+    }
     return known
 
 
@@ -59,6 +71,7 @@ def save_article(
     raw_html: bytes = b"",
     fetched_url: str | None = None,
     fetched_hash: str | None = None,
+    alias_reason: str | None = None,
 ) -> SaveOutcome:
     """Store one record (the fields of :data:`crawler.items.RECORD_FIELDS`) in one transaction.
 
@@ -85,7 +98,8 @@ def save_article(
             if twin is not None:
                 _alias(db, key, row["url"], twin["url_hash"], row["site"], "same_content", fetched_at)
                 if fetched_hash and fetched_hash != key:
-                    _alias(db, fetched_hash, fetched_url or row["url"], twin["url_hash"], row["site"], "redirect", fetched_at)
+                    _alias(db, fetched_hash, fetched_url or row["url"], twin["url_hash"], row["site"],
+                           alias_reason or "redirect", fetched_at)
                 return "alias"
             outcome: SaveOutcome = "new"
             db["articles"].insert({**row, "first_seen_at": fetched_at, "version": 1})
@@ -100,8 +114,7 @@ def save_article(
             db["articles"].update(key, {**row, "version": version})
             _version(db, row, version, changed)
         if fetched_hash and fetched_hash != key:
-            reason = "canonical" if fetched_url and fetched_url.split("#")[0] else "redirect"
-            _alias(db, fetched_hash, fetched_url or row["url"], key, row["site"], reason, fetched_at)
+            _alias(db, fetched_hash, fetched_url or row["url"], key, row["site"], alias_reason or "redirect", fetched_at)
         if raw_html:
             db["pages"].upsert(
                 {"url_hash": key, "fetched_url": fetched_url or row["url"], "fetched_at": fetched_at,

@@ -18,7 +18,7 @@ def start_run(db: sqlite_utils.Database, site: str) -> int:
     return int(table.last_pk)
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, status: str, finish_reason: str, counters: dict[str, int], stats: dict[str, Any]) -> None:
+def finish_run(db: sqlite_utils.Database, run_id: int, status: str, finish_reason: str, counters: dict[str, Any], stats: dict[str, Any]) -> None:
     """Close a run row with its status, summary counters and the full stats as JSON."""
     with db.atomic():
         db["crawl_runs"].update(

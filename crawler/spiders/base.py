@@ -1,11 +1,18 @@
 """The shared spider: discovery (feeds, sitemaps, listings) and the article callback, once.
 
 A site module only declares ``SITE = SiteConfig(...)`` and a tiny subclass.
+
+Scheduled runs re-read the entry points (with conditional GET) but fetch only articles not
+stored yet, or stored but young enough to be due for a recheck. Listing pagination stops at
+the first page holding no such article; ``-a backfill=1`` walks deeper (``max_pages``,
+``until``). Validators of the entry points are saved only after a run that finished without
+fetch errors, so a killed or failing run can never hide an article behind a 304 next time.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -18,15 +25,18 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
-from crawler.extraction import NotArticle, extract, parse_html, page_canonical
-from crawler.items import ArticleItem
+from crawler.dates import parse_any, parse_vn_date
+from crawler.extraction import NotArticle, extract, page_canonical, parse_html
+from crawler.items import ArticleItem, UrlEvent
 from crawler.sites import SiteConfig
 from crawler.urls import canonical_url, origin, rebase, url_hash
 from storage.articles import known_url_hashes, now_iso
+from storage.crawlstate import load_validators, save_validators
 from storage.db import open_db
 
 # No entity expansion, no network, bounded trees: feeds are untrusted input.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
+_TRUE = ("1", "true", "yes", "on")
 
 
 class NewsSpider(scrapy.Spider):
@@ -34,19 +44,44 @@ class NewsSpider(scrapy.Spider):
 
     site: ClassVar[SiteConfig]
 
-    def __init__(self, base_url: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        backfill: str | bool = False,
+        max_pages: str | int | None = None,
+        until: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.base_url = (base_url or self.site.base_url).rstrip("/")
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self._origins = {origin(self.base_url)}
+        self.backfill = str(backfill).lower() in _TRUE
+        self.max_pages = int(max_pages) if max_pages else None
+        self.until = parse_any(until) if until else None
         self.known: set[str] = set()
+        self.validators: dict[str, tuple[str | None, str | None]] = {}
+        self.seen_validators: dict[str, tuple[str | None, str | None]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        db = open_db(crawler.settings.get("NEWS_DB_PATH"))
+        settings = crawler.settings
+        if spider.max_pages is None:
+            name = "NEWS_BACKFILL_MAX_PAGES" if spider.backfill else "NEWS_MAX_LISTING_PAGES"
+            spider.max_pages = settings.getint(name) or spider.site.max_listing_pages
+        db = open_db(settings.get("NEWS_DB_PATH"))
         try:
-            spider.known = known_url_hashes(db, cls.site.key)
+            spider.known = known_url_hashes(
+                db,
+                cls.site.key,
+                settings.getfloat("NEWS_RECHECK_DAYS"),
+                settings.getfloat("NEWS_RECHECK_HOURS"),
+                datetime.now(timezone.utc),
+            )
+            entry = [*spider.site.feeds, *spider.site.sitemaps, *spider.site.listings]
+            spider.validators = load_validators(db, [spider.record_url(spider.base_url + p) for p in entry])
         finally:
             db.close()
         return spider
@@ -55,18 +90,24 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         for path in self.site.feeds:
-            yield self._request(path, self.parse_feed, kind="feed")
+            yield self._request(path, self.parse_feed, kind="feed", conditional=True)
         for path in self.site.sitemaps:
-            yield self._request(path, self.parse_sitemap, kind="sitemap")
+            yield self._request(path, self.parse_sitemap, kind="sitemap", conditional=True)
         for path in self.site.listings:
-            yield self._request(path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": 1})
+            yield self._request(
+                path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": 1}, conditional=True
+            )
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
+        if self._not_modified(response):
+            return
         root = _xml_root(response.body)
         links = [] if root is None else root.xpath("//*[local-name()='item']/*[local-name()='link']/text()")
         yield from self._follow_articles(response, [str(link).strip() for link in links])
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        if self._not_modified(response):
+            return
         try:
             sitemap = Sitemap(response.body)
         except (etree.XMLSyntaxError, ValueError):
@@ -81,6 +122,8 @@ class NewsSpider(scrapy.Spider):
         yield from self._follow_articles(response, locs)
 
     def parse_listing(self, response: Response, path: str, page: int) -> Iterator[Request]:
+        if self._not_modified(response):
+            return
         if response.status == 404:  # only pagination pages accept a 404: the walk ran past the end
             self._count("listing/end_404")
             return
@@ -91,12 +134,28 @@ class NewsSpider(scrapy.Spider):
             self._count("listing/markup_not_found")
             hrefs = response.xpath("//a/@href").getall()
         articles = [u for u in (response.urljoin(h) for h in hrefs) if self._is_article(u)]
-        yield from self._follow_articles(response, articles)
-        if articles and self.site.pagination and page < self.site.max_listing_pages:
-            next_path = self.site.pagination.format(path=path, n=page + 1)
+        requests = list(self._follow_articles(response, articles))
+        yield from requests
+        if self._next_page_wanted(response, page, found=len(articles), new=len(requests)):
+            next_path = self.site.pagination.format(path=path, n=page + 1)  # type: ignore[union-attr]
             request = self._request(next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page + 1})
             request.meta["handle_httpstatus_list"] = [404]
             yield request
+
+    def _next_page_wanted(self, response: Response, page: int, found: int, new: int) -> bool:
+        if not self.site.pagination or not found or page >= (self.max_pages or 1):
+            return False
+        if not self.backfill:
+            if not new:
+                self._count("listing/stopped_known")
+            return new > 0  # a page of known articles only: everything older is known too
+        if self.until:
+            dates = [d for d in (parse_vn_date(t) for t in response.css(self.site.listing_links).xpath(
+                "ancestor::*[self::article or self::li][1]//text()").getall()) if d]
+            if dates and max(dates) < self.until:
+                self._count("listing/stopped_until")
+                return False
+        return True
 
     def _follow_articles(self, response: Response, urls: list[str]) -> Iterator[Request]:
         for raw in urls:
@@ -113,47 +172,110 @@ class NewsSpider(scrapy.Spider):
 
     # --- articles -------------------------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+    def parse_article(self, response: Response) -> Iterator[ArticleItem | UrlEvent]:
         self._count("pages/article")
+        first = canonical_url(response.meta.get("redirect_urls", [response.url])[0])
+        url = canonical_url(response.url)
+        alias_reason = "redirect" if first != url else None
         tree = parse_html(response.body)
         declared = page_canonical(tree) if tree is not None else None
-        url = canonical_url(response.url)
-        if declared and self._on_site(urljoin(response.url, declared)):
-            url = canonical_url(urljoin(response.url, declared))
-        result = extract(response.body, self.record_url(url), self.site, fetched_at=now_iso())
+        if declared:
+            target = canonical_url(urljoin(response.url, declared))
+            if self._on_site(target) and target != url:
+                url, alias_reason = target, "canonical"
+        record_url = self.record_url(url)
+        result = extract(response.body, record_url, self.site, fetched_at=now_iso())
         if isinstance(result, NotArticle):
             self._count(f"dropped/{result.reason}")
-            self.logger.debug("not an article: %s (%s: %s)", response.url, result.reason, result.detail)
+            yield self._event(first, "dropped", result.reason, result.detail)
             return
         self._count(f"extractor/{result.extractor}")
         result.raw_html = response.body
-        result.fetched_url = response.url
+        result.fetched_url = self.record_url(first)
+        result.alias_reason = alias_reason
         yield result
 
     def record_url(self, url: str) -> str:
         """The URL an article is stored under: its URL on the real site."""
         return rebase(url, self.base_url, self.site.base_url)
 
-    # --- helpers --------------------------------------------------------------------------
+    # --- bookkeeping ----------------------------------------------------------------------
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure) -> Iterator[UrlEvent]:
+        request = failure.request  # type: ignore[attr-defined]
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error
+            yield self._event(request.url, "dropped", "robots", "disallowed by robots.txt")
             return
         if failure.check(HttpError):
             kind = f"http_{failure.value.response.status}"
         else:
             kind = type(failure.value).__name__
         self._count(f"errors/{kind}")
-        self.logger.info("fetch failed (%s): %s", kind, failure.request.url)
+        self.logger.info("fetch failed (%s): %s", kind, request.url)
+        if request.meta.get("kind") == "article":
+            yield self._event(request.url, "error", kind, "will be retried on the next run")
 
-    def _request(self, path: str, callback: Any, kind: str, cb_kwargs: dict[str, Any] | None = None) -> Request:
+    def closed(self, reason: str) -> None:
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats.get_stats()
+        clean = reason == "finished" and not any(k.startswith("newscrawl/errors/") for k in stats)
+        if clean and self.seen_validators:
+            db = open_db(self.crawler.settings.get("NEWS_DB_PATH"))
+            try:
+                save_validators(db, self.seen_validators)
+            finally:
+                db.close()
+
+    def _event(self, url: str, outcome: str, reason: str, detail: str) -> UrlEvent:
+        record_url = self.record_url(canonical_url(url))
+        return UrlEvent(self.site.key, record_url, url_hash(record_url), outcome, reason, detail)
+
+    def _not_modified(self, response: Response) -> bool:
+        """True for a 304 (counted, nothing more to do); otherwise remember the validators."""
+        key = self.record_url(canonical_url(response.url))
+        if response.status == 304:
+            self._count("pages/not_modified")
+            return True
+        etag = response.headers.get("ETag")
+        modified = response.headers.get("Last-Modified")
+        if response.status == 200 and (etag or modified) and key in self._entry_urls():
+            self.seen_validators[key] = (
+                etag.decode("latin-1") if etag else None,
+                modified.decode("latin-1") if modified else None,
+            )
+        return False
+
+    def _entry_urls(self) -> set[str]:
+        paths = (*self.site.feeds, *self.site.sitemaps, *self.site.listings)
+        return {self.record_url(canonical_url(self.base_url + p)) for p in paths}
+
+    def _request(
+        self,
+        path: str,
+        callback: Any,
+        kind: str,
+        cb_kwargs: dict[str, Any] | None = None,
+        conditional: bool = False,
+    ) -> Request:
+        url = self.base_url + path
+        headers: dict[str, str] = {}
+        meta: dict[str, Any] = {"kind": kind}
+        etag, modified = self.validators.get(self.record_url(canonical_url(url)), (None, None))
+        # A backfill must walk past page 1 even when it has not changed: no conditional GET.
+        if conditional and not self.backfill and (etag or modified):
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+            meta["handle_httpstatus_list"] = [304]
         return Request(
-            self.base_url + path,
+            url,
             callback=callback,
             errback=self.on_error,
             cb_kwargs=cb_kwargs or {},
-            meta={"kind": kind},
+            headers=headers,
+            meta=meta,
             priority=10,  # entry points before articles, so discovery finishes early
         )
 

@@ -1,0 +1,38 @@
+"""What the crawler remembers between runs besides articles: validators and the URL log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from storage.articles import now_iso
+
+
+def load_validators(db: sqlite_utils.Database, urls: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """``url -> (etag, last_modified)`` for the entry points that have them."""
+    if not urls:
+        return {}
+    marks = ", ".join("?" for _ in urls)
+    rows = db.query(f"select url, etag, last_modified from http_cache where url in ({marks})", urls)
+    return {row["url"]: (row["etag"], row["last_modified"]) for row in rows}
+
+
+def save_validators(db: sqlite_utils.Database, validators: dict[str, tuple[str | None, str | None]]) -> None:
+    """Remember entry points' validators; called only after a run that finished cleanly."""
+    at = now_iso()
+    with db.atomic():
+        db["http_cache"].upsert_all(
+            [{"url": u, "etag": e, "last_modified": lm, "checked_at": at} for u, (e, lm) in validators.items()],
+            pk="url",
+        )
+
+
+def log_url(db: sqlite_utils.Database, event: dict[str, Any]) -> None:
+    """Record why a URL was not stored (the latest reason wins)."""
+    with db.atomic():
+        db["url_log"].upsert({**event, "seen_at": now_iso()}, pk="url_hash")
+
+
+def url_events(db: sqlite_utils.Database, url_hash: str) -> dict[str, Any] | None:
+    return next(db.query("select * from url_log where url_hash = ?", [url_hash]), None)

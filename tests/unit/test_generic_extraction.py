@@ -1,0 +1,158 @@
+"""Tests of the benchmark metric and of the generic article extractor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.metric import (
+    accuracy_score,
+    evaluate,
+    ngrams,
+    shingle_matching,
+    tokenize,
+)
+from crawler.generic import GenericResult, extract_generic
+
+BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "article-extraction-benchmark"
+
+# --- (a) the metric on hand-made texts ---------------------------------------
+
+
+def test_tokenize_is_unicode_words() -> None:
+    assert tokenize("Công an, Hà Nội: 2024!") == ["Công", "an", "Hà", "Nội", "2024"]
+    assert tokenize(None) == []
+
+
+def test_shingles_overlap_and_short_text() -> None:
+    assert ngrams("a b c d e") == [("a", "b", "c", "d"), ("b", "c", "d", "e")]
+    assert ngrams("a b") == [("a", "b")]  # under 4 tokens: one short shingle
+    assert ngrams("") == []
+
+
+def test_exact_match() -> None:
+    text = "one two three four five six"
+    assert shingle_matching(text, text) == (1.0, 0.0, 0.0)
+    s = evaluate([(text, "One two three four five six")])  # case matters
+    assert s.accuracy == 0.0
+    s = evaluate([(text, "one, two three! four five six")])  # punctuation does not
+    assert (s.precision, s.recall, s.f1, s.accuracy) == (1.0, 1.0, 1.0, 1.0)
+
+
+def test_partial_overlap_by_hand() -> None:
+    # true: a b c d e f -> abcd bcde cdef (3 shingles)
+    # pred: c d e f g h -> cdef defg efgh (3 shingles)
+    # TP=1 (cdef), FP=2, FN=2 -> normalised by 5; P = 1/3, R = 1/3
+    tp, fp, fn = shingle_matching("a b c d e f", "c d e f g h")
+    assert (tp, fp, fn) == pytest.approx((0.2, 0.4, 0.4))
+    s = evaluate([("a b c d e f", "c d e f g h")])
+    assert s.precision == pytest.approx(1 / 3)
+    assert s.recall == pytest.approx(1 / 3)
+    assert s.f1 == pytest.approx(1 / 3)
+
+
+def test_averages_over_pages_then_harmonic_mean() -> None:
+    # page 1: pred is the first 4 of 5 true shingles -> P=1, R=4/5
+    # page 2: pred has extra text: true 1 shingle, pred 3 shingles incl. it -> P=1/3, R=1
+    pairs = [
+        ("a b c d e f g h", "a b c d e f g"),
+        ("w x y z", "w x y z q r"),
+    ]
+    s = evaluate(pairs)
+    p = (1 + 1 / 3) / 2
+    r = (4 / 5 + 1) / 2
+    assert s.precision == pytest.approx(p)
+    assert s.recall == pytest.approx(r)
+    assert s.f1 == pytest.approx(2 * p * r / (p + r))
+    assert s.accuracy == 0.0
+
+
+def test_short_texts_and_empty_prediction() -> None:
+    # short texts are one shingle each: equal -> perfect, different -> zero
+    assert shingle_matching("hello world", "hello  world!") == (1.0, 0.0, 0.0)
+    assert shingle_matching("hello world", "hello there") == pytest.approx((0.0, 0.5, 0.5))
+    # an empty prediction counts for recall (0) but not for precision
+    s = evaluate([("a b c d e", None), ("a b c d", "a b c d")])
+    assert s.precision == 1.0
+    assert s.recall == pytest.approx(0.5)
+    assert s.accuracy == pytest.approx(0.5)
+    assert accuracy_score("", None) == 1.0
+
+
+# --- (b) the generic path on the benchmark ----------------------------------
+
+
+@pytest.mark.skipif(
+    not (BENCHMARK_DIR / "ground-truth.json").is_file(),
+    reason=f"article-extraction-benchmark not found at {BENCHMARK_DIR}",
+)
+def test_generic_path_quality_on_benchmark() -> None:
+    from bench.quality import generic_text, load_pages, score_pages
+
+    pages = load_pages(BENCHMARK_DIR)
+    assert len(pages) == 136
+    scores, _ = score_pages(pages, generic_text)
+    assert scores.f1 >= 0.95, scores
+
+
+# --- (c) behaviour on small hand-written pages ------------------------------
+
+NAV_PAGE = """<!DOCTYPE html><html><head><title>Trang chủ</title></head><body>
+<header><nav><ul>
+<li><a href="/thoi-su">Thời sự</a></li><li><a href="/the-gioi">Thế giới</a></li>
+<li><a href="/kinh-te">Kinh tế</a></li><li><a href="/the-thao">Thể thao</a></li>
+<li><a href="/giai-tri">Giải trí</a></li><li><a href="/phap-luat">Pháp luật</a></li>
+</ul></nav></header>
+<footer><a href="/lien-he">Liên hệ</a> | <a href="/quang-cao">Quảng cáo</a></footer>
+</body></html>"""
+
+KEY_SENTENCE = (
+    "Sáng 12/3, lực lượng cứu hộ đã đưa toàn bộ 27 hành khách trên chiếc xe khách "
+    "gặp nạn ở đèo Bảo Lộc đến nơi an toàn."
+)
+COMMENT = "Bình luận của bạn đọc: bài viết quá hay, cảm ơn tòa soạn rất nhiều nhé!"
+
+ARTICLE_PAGE = f"""<!DOCTYPE html><html lang="vi"><head>
+<meta charset="utf-8"><title>Giải cứu 27 hành khách trên đèo Bảo Lộc</title>
+<meta property="og:title" content="Giải cứu 27 hành khách trên đèo Bảo Lộc">
+<meta property="og:description" content="Lực lượng cứu hộ đưa hành khách đến nơi an toàn.">
+<meta property="og:image" content="https://example.vn/anh/deo-bao-loc.jpg">
+<meta name="author" content="Minh Anh">
+<meta property="article:published_time" content="2025-03-12T09:30:00+07:00">
+</head><body>
+<nav><a href="/">Trang chủ</a> <a href="/xa-hoi">Xã hội</a></nav>
+<article>
+<h1>Giải cứu 27 hành khách trên đèo Bảo Lộc</h1>
+<p>{KEY_SENTENCE}</p>
+<p>Theo báo cáo ban đầu, chiếc xe khách mang biển số tỉnh Lâm Đồng bị mất phanh khi đang xuống
+dốc, tài xế đã chủ động cho xe áp vào vách núi để giảm tốc độ và tránh lao xuống vực sâu.</p>
+<p>Lực lượng công an, y tế và cứu hộ địa phương có mặt sau khoảng hai mươi phút, phân luồng giao
+thông và sơ cứu cho những người bị thương nhẹ trước khi chuyển họ đến bệnh viện gần nhất.</p>
+<p>Cơ quan chức năng đang tiếp tục điều tra nguyên nhân vụ việc, đồng thời kiểm tra tình trạng
+kỹ thuật của phương tiện và hồ sơ đăng kiểm của nhà xe.</p>
+</article>
+<section id="comments" class="comments">
+<h3>Bình luận</h3>
+<div class="comment"><p>{COMMENT}</p></div>
+</section>
+<footer>Bản quyền thuộc về Báo Ví Dụ.</footer>
+</body></html>"""
+
+
+def test_generic_returns_none_without_article() -> None:
+    assert extract_generic(NAV_PAGE, "https://example.vn/") is None
+    assert extract_generic("", None) is None
+
+
+def test_generic_keeps_article_drops_comments() -> None:
+    result = extract_generic(ARTICLE_PAGE, "https://example.vn/xa-hoi/giai-cuu-123.html")
+    assert isinstance(result, GenericResult)
+    assert KEY_SENTENCE in result.body
+    assert "Bình luận của bạn đọc" not in result.body
+    assert "cảm ơn tòa soạn" not in result.body
+    assert result.title == "Giải cứu 27 hành khách trên đèo Bảo Lộc"
+    assert result.date == "2025-03-12"
+    assert result.authors == ["Minh Anh"]
+    assert result.image == "https://example.vn/anh/deo-bao-loc.jpg"
+    assert "\n" in result.body  # paragraphs joined by newlines
