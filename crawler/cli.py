@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from crawler import cli_data
 from crawler.extraction import NotArticle, extract
 from crawler.registry import sites
 from crawler.urls import canonical_url
@@ -78,12 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     expl.add_argument("--db", help="database path")
     expl.set_defaults(func=cmd_explain)
 
-    export = sub.add_parser("export", help="write stored articles as JSON lines")
-    export.add_argument("--db", help="database path")
-    export.add_argument("--site", help="only this site")
-    export.add_argument("--since", help="only articles published on or after DATE (YYYY-MM-DD or ISO)")
-    export.add_argument("-o", "--output", required=True, help="output file (.gz for gzip, - for stdout)")
-    export.set_defaults(func=cmd_export)
+    cli_data.register(sub)
 
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
     ext.add_argument("--site", help="site key (default: the generic extractor)")
@@ -218,25 +214,6 @@ def _exit_code(statuses: dict[str, str]) -> int:
     if values == {"failed"}:
         return EXIT_NOTHING
     return EXIT_OK if values == {"ok"} else EXIT_ERRORS
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from storage.db import open_db
-    from storage.export import iter_records, open_output, write_jsonl
-
-    if args.site:
-        _site_keys([args.site])
-    since = _parse_since(args.since, "--since")
-    db = open_db(_db_path(args), create=False)
-    try:
-        with open_output(args.output) as out:
-            count = write_jsonl(iter_records(db, args.site, since), out)
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    finally:
-        db.close()
-    print(f"exported {count} records to {args.output}", file=sys.stderr)
-    return EXIT_OK
 
 
 def _parse_since(value: str | None, option: str) -> str | None:

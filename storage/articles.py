@@ -14,6 +14,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 # NotArticle reasons that do not change on a refetch.
+_VN = timezone(timedelta(hours=7))
 SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title")
 SaveOutcome = Literal["new", "duplicate", "updated", "alias"]
 _JSON_FIELDS = ("authors", "tags", "images")
@@ -41,7 +42,8 @@ def known_url_hashes(
     if not db["articles"].exists():
         return set()
     now = now or datetime.now(timezone.utc)
-    young = (now - timedelta(days=recheck_days)).isoformat()
+    # published_at is stored in +07:00 and fetched_at in UTC: compare each in its own offset.
+    young = (now - timedelta(days=recheck_days)).astimezone(_VN).replace(microsecond=0).isoformat()
     stale = (now - timedelta(hours=recheck_hours)).replace(microsecond=0).isoformat()
     known = {
         row["url_hash"]

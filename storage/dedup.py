@@ -57,6 +57,11 @@ THRESHOLD = 0.4
 BANDS = 32
 ROWS = 4
 
+# Rows read per band lookup. A bucket shared by hundreds of articles holds boilerplate (a
+# standard closing sentence), not copies: true copies share several bands, so reading a bounded
+# slice of a crowded bucket keeps each insert constant-time without losing them.
+BUCKET_CAP = 50
+
 SIGNATURES = "dup_signatures"
 BAND_ROWS = "dup_bands"
 CLUSTERS = "dup_clusters"
@@ -295,17 +300,15 @@ def _delete_bands(db: sqlite_utils.Database, url_hash: str, sig: Signature) -> N
     )
 
 
-def candidate_sql(pairs: int) -> str:
-    """One statement for all bands, each (band, bucket) pair a primary-key lookup.
+def candidate_sql(bands: int) -> str:
+    """One statement for all bands: each (band, bucket) is a primary-key lookup of at most
+    :data:`BUCKET_CAP` rows.
 
-    Written as a join on VALUES: SQLite plans ``(band, bucket) in (values ...)`` as a scan of
-    the whole band table, which would make every insert linear in the index size.
+    Written as a union of per-band lookups: SQLite plans ``(band, bucket) in (values ...)`` as a
+    scan of the whole band table, which would make every insert linear in the index size.
     """
-    values = ", ".join(["(?, ?)"] * pairs)
-    return (
-        f"select distinct b.url_hash from (values {values}) v"
-        f" join {BAND_ROWS} b on b.band = v.column1 and b.bucket = v.column2"
-    )
+    one = f"select * from (select url_hash from {BAND_ROWS} where band = ? and bucket = ? limit {BUCKET_CAP})"
+    return " union ".join([one] * bands)
 
 
 def _matches(
