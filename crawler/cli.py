@@ -56,8 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     crawl = sub.add_parser("crawl", help="crawl sites into the database")
     crawl.add_argument("sites", nargs="*", metavar="SITE", help="site keys (default: all)")
     crawl.add_argument("--db", help=f"database path (default: $NEWS_DB_PATH or {DEFAULT_DB})")
-    crawl.add_argument("--base-url", action="append", default=[], metavar="SITE=URL", help="crawl SITE at URL (a replica or mirror)")
-    crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting")
+    crawl.add_argument(
+        "--base-url", action="append", default=[], metavar="SITE=URL", help="crawl SITE at URL (a replica or mirror)"
+    )
+    crawl.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting"
+    )
     crawl.add_argument("--backfill", action="store_true", help="walk listings deeper than the first known page")
     crawl.add_argument("--max-pages", type=int, metavar="N", help="listing pages per category (backfill bound)")
     crawl.add_argument("--until", metavar="DATE", help="backfill: stop at listing pages older than DATE")
@@ -266,6 +270,7 @@ def cmd_replica(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from crawler.replica import ReplicaServer
     from crawler.runner import run_crawl, site_status
+    from crawler.runs import run_counters
     from storage.db import open_db
     from storage.export import iter_records, open_output, write_jsonl
 
@@ -275,17 +280,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for key, url in base_urls.items():
             print(f"replica {key} at {url}")
         # Our own local server: no politeness delay needed (robots.txt is still obeyed).
-        overrides = {"NEWS_DB_PATH": args.db, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}
+        overrides = {
+            "NEWS_DB_PATH": args.db,
+            "DOWNLOAD_DELAY": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "LOG_LEVEL": "WARNING",
+        }
         results = run_crawl(list(base_urls), base_urls, overrides, {})
     db = open_db(args.db)
     print(f"\n{'site':10} {'status':8} {'fetched':>8} {'new':>5} {'dup':>5} {'dropped':>8} {'errors':>7} {'stored':>7}")
     for key, stats in results.items():
         stored = db.execute("select count(*) from articles where site = ?", [key]).fetchone()[0]
-        get = lambda name: int(stats.get(f"newscrawl/{name}", 0))  # noqa: E731
-        dropped = sum(int(v) for k, v in stats.items() if k.startswith("newscrawl/dropped/"))
-        errors = sum(int(v) for k, v in stats.items() if k.startswith("newscrawl/errors/"))
-        fetched = int(stats.get("downloader/response_status_count/200", 0))
-        print(f"{key:10} {site_status(stats):8} {fetched:>8} {get('articles/new'):>5} {get('articles/duplicate'):>5} {dropped:>8} {errors:>7} {stored:>7}")
+        c = run_counters(stats)
+        print(
+            f"{key:10} {site_status(stats):8} {c['pages_fetched']:>8} {c['articles_new']:>5} "
+            f"{c['articles_duplicate']:>5} {c['dropped']:>8} {c['errors']:>7} {stored:>7}"
+        )
     with open_output(args.output) as out:
         count = write_jsonl(iter_records(db), out)
     db.close()
@@ -300,7 +310,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     db = open_db(_db_path(args), create=False)
     rows = recent_runs(db, args.limit)
     db.close()
-    print(f"{'id':>5} {'site':10} {'started_at':26} {'status':8} {'fetched':>8} {'new':>5} {'updated':>8} {'dropped':>8} {'errors':>7}")
+    print(
+        f"{'id':>5} {'site':10} {'started_at':26} {'status':8} {'fetched':>8} {'new':>5} {'updated':>8} {'dropped':>8} {'errors':>7}"
+    )
     for r in rows:
         print(
             f"{r['id']:>5} {r['site']:10} {r['started_at']:26} {r['status'] or '':8} {r['pages_fetched'] or 0:>8} "

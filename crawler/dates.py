@@ -37,7 +37,7 @@ def parse_vn_date(raw: str) -> str | None:
     if not found:
         return None
     day, month, year = (int(g) for g in found.groups())
-    rest = raw[: found.start()] + " " + raw[found.end():]
+    rest = raw[: found.start()] + " " + raw[found.end() :]
     hour = minute = 0
     clock = _HM.search(rest)
     if clock:

@@ -35,7 +35,9 @@ def explain(db: sqlite_utils.Database, url: str) -> list[str]:
     alias = next(db.query("select * from aliases where alias_hash = ?", [key]), None)
     if alias is not None:
         target = next(db.query("select url from articles where url_hash = ?", [alias["url_hash"]]), None)
-        lines.append(f"alias ({alias['reason']}, first seen {alias['first_seen_at']}) of {target['url'] if target else '?'}")
+        lines.append(
+            f"alias ({alias['reason']}, first seen {alias['first_seen_at']}) of {target['url'] if target else '?'}"
+        )
         key = alias["url_hash"]
     article = next(db.query("select * from articles where url_hash = ?", [key]), None)
     if article is not None:
@@ -54,7 +56,9 @@ def explain(db: sqlite_utils.Database, url: str) -> list[str]:
         lines.append(f"{event['outcome']}: {event['reason']} ({event['detail']}), last seen {event['seen_at']}")
         return lines
     if not site.is_article_path(urlsplit(canonical).path):
-        lines.append(f"never stored: not an article URL shape of {site.key} (listing, tag and other pages are not stored)")
+        lines.append(
+            f"never stored: not an article URL shape of {site.key} (listing, tag and other pages are not stored)"
+        )
     else:
         lines.append(f"never seen: a {site.key} article URL the crawler has not reached")
     return lines

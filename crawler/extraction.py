@@ -13,12 +13,14 @@ import copy
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 from crawler.dates import parse_any
 from crawler.generic import extract_generic
@@ -84,7 +86,9 @@ def page_canonical(tree: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None = None) -> ArticleItem | NotArticle:
+def extract(
+    page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None = None
+) -> ArticleItem | NotArticle:
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
     ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
@@ -115,9 +119,7 @@ def extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: st
     body = _drop_repeats(fields["body"], [title, lead or "", *fields["authors"]])
     if len(body) < MIN_BODY_CHARS:
         return NotArticle("too_short", f"{len(body)} characters of running text")
-    date_raw = _first_text(
-        meta.ld_article.get("datePublished"), meta.published, fields["date_raw"]
-    )
+    date_raw = _first_text(meta.ld_article.get("datePublished"), meta.published, fields["date_raw"])
     language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
     return ArticleItem(
         site=site.key if site is not None else "",
@@ -270,7 +272,12 @@ def _images(
     for selector in blocks:
         for block in container.cssselect(selector):
             caption = next(
-                (clean_line(c.text_content()) for s in captions for c in block.cssselect(s) if clean_line(c.text_content())),
+                (
+                    clean_line(c.text_content())
+                    for s in captions
+                    for c in block.cssselect(s)
+                    if clean_line(c.text_content())
+                ),
                 None,
             )
             captioned.append((block.find(".//img"), caption.rstrip(" |") if caption else None))
@@ -299,9 +306,7 @@ def _authors(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> list[st
 def _ld_authors(article: dict[str, Any]) -> list[str]:
     author = article.get("author")
     items = author if isinstance(author, list) else [author]
-    return _unique(
-        clean_line(a.get("name") if isinstance(a, dict) else a) for a in items if a
-    )
+    return _unique(clean_line(a.get("name") if isinstance(a, dict) else a) for a in items if a)
 
 
 def _read_meta(tree: lxml_html.HtmlElement) -> _Meta:

@@ -118,7 +118,7 @@ def _handler(site: SiteReplica) -> type[BaseHTTPRequestHandler]:
         server_version = "replica"
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             site.log(self.path)
             route = site.lookup(self.path)
             if route is None:
@@ -146,8 +146,7 @@ def _handler(site: SiteReplica) -> type[BaseHTTPRequestHandler]:
             return False
 
         def _base(self) -> str:
-            host, port = self.server.server_address[:2]
-            return f"http://{host}:{port}"
+            return f"http://127.0.0.1:{self.server.server_address[1]}"  # type: ignore[index]
 
         def _send(self, status: int, body: bytes, mime: str | None, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
@@ -159,7 +158,7 @@ def _handler(site: SiteReplica) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # requests are counted in SiteReplica.requests instead
 
     return Handler
@@ -193,8 +192,8 @@ class ReplicaServer:
         self._servers.clear()
 
     def base_url(self, key: str) -> str:
-        host, port = self._servers[key].server_address[:2]
-        return f"http://{host}:{port}"
+        """``http://127.0.0.1:<port>`` of one site's replica."""
+        return f"http://127.0.0.1:{self._servers[key].server_address[1]}"
 
     def __enter__(self) -> ReplicaServer:
         return self.start()

@@ -23,7 +23,7 @@ def run_counters(stats: dict[str, Any]) -> dict[str, Any]:
         return sum(int(v) for k, v in stats.items() if k.startswith(prefix))
 
     def by_key(prefix: str) -> str:
-        return json.dumps({k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)})
+        return json.dumps({k[len(prefix) :]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)})
 
     return {
         "pages_fetched": int(stats.get("downloader/response_status_count/200", 0)),

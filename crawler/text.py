@@ -46,10 +46,7 @@ def normalize_for_hash(text: str) -> str:
     normalise to the same string.
     """
     text = clean_text(text).casefold()
-    kept = [
-        " " if unicodedata.category(ch)[0] in "PSZC" else ch
-        for ch in text
-    ]
+    kept = [" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text]
     return " ".join("".join(kept).split())
 
 

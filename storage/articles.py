@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
 import sqlite_utils
@@ -24,7 +24,7 @@ _VERSIONED = ("title", "lead", "body", "authors", "published_at", "category", "t
 
 def now_iso() -> str:
     """Current UTC time, ISO 8601, whole seconds."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def known_url_hashes(
@@ -41,15 +41,14 @@ def known_url_hashes(
     """
     if not db["articles"].exists():
         return set()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     # published_at is stored in +07:00 and fetched_at in UTC: compare each in its own offset.
     young = (now - timedelta(days=recheck_days)).astimezone(_VN).replace(microsecond=0).isoformat()
     stale = (now - timedelta(hours=recheck_hours)).replace(microsecond=0).isoformat()
     known = {
         row["url_hash"]
         for row in db.query(
-            "select url_hash from articles where site = ? and not "
-            "(? > 0 and published_at >= ? and fetched_at <= ?)",
+            "select url_hash from articles where site = ? and not (? > 0 and published_at >= ? and fetched_at <= ?)",
             [site, recheck_days, young, stale],
         )
     }
@@ -100,11 +99,18 @@ def save_article(
             if twin is not None:
                 _alias(db, key, row["url"], twin["url_hash"], row["site"], "same_content", fetched_at)
                 if fetched_hash and fetched_hash != key:
-                    _alias(db, fetched_hash, fetched_url or row["url"], twin["url_hash"], row["site"],
-                           alias_reason or "redirect", fetched_at)
+                    _alias(
+                        db,
+                        fetched_hash,
+                        fetched_url or row["url"],
+                        twin["url_hash"],
+                        row["site"],
+                        alias_reason or "redirect",
+                        fetched_at,
+                    )
                 return "alias"
             outcome: SaveOutcome = "new"
-            db["articles"].insert({**row, "first_seen_at": fetched_at, "version": 1})
+            db.table("articles").insert({**row, "first_seen_at": fetched_at, "version": 1})
             _version(db, row, 1, [])
         elif existing["content_hash"] == row["content_hash"]:
             outcome = "duplicate"
@@ -113,21 +119,27 @@ def save_article(
             outcome = "updated"
             version = int(existing["version"]) + 1
             changed = [f for f in _VERSIONED if existing.get(f) != row.get(f)]
-            db["articles"].update(key, {**row, "version": version})
+            db.table("articles").update(key, {**row, "version": version})
             _version(db, row, version, changed)
         if fetched_hash and fetched_hash != key:
-            _alias(db, fetched_hash, fetched_url or row["url"], key, row["site"], alias_reason or "redirect", fetched_at)
+            _alias(
+                db, fetched_hash, fetched_url or row["url"], key, row["site"], alias_reason or "redirect", fetched_at
+            )
         if raw_html:
-            db["pages"].upsert(
-                {"url_hash": key, "fetched_url": fetched_url or row["url"], "fetched_at": fetched_at,
-                 "html_gz": zlib.compress(raw_html, 6)},
+            db.table("pages").upsert(
+                {
+                    "url_hash": key,
+                    "fetched_url": fetched_url or row["url"],
+                    "fetched_at": fetched_at,
+                    "html_gz": zlib.compress(raw_html, 6),
+                },
                 pk="url_hash",
             )
     return outcome
 
 
 def _version(db: sqlite_utils.Database, row: dict[str, Any], version: int, changed: list[str]) -> None:
-    db["article_versions"].insert(
+    db.table("article_versions").insert(
         {
             "url_hash": row["url_hash"],
             "version": version,
@@ -140,7 +152,9 @@ def _version(db: sqlite_utils.Database, row: dict[str, Any], version: int, chang
     )
 
 
-def _alias(db: sqlite_utils.Database, alias_hash: str, alias_url: str, url_hash: str, site: str, reason: str, at: str) -> None:
+def _alias(
+    db: sqlite_utils.Database, alias_hash: str, alias_url: str, url_hash: str, site: str, reason: str, at: str
+) -> None:
     if alias_hash == url_hash:
         return
     db.execute(
@@ -156,9 +170,10 @@ def _get(db: sqlite_utils.Database, sql: str, *params: Any) -> dict[str, Any] | 
 
 def versions(db: sqlite_utils.Database, url_hash: str) -> list[dict[str, Any]]:
     """The stored versions of an article, oldest first."""
-    return [decode_row(r) for r in db.query(
-        "select * from article_versions where url_hash = ? order by version", [url_hash]
-    )]
+    return [
+        decode_row(r)
+        for r in db.query("select * from article_versions where url_hash = ? order by version", [url_hash])
+    ]
 
 
 def load_raw_html(db: sqlite_utils.Database, url_hash: str) -> bytes | None:

@@ -22,7 +22,7 @@ def save_validators(db: sqlite_utils.Database, validators: dict[str, tuple[str |
     """Remember entry points' validators; called only after a run that finished cleanly."""
     at = now_iso()
     with db.atomic():
-        db["http_cache"].upsert_all(
+        db.table("http_cache").upsert_all(
             [{"url": u, "etag": e, "last_modified": lm, "checked_at": at} for u, (e, lm) in validators.items()],
             pk="url",
         )
@@ -31,7 +31,7 @@ def save_validators(db: sqlite_utils.Database, validators: dict[str, tuple[str |
 def log_url(db: sqlite_utils.Database, event: dict[str, Any]) -> None:
     """Record why a URL was not stored (the latest reason wins)."""
     with db.atomic():
-        db["url_log"].upsert({**event, "seen_at": now_iso()}, pk="url_hash")
+        db.table("url_log").upsert({**event, "seen_at": now_iso()}, pk="url_hash")
 
 
 def url_events(db: sqlite_utils.Database, url_hash: str) -> dict[str, Any] | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 import sqlite_utils
 
@@ -16,13 +16,30 @@ from storage.articles import decode_row
 
 # Field order of an exported record (the article record of crawler/items.py, plus bookkeeping).
 EXPORT_FIELDS: tuple[str, ...] = (
-    "site", "url", "title", "lead", "body", "authors", "published_at", "published_at_raw",
-    "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
-    "fetched_at", "first_seen_at", "version",
+    "site",
+    "url",
+    "title",
+    "lead",
+    "body",
+    "authors",
+    "published_at",
+    "published_at_raw",
+    "category",
+    "tags",
+    "images",
+    "language",
+    "extractor",
+    "url_hash",
+    "content_hash",
+    "fetched_at",
+    "first_seen_at",
+    "version",
 )
 
 
-def iter_records(db: sqlite_utils.Database, site: str | None = None, since: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_records(
+    db: sqlite_utils.Database, site: str | None = None, since: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Stored records in insertion order, filtered by site and publication time (``>= since``)."""
     where, params = [], []
     if site:
@@ -49,7 +66,7 @@ def open_output(target: str) -> Iterator[TextIO]:
         with gzip.open(path, "wt", encoding="utf-8") as handle:
             yield handle
     else:
-        with io.open(path, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             yield handle
 
 

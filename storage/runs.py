@@ -13,15 +13,22 @@ from storage.articles import now_iso
 def start_run(db: sqlite_utils.Database, site: str) -> int:
     """Insert a run row marked ``running`` and return its id."""
     with db.atomic():
-        table = db["crawl_runs"].insert({"site": site, "started_at": now_iso(), "status": "running"})
+        table = db.table("crawl_runs").insert({"site": site, "started_at": now_iso(), "status": "running"})
     assert table.last_pk is not None
     return int(table.last_pk)
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, status: str, finish_reason: str, counters: dict[str, Any], stats: dict[str, Any]) -> None:
+def finish_run(
+    db: sqlite_utils.Database,
+    run_id: int,
+    status: str,
+    finish_reason: str,
+    counters: dict[str, Any],
+    stats: dict[str, Any],
+) -> None:
     """Close a run row with its status, summary counters and the full stats as JSON."""
     with db.atomic():
-        db["crawl_runs"].update(
+        db.table("crawl_runs").update(
             run_id,
             {
                 "finished_at": now_iso(),

@@ -10,7 +10,7 @@ migrations = Migrations("newscrawl")
 
 @migrations()
 def m001_articles(db: sqlite_utils.Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "url_hash": str,
             "site": str,
@@ -35,13 +35,13 @@ def m001_articles(db: sqlite_utils.Database) -> None:
         not_null={"site", "url", "title", "body", "content_hash"},
         defaults={"version": 1},
     )
-    db["articles"].create_index(["site", "published_at"])
-    db["articles"].create_index(["content_hash"])
-    db["pages"].create(
+    db.table("articles").create_index(["site", "published_at"])
+    db.table("articles").create_index(["content_hash"])
+    db.table("pages").create(
         {"url_hash": str, "fetched_url": str, "fetched_at": str, "html_gz": bytes},
         pk="url_hash",
     )
-    db["crawl_runs"].create(
+    db.table("crawl_runs").create(
         {
             "id": int,
             "site": str,
@@ -59,13 +59,13 @@ def m001_articles(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["crawl_runs"].create_index(["site", "started_at"])
+    db.table("crawl_runs").create_index(["site", "started_at"])
 
 
 @migrations()
 def m002_incremental(db: sqlite_utils.Database) -> None:
     """Versions, aliases, conditional-GET validators, the URL log, richer run rows."""
-    db["article_versions"].create(
+    db.table("article_versions").create(
         {
             "url_hash": str,
             "version": int,
@@ -85,13 +85,13 @@ def m002_incremental(db: sqlite_utils.Database) -> None:
         "authors, published_at) select url_hash, version, fetched_at, content_hash, '[]', title, lead, body, "
         "authors, published_at from articles"
     )
-    db["aliases"].create(
+    db.table("aliases").create(
         {"alias_hash": str, "alias_url": str, "url_hash": str, "site": str, "reason": str, "first_seen_at": str},
         pk="alias_hash",
     )
-    db["aliases"].create_index(["url_hash"])
-    db["http_cache"].create({"url": str, "etag": str, "last_modified": str, "checked_at": str}, pk="url")
-    db["url_log"].create(
+    db.table("aliases").create_index(["url_hash"])
+    db.table("http_cache").create({"url": str, "etag": str, "last_modified": str, "checked_at": str}, pk="url")
+    db.table("url_log").create(
         {"url_hash": str, "url": str, "site": str, "outcome": str, "reason": str, "detail": str, "seen_at": str},
         pk="url_hash",
     )
@@ -102,4 +102,4 @@ def m002_incremental(db: sqlite_utils.Database) -> None:
         ("dropped_by_reason", str),
         ("errors_by_kind", str),
     ):
-        db["crawl_runs"].add_column(column, kind)
+        db.table("crawl_runs").add_column(column, kind)

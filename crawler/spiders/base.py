@@ -12,7 +12,7 @@ fetch errors, so a killed or failing run can never hide an article behind a 304 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -78,7 +78,7 @@ class NewsSpider(scrapy.Spider):
                 cls.site.key,
                 settings.getfloat("NEWS_RECHECK_DAYS"),
                 settings.getfloat("NEWS_RECHECK_HOURS"),
-                datetime.now(timezone.utc),
+                datetime.now(UTC),
             )
             entry = [*spider.site.feeds, *spider.site.sitemaps, *spider.site.listings]
             spider.validators = load_validators(db, [spider.record_url(spider.base_url + p) for p in entry])
@@ -138,7 +138,9 @@ class NewsSpider(scrapy.Spider):
         yield from requests
         if self._next_page_wanted(response, page, found=len(articles), new=len(requests)):
             next_path = self.site.pagination.format(path=path, n=page + 1)  # type: ignore[union-attr]
-            request = self._request(next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page + 1})
+            request = self._request(
+                next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page + 1}
+            )
             request.meta["handle_httpstatus_list"] = [404]
             yield request
 
@@ -150,8 +152,16 @@ class NewsSpider(scrapy.Spider):
                 self._count("listing/stopped_known")
             return new > 0  # a page of known articles only: everything older is known too
         if self.until:
-            dates = [d for d in (parse_vn_date(t) for t in response.css(self.site.listing_links).xpath(
-                "ancestor::*[self::article or self::li][1]//text()").getall()) if d]
+            dates = [
+                d
+                for d in (
+                    parse_vn_date(t)
+                    for t in response.css(self.site.listing_links)
+                    .xpath("ancestor::*[self::article or self::li][1]//text()")
+                    .getall()
+                )
+                if d
+            ]
             if dates and max(dates) < self.until:
                 self._count("listing/stopped_until")
                 return False
@@ -203,14 +213,12 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[UrlEvent]:
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        error = failure.value
+        if isinstance(error, IgnoreRequest) and not isinstance(error, HttpError):
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error
             yield self._event(request.url, "dropped", "robots", "disallowed by robots.txt")
             return
-        if failure.check(HttpError):
-            kind = f"http_{failure.value.response.status}"
-        else:
-            kind = type(failure.value).__name__
+        kind = f"http_{error.response.status}" if isinstance(error, HttpError) else type(error).__name__
         self._count(f"errors/{kind}")
         self.logger.info("fetch failed (%s): %s", kind, request.url)
         if request.meta.get("kind") == "article":

@@ -17,7 +17,9 @@ def publish_cao_article(site: SiteReplica, article_id: int, title: str, hours_ag
     It is dated ``hours_ago`` before now, linked first on ``/tin-chinh`` and in its feed.
     Returns its path.
     """
-    template = site.lookup("/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html")
+    template = site.lookup(
+        "/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html"
+    )
     assert template is not None and template.name is not None
     facts = json.loads((site.folder / "truth.json").read_text(encoding="utf-8"))[template.name]
     path = f"/tin-chinh/bai-moi-so-{article_id}_{article_id}.html"

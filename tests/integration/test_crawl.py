@@ -26,9 +26,27 @@ def server() -> Iterator[ReplicaServer]:
 def scrapy_crawl(key: str, base_url: str, db_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NEWS_DB_PATH": str(db_path)}
     return subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", key, "-a", f"base_url={base_url}",
-         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            key,
+            "-a",
+            f"base_url={base_url}",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            "LOG_LEVEL=INFO",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
 
 

@@ -101,8 +101,23 @@ def test_backfill_reaches_beyond_the_first_listing_pages(server: ReplicaServer, 
 
 def test_sigkill_mid_run_loses_nothing(server: ReplicaServer, tmp_path: Path) -> None:
     site, base, db_path = server.sites["cao"], server.base_url("cao"), tmp_path / "news.sqlite3"
-    slow = [sys.executable, "-m", "crawler.cli", "crawl", "cao", "--db", str(db_path), "--base-url", f"cao={base}",
-            "-s", "DOWNLOAD_DELAY=0.4", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    slow = [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        "crawl",
+        "cao",
+        "--db",
+        str(db_path),
+        "--base-url",
+        f"cao={base}",
+        "-s",
+        "DOWNLOAD_DELAY=0.4",
+        "-s",
+        "DOWNLOAD_DELAY_JITTER=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+    ]
     proc = subprocess.Popen(slow, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     stored = 0
@@ -132,9 +147,24 @@ def test_overlapping_crawls_one_runs_the_other_exits_locked(server: ReplicaServe
     assert held.returncode == 4
     assert "holds" in held.stderr and len(held.stderr.strip().splitlines()) == 1
 
-    command = [sys.executable, "-m", "crawler.cli", "crawl", "cao", "--db", str(db_path), "--base-url", f"cao={base}",
-               "-s", "DOWNLOAD_DELAY=0.1", "-s", "AUTOTHROTTLE_ENABLED=False"]
-    procs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        "crawl",
+        "cao",
+        "--db",
+        str(db_path),
+        "--base-url",
+        f"cao={base}",
+        "-s",
+        "DOWNLOAD_DELAY=0.1",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+    ]
+    procs = [
+        subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)
+    ]
     codes = sorted(p.wait(timeout=240) for p in procs)
     assert codes == [0, 4]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,12 +20,26 @@ def db() -> sqlite_utils.Database:
     return open_db(":memory:")
 
 
-def record(url: str, body: str = "Thân bài. " * 50, title: str = "Tiêu đề", published: str = "2026-11-20T08:00:00+07:00") -> dict[str, Any]:
+def record(
+    url: str, body: str = "Thân bài. " * 50, title: str = "Tiêu đề", published: str = "2026-11-20T08:00:00+07:00"
+) -> dict[str, Any]:
     return {
-        "site": "cao", "url": url, "title": title, "lead": "(CAO) Mở đầu.", "body": body, "authors": ["A"],
-        "published_at": published, "published_at_raw": "20/11/2026 08:00", "category": "Tin chính", "tags": [],
-        "images": [], "language": "vi", "extractor": "site", "url_hash": url_hash(url),
-        "content_hash": content_hash(title, "(CAO) Mở đầu.", body), "fetched_at": "2026-11-20T02:00:00+00:00",
+        "site": "cao",
+        "url": url,
+        "title": title,
+        "lead": "(CAO) Mở đầu.",
+        "body": body,
+        "authors": ["A"],
+        "published_at": published,
+        "published_at_raw": "20/11/2026 08:00",
+        "category": "Tin chính",
+        "tags": [],
+        "images": [],
+        "language": "vi",
+        "extractor": "site",
+        "url_hash": url_hash(url),
+        "content_hash": content_hash(title, "(CAO) Mở đầu.", body),
+        "fetched_at": "2026-11-20T02:00:00+00:00",
     }
 
 
@@ -64,7 +78,7 @@ def test_redirected_url_is_recorded_as_alias(db: sqlite_utils.Database) -> None:
 
 
 def test_known_set_leaves_out_young_articles_due_for_recheck(db: sqlite_utils.Database) -> None:
-    now = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
     young, old = "https://congan.com.vn/a_1.html", "https://congan.com.vn/b_2.html"
     save_article(db, record(young, published="2026-11-20T08:00:00+07:00"))
     save_article(db, record(old, body="Khác. " * 60, published="2025-01-01T08:00:00+07:00"))
@@ -77,8 +91,28 @@ def test_known_set_leaves_out_young_articles_due_for_recheck(db: sqlite_utils.Da
 
 def test_settled_drops_are_known_but_errors_are_retried(db: sqlite_utils.Database) -> None:
     video, failed = "https://congan.com.vn/video/v_1.html", "https://congan.com.vn/x_2.html"
-    log_url(db, {"site": "cao", "url": video, "url_hash": url_hash(video), "outcome": "dropped", "reason": "not_article_type", "detail": ""})
-    log_url(db, {"site": "cao", "url": failed, "url_hash": url_hash(failed), "outcome": "error", "reason": "http_500", "detail": ""})
+    log_url(
+        db,
+        {
+            "site": "cao",
+            "url": video,
+            "url_hash": url_hash(video),
+            "outcome": "dropped",
+            "reason": "not_article_type",
+            "detail": "",
+        },
+    )
+    log_url(
+        db,
+        {
+            "site": "cao",
+            "url": failed,
+            "url_hash": url_hash(failed),
+            "outcome": "error",
+            "reason": "http_500",
+            "detail": "",
+        },
+    )
     assert known_url_hashes(db, "cao") == {url_hash(video)}
 
 
