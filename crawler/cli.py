@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from crawler import cli_data
+from crawler import cli_data, cli_health
 from crawler.extraction import NotArticle, extract
 from crawler.registry import sites
 from crawler.urls import canonical_url
@@ -22,6 +22,7 @@ EXIT_USAGE = 2  # bad arguments (argparse's own code)
 EXIT_NOTHING = 3  # nothing could be fetched
 EXIT_LOCKED = 4  # another crawl holds the lock
 EXIT_STORAGE = 5  # the database cannot be used
+EXIT_UNHEALTHY = 6  # a site's extraction failed the quality gate (crawler/quality.py)
 
 DEFAULT_DB = "data/news.sqlite3"
 
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     expl.set_defaults(func=cmd_explain)
 
     cli_data.register(sub)
+    cli_health.register(sub)
 
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
     ext.add_argument("--site", help="site key (default: the generic extractor)")
@@ -94,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replica", help="serve the local site replicas")
     rep.add_argument("--site", action="append", help="only this site (repeatable)")
     rep.add_argument("--port", type=int, default=0, help="first port (default: any free port)")
+    rep.add_argument("--faults", type=float, default=0.0, metavar="RATE", help="fault this share of responses (0-1)")
+    rep.add_argument("--fault-seed", type=int, default=1, help="random seed of the fault plan")
     rep.set_defaults(func=cmd_replica)
 
     demo = sub.add_parser("demo", help="offline demo: crawl the replicas into SQLite and export a dump")
@@ -134,7 +138,7 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.lock import CrawlLock, LockHeld
-    from crawler.runner import run_crawl, site_status
+    from crawler.runner import run_crawl
     from storage.db import open_db
 
     keys = _site_keys(args.sites)
@@ -153,7 +157,26 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
-    return _exit_code({k: site_status(s) for k, s in results.items()})
+    return _crawl_exit_code(results)
+
+
+def _crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:
+    """3 (nothing fetched) wins over 6 (unhealthy extraction), which wins over 1 (errors)."""
+    from crawler.quality import UNHEALTHY_STAT
+    from crawler.runner import site_status
+
+    for key, stats in results.items():
+        if site_status(stats) == "failed":
+            print(f"newscrawl: {key}: nothing could be fetched ({_error_summary(stats)})", file=sys.stderr)
+    code = _exit_code({k: site_status(s) for k, s in results.items()})
+    if code != EXIT_NOTHING and any(s.get(UNHEALTHY_STAT) for s in results.values()):
+        return EXIT_UNHEALTHY
+    return code
+
+
+def _error_summary(stats: dict[str, Any]) -> str:
+    errors = {k.removeprefix("newscrawl/errors/"): v for k, v in stats.items() if k.startswith("newscrawl/errors/")}
+    return ", ".join(f"{kind} x{count}" for kind, count in sorted(errors.items())) or "no page answered"
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -249,10 +272,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_replica(args: argparse.Namespace) -> int:
+    from crawler.faults import FaultPlan
     from crawler.replica import ReplicaServer
 
+    if not 0 <= args.faults <= 1:
+        raise UsageError(f"--faults must be between 0 and 1, got {args.faults}")
+    plan = FaultPlan(args.faults, seed=args.fault_seed) if args.faults else None
     try:
-        server = ReplicaServer(args.site, port=args.port).start()
+        server = ReplicaServer(args.site, port=args.port, faults=plan).start()
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from exc
     for key in server.sites:
@@ -300,7 +327,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         count = write_jsonl(iter_records(db), out)
     db.close()
     print(f"\n{count} articles in {args.db}; dump written to {args.output}")
-    return _exit_code({k: site_status(s) for k, s in results.items()})
+    return _crawl_exit_code(results)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

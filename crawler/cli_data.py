@@ -1,37 +1,163 @@
-"""``newscrawl`` commands that read the database for people and other tools: export."""
+"""``newscrawl`` commands that read the database for people and other tools: export, search, serve."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
-from typing import Any
+import time
+from typing import Any, TextIO
 
 
 def register(sub: Any) -> None:
     """Add this module's subcommands to the ``newscrawl`` parser."""
-    export = sub.add_parser("export", help="write stored articles as JSON lines")
+    export = sub.add_parser("export", help="write stored articles as JSON lines or CSV")
     export.add_argument("--db", help="database path")
     export.add_argument("--site", help="only this site")
-    export.add_argument("--since", help="only articles published on or after DATE (YYYY-MM-DD or ISO)")
+    export.add_argument("--since", help="only articles published (or fetched) on or after DATE (YYYY-MM-DD or ISO)")
+    export.add_argument(
+        "--since-field", choices=("published", "fetched"), default="published", help="the time --since applies to"
+    )
+    export.add_argument(
+        "--incremental",
+        metavar="STATE_FILE",
+        help="only what is new or changed since the export recorded in STATE_FILE (created if missing)",
+    )
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv")
     export.add_argument("-o", "--output", required=True, help="output file (.gz for gzip, - for stdout)")
     export.set_defaults(func=cmd_export)
 
+    search = sub.add_parser("search", help="full-text search of stored articles, best first")
+    search.add_argument("query", help='words (all must occur), "a phrase", or a prefix*')
+    search.add_argument("--db", help="database path")
+    search.add_argument("--site", help="only this site")
+    search.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
+    search.add_argument("--limit", type=int, default=10, metavar="N", help="at most N hits (default 10)")
+    search.add_argument("--folded", action="store_true", help="ignore accents: 'cong an' finds 'Công an', d finds đ")
+    search.add_argument("--json", action="store_true", help="one JSON object per hit")
+    search.set_defaults(func=cmd_search)
+
+    serve = sub.add_parser("serve", help="browse and search the database in Datasette")
+    serve.add_argument("--db", help="database path")
+    serve.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default 8001, 0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.set_defaults(func=cmd_serve)
+
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from crawler.cli import EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
+    from crawler.cli import EXIT_ERRORS, EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
+    from storage import export
     from storage.db import open_db
-    from storage.export import iter_records, open_output, write_jsonl
 
     if args.site:
         _site_keys([args.site])
-    since = _parse_since(args.since, "--since")
+    selection = export.Selection(args.site, _parse_since(args.since, "--since"), args.since_field)
+    try:
+        state = export.read_state(args.incremental, selection) if args.incremental else None
+    except export.StateError as exc:
+        raise UsageError(str(exc)) from exc
+    write = export.write_csv if args.format == "csv" else export.write_jsonl
     db = open_db(_db_path(args), create=False)
     try:
-        with open_output(args.output) as out:
-            count = write_jsonl(iter_records(db, args.site, since), out)
+        with export.snapshot(db):
+            if state is None:
+                total = export.count_records(db, selection) if sys.stderr.isatty() else 0
+                records = export.iter_records(db, selection.site, selection.since, selection.since_field)
+            else:
+                upto = export.last_version_rowid(db)
+                after = state.last_version_rowid
+                total = export.count_changes(db, after, upto, selection) if sys.stderr.isatty() else 0
+                records = export.iter_changes(db, after, upto, selection)
+            bar = ProgressBar(total, sys.stderr) if sys.stderr.isatty() else None
+            with export.open_output(args.output) as out:
+                count = write(records, out, bar)
+            if bar is not None:
+                bar.close()
+    except BrokenPipeError:
+        if args.output != "-":
+            raise
+        # The reader went away (`| head`): the dump is incomplete, so the state stays put.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERRORS
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
     finally:
         db.close()
+    if state is not None:
+        # Only now that the dump is complete (and renamed into place) does the state move on.
+        state.last_version_rowid, state.records = upto, count
+        export.write_state(args.incremental, state)
     print(f"exported {count} records to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, out: TextIO, width: int = 30) -> None:
+        self.total, self.out, self.width = total, out, width
+        self.count = 0
+        self._drawn = 0.0
+
+    def __call__(self, count: int) -> None:
+        self.count = count
+        now = time.monotonic()
+        if now - self._drawn >= 0.1:
+            self._drawn = now
+            self._draw()
+
+    def _draw(self) -> None:
+        share = min(1.0, self.count / self.total) if self.total else 1.0
+        filled = int(share * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.out.write(f"\rexporting [{bar}] {self.count}/{self.total} {share:4.0%}")
+        self.out.flush()
+
+    def close(self) -> None:
+        self._draw()
+        self.out.write("\n")
+        self.out.flush()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from crawler.cli import EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
+    from storage.db import open_db
+    from storage.search import QueryError, search
+
+    if args.site:
+        _site_keys([args.site])
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    since = _parse_since(args.since, "--since")
+    tty = sys.stdout.isatty() and not args.json
+    markers = ("\033[1;33m", "\033[0m") if tty else ("[", "]")
+    db = open_db(_db_path(args), create=False)
+    try:
+        hits = search(
+            db, args.query, folded=args.folded, site=args.site, since=since, limit=args.limit, markers=markers
+        )
+    except QueryError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
+    for rank, hit in enumerate(hits, 1):
+        if args.json:
+            print(json.dumps(hit.record(), ensure_ascii=False))
+            continue
+        date = (hit.published_at or "")[:10] or "undated"
+        print(f"{rank}. {hit.title}\n   {hit.site}  {date}  {hit.url}\n   {' '.join(hit.snippet.split())}\n")
+    if not hits and not args.json:
+        print("no match", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from crawler.cli import EXIT_OK, _db_path
+    from crawler.web import serve
+    from storage.db import open_db
+
+    path = _db_path(args)
+    open_db(path, create=False).close()  # migrate (search index, views) and fail in one line if unusable
+    serve(path, args.port, args.host)
     return EXIT_OK

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from crawler.faults import FaultPlan, serve_fault
 from crawler.urls import canonical_url
 
 SITES_DIR = Path(__file__).resolve().parent.parent / "tests" / "sites"
@@ -70,6 +72,7 @@ class SiteReplica:
             route.modified = started
             self.routes[route_key(route.path)] = route
         self.requests: Counter[str] = Counter()
+        self.faults: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
     def routes_of(self, kind: str) -> list[Route]:
@@ -102,6 +105,10 @@ class SiteReplica:
     def lookup(self, path: str) -> Route | None:
         return self.routes.get(route_key(path))
 
+    def log_fault(self, path: str, kind: str) -> None:
+        with self._lock:
+            self.faults.append((path, kind))
+
     def log(self, path: str) -> None:
         with self._lock:
             self.requests[path] += 1
@@ -113,7 +120,7 @@ class SiteReplica:
             return sum(n for p, n in self.requests.items() if route_key(p) == key)
 
 
-def _handler(site: SiteReplica) -> type[BaseHTTPRequestHandler]:
+def _handler(site: SiteReplica, plan: FaultPlan | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "replica"
         protocol_version = "HTTP/1.1"
@@ -128,6 +135,11 @@ def _handler(site: SiteReplica) -> type[BaseHTTPRequestHandler]:
                 self._send(301, b"", _HTML, {"Location": self._base() + (route.location or "/")})
                 return
             body = site.render(route, self._base())
+            fault = plan.choose(route.kind, self.path) if plan is not None else None
+            if fault is not None:
+                site.log_fault(self.path, fault)
+                serve_fault(self, fault, body, route.mime, self._base(), self.server.other_port)  # type: ignore[attr-defined]
+                return
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             modified = email.utils.formatdate(route.modified, usegmt=True)
             headers = {"ETag": etag, "Last-Modified": modified}
@@ -164,10 +176,23 @@ def _handler(site: SiteReplica) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class ReplicaServer:
     """Serves site replicas, each on its own 127.0.0.1 port, in background threads."""
 
-    def __init__(self, keys: list[str] | None = None, sites_dir: Path = SITES_DIR, port: int = 0) -> None:
+    def __init__(
+        self,
+        keys: list[str] | None = None,
+        sites_dir: Path = SITES_DIR,
+        port: int = 0,
+        faults: FaultPlan | None = None,
+    ) -> None:
         folders = sorted(p for p in sites_dir.iterdir() if (p / "site.json").is_file())
         self.sites = {f.name: SiteReplica(f) for f in folders if keys is None or f.name in keys}
         missing = set(keys or []) - set(self.sites)
@@ -175,12 +200,15 @@ class ReplicaServer:
             raise KeyError(f"no replica for site(s): {', '.join(sorted(missing))}")
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._port = port
+        self.faults = faults
 
     def start(self) -> ReplicaServer:
         for offset, (key, site) in enumerate(self.sites.items()):
             port = self._port + offset if self._port else 0
-            server = ThreadingHTTPServer(("127.0.0.1", port), _handler(site))
+            server = ThreadingHTTPServer(("127.0.0.1", port), _handler(site, self.faults))
             server.daemon_threads = True
+            server.fault_plan = self.faults  # type: ignore[attr-defined]
+            server.other_port = _closed_port()  # type: ignore[attr-defined]
             threading.Thread(target=server.serve_forever, name=f"replica-{key}", daemon=True).start()
             self._servers[key] = server
         return self

@@ -27,9 +27,22 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
+REDIRECT_MAX_TIMES = 5
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SameOriginMiddleware": 40,  # before offsite, robots.txt and any connection
+    "crawler.middlewares.RedirectGuardMiddleware": 650,  # sees 3xx answers before RedirectMiddleware
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+# Backoff on 429/503/challenge pages: the site's delay rises to Retry-After (at least
+# NEWS_BACKOFF_START seconds), doubles on each further blocking answer, never above the cap.
+NEWS_BACKOFF_START = 5.0
+NEWS_BACKOFF_MAX = float(os.environ.get("NEWS_BACKOFF_MAX", "300"))
+
 # --- Pipeline and run bookkeeping -----------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
-EXTENSIONS = {"crawler.runs.RunRecorder": 500}
+# The quality gate writes its stats before the run recorder stores them (490 < 500).
+EXTENSIONS = {"crawler.quality.QualityGate": 490, "crawler.runs.RunRecorder": 500}
 LOG_LEVEL = os.environ.get("NEWS_LOG_LEVEL", "INFO")
 
 # --- Project ------------------------------------------------------------------------------
@@ -42,3 +55,15 @@ NEWS_RECHECK_HOURS = float(os.environ.get("NEWS_RECHECK_HOURS", "6"))
 # articles; backfill runs (`newscrawl crawl --backfill`) walk up to the larger bound.
 NEWS_MAX_LISTING_PAGES = 5
 NEWS_BACKFILL_MAX_PAGES = 200
+
+# Extraction quality gate (crawler/quality.py): a site's run is unhealthy when most of its
+# articles fell back to the generic path, or when its field coverage or body length fell
+# versus the site's last healthy runs. See `newscrawl health`.
+NEWS_QUALITY_BASELINE_RUNS = 20  # healthy runs pooled into the baseline
+NEWS_QUALITY_MIN_BASELINE = 10  # articles the baseline needs before drops are judged
+NEWS_QUALITY_MIN_ARTICLES = 5  # articles (pooled over small runs) before coverage is judged
+NEWS_QUALITY_MIN_GENERIC = 3  # articles before the generic-share rule applies
+NEWS_QUALITY_MAX_GENERIC_SHARE = 0.5  # more than this share via the generic path: a redesign
+NEWS_QUALITY_MAX_DROP = 0.25  # a coverage share this far below the baseline's...
+NEWS_QUALITY_ALPHA = 0.01  # ...and this improbable under the baseline share is a fall
+NEWS_QUALITY_MAX_BODY_DROP = 0.5  # median body length below (1 - this) x the baseline's

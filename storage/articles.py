@@ -37,7 +37,8 @@ def known_url_hashes(
     """URL hashes (articles and their aliases) of ``site`` that need no fetch now.
 
     An article published within ``recheck_days`` whose last fetch is older than
-    ``recheck_hours`` is due for a recheck, so it is left out of the set.
+    ``recheck_hours`` is due for a recheck, so it is left out of the set; so is an article
+    whose stored text holds U+FFFD (a page that arrived with invalid bytes).
     """
     if not db["articles"].exists():
         return set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlite_utils
@@ -36,3 +37,10 @@ def log_url(db: sqlite_utils.Database, event: dict[str, Any]) -> None:
 
 def url_events(db: sqlite_utils.Database, url_hash: str) -> dict[str, Any] | None:
     return next(db.query("select * from url_log where url_hash = ?", [url_hash]), None)
+
+
+def unfinished_listings(db: sqlite_utils.Database, site: str) -> list[tuple[str, int]]:
+    """``(listing path, page)`` of pagination pages a past run failed to read."""
+    rows = db.query("select detail from url_log where site = ? and outcome = 'listing_error'", [site])
+    found = [json.loads(row["detail"]) for row in rows]
+    return [(str(d["path"]), int(d["page"])) for d in found]

@@ -1,23 +1,21 @@
 """Near-duplicate stories across sites: MinHash signatures, an LSH band index and clusters in SQLite.
 
-The three sites republish each other's stories with a new lead prefix, a credit line, a
-paragraph added or dropped and a new title. Analysts count such a story once but keep every
-outlet's copy, so nothing here deletes or merges articles: a story is a *cluster* of copies
-whose *original* is the earliest-published member.
+The sites republish each other's stories with a new lead prefix, a credit line, a paragraph
+added or dropped and a new title. Analysts count such a story once but keep every outlet's
+copy, so nothing here deletes or rewrites articles: a story is a *cluster* of copies whose
+*original* is its earliest-published member.
 
-Signatures are datasketch MinHashes (:data:`NUM_PERM` 32-bit values) of the word shingles of
+Signatures are datasketch MinHashes (NUM_PERM 32-bit values) of the word shingles of the
 :func:`crawler.text.normalize_for_hash` text. The LSH index lives in SQLite (``dup_bands``)
-rather than in a pickled ``datasketch.MinHashLSH``: every cron run is a fresh process, and a
-pickle would have to be loaded whole (every signature of every run) before the first new
-article could be matched and rewritten whole after the last; the band table is matched with
-:data:`BANDS` indexed lookups per article, shares the articles' transaction and backups, and
-costs nothing to open.
+rather than in a pickled ``datasketch.MinHashLSH``: each cron run is a fresh process, and a
+pickle would be loaded whole (every signature ever indexed) before the first new article could
+be matched, and rewritten whole after the last. The band table is matched with BANDS indexed
+lookups per article, commits with the articles and costs nothing to open.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,34 +30,39 @@ from storage.articles import now_iso
 
 Signature = npt.NDArray[np.uint32]
 
+# The permutation count, scheme and seed are part of the stored data: signatures made with
+# other values are not comparable, so changing one means re-signing every article.
 NUM_PERM = 128
-# The permutation scheme and seed are part of the stored data: signatures made with another
-# scheme or seed are not comparable, so changing either means re-signing every article.
 SCHEME = "affine32"
 SEED = 1
-# Word (syllable) shingle size, measured with ``python -m bench.dedup`` on 2,100 labelled
-# articles: 1-word shingles give unrelated same-topic stories a Jaccard up to 0.44 (shared
-# vocabulary); 3-word shingles keep copies >= 0.61 and unrelated stories <= 0.20, the widest gap.
-SHINGLE_SIZE = 3
-# Estimated Jaccard at or above which two articles are copies of one story. Measured (bench,
-# pairwise over 2,100 articles / 400 stories, 3-word shingles): threshold 0.3 -> precision
-# 1.000 recall 1.000; 0.4 -> 1.000 / 1.000; 0.5 -> 1.000 / 0.998; 0.6 -> 1.000 / 0.97;
-# 0.7 -> 1.000 / 0.80. 0.4 sits in the middle of the gap between unrelated stories (<= 0.20)
-# and copies (>= 0.61), so an estimation error of +-0.1 (3 sigma at 128 permutations) does not
-# cross it.
-THRESHOLD = 0.4
-# LSH banding: BANDS bands of ROWS values; two articles become candidates when one band is
-# equal, with probability 1 - (1 - J**ROWS)**BANDS. Fixed here, not derived from the threshold
-# argument, because the stored band rows are only valid for the layout that wrote them (change
-# it -> call rebuild_bands). Chosen as datasketch's optimum (lsh._optimal_param) for threshold
-# 0.4 with false negatives weighted 0.9: at J=0.4 a pair is a candidate with probability 0.98,
-# at J=0.2 with 0.13 (a wasted but harmless signature comparison).
+# Words (Vietnamese syllables) per shingle. `python -m bench.dedup`, 2,081 labelled articles,
+# exact Jaccard, copies p01 / unrelated same-event max: 1 word 0.65 / 0.56, 2 words 0.54 / 0.38,
+# 3 words 0.52 / 0.34, 4 words 0.51 / 0.31, 5 words 0.50 / 0.29. 4 and 5 separate best; 4 keeps
+# more of a copy whose editor swapped a word ("đối tượng" -> "nghi phạm" breaks 4 shingles, not 5)
+# and gives the fewest LSH candidates (8,334 candidate pairs vs 11,938 for 5 and 28,794 for 3).
+SHINGLE_SIZE = 4
+# Estimated Jaccard at or above which two articles are copies of one story. Pairwise precision /
+# recall of the clustering, bench seeds 7, 8, 9 (2,081-2,113 articles, 420 stories each):
+#   0.35  0.981/0.999  0.991/1.000  0.996/1.000
+#   0.40  0.995/0.999  0.991/1.000  1.000/1.000
+#   0.45  0.998/0.999  0.999/1.000  1.000/1.000
+#   0.50  1.000/0.998  1.000/0.998  1.000/1.000
+#   0.55  1.000/0.998  1.000/0.996  1.000/0.999
+#   0.60  1.000/0.996  1.000/0.992  1.000/0.995
+# Below 0.45 same-event stories sharing a ministry's boilerplate start to merge; 0.5 is the
+# lowest threshold with no false pair in any run.
+THRESHOLD = 0.5
+# LSH layout: two articles are candidates when one of BANDS bands of ROWS values is equal,
+# probability 1 - (1 - J**ROWS)**BANDS: 0.87 at J=0.5, 0.99 at 0.6, 0.23 at 0.3 (datasketch's
+# optimum for 0.5 with false negatives weighted 0.9). A miss near the threshold rarely matters:
+# the copy still links through the other copies. Fixed, not derived from the threshold
+# argument, because stored band rows are only valid for the layout that wrote them (change it,
+# then call rebuild_bands).
 BANDS = 32
 ROWS = 4
-
 # Rows read per band lookup. A bucket shared by hundreds of articles holds boilerplate (a
-# standard closing sentence), not copies: true copies share several bands, so reading a bounded
-# slice of a crowded bucket keeps each insert constant-time without losing them.
+# standard closing sentence), not copies; true copies share several bands, so reading a bounded
+# slice of a crowded bucket keeps every insert constant-time without losing them.
 BUCKET_CAP = 50
 
 SIGNATURES = "dup_signatures"
@@ -67,15 +70,13 @@ BAND_ROWS = "dup_bands"
 CLUSTERS = "dup_clusters"
 MEMBERS = "dup_members"
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
+_PERMUTATIONS: Any = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
 @dataclass(frozen=True)
 class DupResult:
-    """The outcome of indexing one article: its cluster (None: no copy known) and its matches.
-
-    ``matches`` are (url_hash, estimated Jaccard) of the already indexed articles at or above
-    the threshold, best first.
-    """
+    """One indexed article: its cluster (None: no copy known yet) and the copies it matched,
+    as (url_hash, estimated Jaccard) at or above the threshold, best first."""
 
     cluster_id: int | None
     matches: list[tuple[str, float]] = field(default_factory=list)
@@ -83,7 +84,7 @@ class DupResult:
 
 @dataclass(frozen=True)
 class Member:
-    """One outlet's copy in a cluster; ``similarity`` is the estimated Jaccard to the original."""
+    """One outlet's copy; ``similarity`` is its estimated Jaccard to the cluster's original."""
 
     url_hash: str
     site: str
@@ -96,7 +97,7 @@ class Member:
 
 @dataclass(frozen=True)
 class Cluster:
-    """One story: its copies, the original (earliest published) first, then by publication."""
+    """One story: the original first, then the other copies by publication time."""
 
     cluster_id: int
     original: str
@@ -105,16 +106,15 @@ class Cluster:
 
 
 def create_tables(db: sqlite_utils.Database) -> None:
-    """Create the dedup tables (idempotent, for a migration)."""
+    """Create the dedup tables and indexes if missing (for a migration)."""
     db.table(SIGNATURES).create(
         {"url_hash": str, "site": str, "published_at": str, "num_perm": int, "signature": bytes, "indexed_at": str},
         pk="url_hash",
         not_null={"site", "num_perm", "signature"},
         if_not_exists=True,
     )
-    # The primary key (band, bucket, url_hash) is the (band, bucket) index that matches a new
-    # article in BANDS lookups; WITHOUT ROWID stores the rows in that index, so it is not kept
-    # twice, and re-inserting the same band row is a no-op.
+    # The primary key is the (band, bucket) index that matches a new article; WITHOUT ROWID
+    # stores the rows in it (no second copy) and makes re-inserting a band row a no-op.
     db.execute(
         f"create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null,"
         " url_hash text not null, primary key (band, bucket, url_hash)) without rowid"
@@ -148,15 +148,11 @@ def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-_PERMUTATIONS: Any = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
-
-
 def signature(text: str, size: int = SHINGLE_SIZE) -> Signature | None:
     """The MinHash values of ``text`` (NUM_PERM uint32), or None for a text without words."""
     found = shingles(text, size)
     if not found:
-        # An empty MinHash equals every other empty one: it would cluster all empty pages.
-        return None
+        return None  # an empty MinHash equals every other: all empty pages would cluster
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_PERMUTATIONS)
     minhash.update_batch([s.encode("utf-8") for s in found])
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
@@ -175,7 +171,7 @@ def index_article(
     text: str,
     threshold: float = THRESHOLD,
 ) -> DupResult:
-    """Sign and index one article (see :func:`index_signature`); ``text`` from :func:`dedup_text`."""
+    """Sign ``text`` (see :func:`dedup_text`) and :func:`index_signature` it."""
     sig = signature(text)
     if sig is None:
         return DupResult(None, [])
@@ -192,27 +188,28 @@ def index_signature(
 ) -> DupResult:
     """Store the signature, find its copies among the indexed articles and cluster them.
 
-    Idempotent: indexing a url_hash again replaces its signature and band rows. Cluster
-    membership is never removed (an edited copy stays counted with its story); clusters joined
-    by a new article are merged into the oldest one, whose id survives.
+    Idempotent: indexing a url_hash again replaces its signature and band rows. Membership is
+    never removed (an edited copy stays counted with its story); clusters joined by a new
+    article merge into the oldest, whose id survives.
     """
+    blob = sig.astype("<u4").tobytes()
+    keys = _band_keys(sig)
     with db.atomic():
-        old = _signature_row(db, url_hash)
-        if old is not None:
-            _delete_bands(db, url_hash, _load(old["signature"]))
+        old = db.execute(f"select signature from {SIGNATURES} where url_hash = ?", [url_hash]).fetchone()
+        if old is not None and old[0] != blob:
+            db.conn.executemany(
+                f"delete from {BAND_ROWS} where band = ? and bucket = ? and url_hash = ?",
+                [(*key, url_hash) for key in _band_keys(_load(old[0]))],
+            )
         db.execute(
             f"insert into {SIGNATURES} (url_hash, site, published_at, num_perm, signature, indexed_at)"
             " values (?, ?, ?, ?, ?, ?) on conflict (url_hash) do update set site = excluded.site,"
             " published_at = excluded.published_at, num_perm = excluded.num_perm,"
             " signature = excluded.signature, indexed_at = excluded.indexed_at",
-            [url_hash, site, published_at, len(sig), sig.astype("<u4").tobytes(), now_iso()],
+            [url_hash, site, published_at, len(sig), blob, now_iso()],
         )
-        keys = _band_keys(sig)
         matches = _matches(db, url_hash, sig, keys, threshold)
-        db.conn.executemany(
-            f"insert or ignore into {BAND_ROWS} (band, bucket, url_hash) values (?, ?, ?)",
-            [(band, bucket, url_hash) for band, bucket in keys],
-        )
+        db.conn.executemany(f"insert or ignore into {BAND_ROWS} values (?, ?, ?)", [(*key, url_hash) for key in keys])
         cluster_id = _cluster_with(db, url_hash, [h for h, _ in matches])
         if cluster_id is not None:
             _refresh(db, cluster_id)
@@ -220,54 +217,52 @@ def index_signature(
 
 
 def rebuild_bands(db: sqlite_utils.Database) -> int:
-    """Rewrite the band index from the stored signatures (after a BANDS/ROWS change); count."""
+    """Rewrite the band index from the stored signatures (after a BANDS/ROWS change); the count."""
     with db.atomic():
         db.execute(f"delete from {BAND_ROWS}")
-        count = 0
-        for row in db.query(f"select url_hash, signature from {SIGNATURES}"):
-            rows = [(b, k, row["url_hash"]) for b, k in _band_keys(_load(row["signature"]))]
-            db.conn.executemany(f"insert or ignore into {BAND_ROWS} values (?, ?, ?)", rows)
-            count += 1
-    return count
+        rows = db.execute(f"select url_hash, signature from {SIGNATURES}").fetchall()
+        for url_hash, blob in rows:
+            db.conn.executemany(
+                f"insert or ignore into {BAND_ROWS} values (?, ?, ?)", [(*k, url_hash) for k in _band_keys(_load(blob))]
+            )
+    return len(rows)
 
 
 def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str | None = None) -> list[Cluster]:
-    """Clusters with a member of ``site`` published at or after ``since``, newest original first.
-
-    All members are listed, whatever their site; url and title come from ``articles`` when
-    that table exists.
-    """
+    """Clusters with a member from ``site`` published at or after ``since`` (ISO 8601, compared
+    as stored), newest original first. Every member is listed, whatever its site; url and title
+    come from ``articles`` when that table exists."""
     where, params = ["c.merged_into is null"], []
-    if site or since:
-        sub = f"select m2.cluster_id from {MEMBERS} m2 join {SIGNATURES} s2 using (url_hash) where 1"
-        if site:
-            sub += " and s2.site = ?"
-            params.append(site)
-        if since:
-            sub += " and s2.published_at >= ?"
-            params.append(since)
-        where.append(f"c.cluster_id in ({sub})")
-    has_articles = db["articles"].exists()
-    display = "a.url, a.title" if has_articles else "null as url, null as title"
-    join = "left join articles a on a.url_hash = m.url_hash" if has_articles else ""
+    for column, value in (("site", site), ("published_at", since)):
+        if value:
+            op = "=" if column == "site" else ">="
+            where.append(
+                f"c.cluster_id in (select cluster_id from {MEMBERS} join {SIGNATURES} using (url_hash) where {column} {op} ?)"
+            )
+            params.append(value)
+    display, join = "null as url, null as title", ""
+    if db.table("articles").exists():
+        display, join = "a.url, a.title", "left join articles a on a.url_hash = m.url_hash"
     sql = (
-        f"select c.cluster_id, c.original, c.created_at, m.url_hash, s.site, m.similarity,"
-        f" s.published_at, {display} from {CLUSTERS} c join {MEMBERS} m on m.cluster_id = c.cluster_id"
+        f"select c.cluster_id, c.original, c.created_at, m.url_hash, s.site, m.similarity, s.published_at, {display}"
+        f" from {CLUSTERS} c join {MEMBERS} m on m.cluster_id = c.cluster_id"
         f" join {SIGNATURES} s on s.url_hash = m.url_hash {join} where {' and '.join(where)}"
     )
     grouped: dict[int, Cluster] = {}
     for row in db.query(sql, params):
-        new = Cluster(row["cluster_id"], row["original"], row["created_at"], [])
-        cluster = grouped.setdefault(row["cluster_id"], new)
+        cluster = grouped.setdefault(
+            row["cluster_id"], Cluster(row["cluster_id"], row["original"], row["created_at"], [])
+        )
+        is_original = row["url_hash"] == row["original"]
         cluster.members.append(
             Member(
-                url_hash=row["url_hash"],
-                site=row["site"],
-                similarity=row["similarity"],
-                is_original=row["url_hash"] == row["original"],
-                published_at=row["published_at"],
-                url=row["url"],
-                title=row["title"],
+                row["url_hash"],
+                row["site"],
+                row["similarity"],
+                is_original,
+                row["published_at"],
+                row["url"],
+                row["title"],
             )
         )
     for cluster in grouped.values():
@@ -275,72 +270,63 @@ def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str
     return sorted(grouped.values(), key=lambda c: _order_key(c.members[0].published_at, c.original), reverse=True)
 
 
-def _load(blob: bytes) -> Signature:
-    return np.frombuffer(blob, dtype="<u4").astype(np.uint32)
-
-
-def _signature_row(db: sqlite_utils.Database, url_hash: str) -> dict[str, Any] | None:
-    return next(db.query(f"select * from {SIGNATURES} where url_hash = ?", [url_hash]), None)
-
-
-def _band_keys(sig: Signature) -> list[tuple[int, int]]:
-    """(band, bucket) pairs; the bucket is a 64-bit hash of the band's values (a compact key)."""
-    values = sig.astype("<u4")
-    keys = []
-    for band in range(BANDS):
-        digest = hashlib.blake2b(values[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=8).digest()
-        keys.append((band, int.from_bytes(digest, "little", signed=True)))
-    return keys
-
-
-def _delete_bands(db: sqlite_utils.Database, url_hash: str, sig: Signature) -> None:
-    db.conn.executemany(
-        f"delete from {BAND_ROWS} where band = ? and bucket = ? and url_hash = ?",
-        [(band, bucket, url_hash) for band, bucket in _band_keys(sig)],
-    )
-
-
 def candidate_sql(bands: int) -> str:
-    """One statement for all bands: each (band, bucket) is a primary-key lookup of at most
-    :data:`BUCKET_CAP` rows.
+    """One statement for all bands, each a primary-key lookup of at most BUCKET_CAP rows.
 
-    Written as a union of per-band lookups: SQLite plans ``(band, bucket) in (values ...)`` as a
-    scan of the whole band table, which would make every insert linear in the index size.
+    A union of per-band lookups: SQLite plans ``(band, bucket) in (values ...)`` as a scan of
+    the whole band table, which would make every insert linear in the size of the index.
     """
     one = f"select * from (select url_hash from {BAND_ROWS} where band = ? and bucket = ? limit {BUCKET_CAP})"
     return " union ".join([one] * bands)
 
 
+def _load(blob: bytes) -> Signature:
+    return np.frombuffer(blob, dtype="<u4").astype(np.uint32)
+
+
+def _band_keys(sig: Signature) -> list[tuple[int, int]]:
+    """(band, bucket) pairs; the bucket is a 64-bit hash of the band's values (a compact key)."""
+    data = sig.astype("<u4").tobytes()
+    width = ROWS * 4
+    return [
+        (
+            band,
+            int.from_bytes(
+                hashlib.blake2b(data[band * width : (band + 1) * width], digest_size=8).digest(), "little", signed=True
+            ),
+        )
+        for band in range(BANDS)
+    ]
+
+
 def _matches(
     db: sqlite_utils.Database, url_hash: str, sig: Signature, keys: list[tuple[int, int]], threshold: float
 ) -> list[tuple[str, float]]:
-    """Indexed articles sharing a band with ``sig``, kept when their estimated Jaccard passes."""
-    candidates = {row["url_hash"] for row in db.query(candidate_sql(len(keys)), [v for key in keys for v in key])}
-    candidates.discard(url_hash)
-    found = []
-    for row in _rows(db, SIGNATURES, "url_hash", candidates):
-        if row["num_perm"] == len(sig):
-            similarity = jaccard(sig, _load(row["signature"]))
-            if similarity >= threshold:
-                found.append((row["url_hash"], similarity))
-    return sorted(found, key=lambda m: (-m[1], m[0]))
+    """Indexed articles sharing a band with ``sig`` whose estimated Jaccard passes ``threshold``."""
+    found = db.execute(candidate_sql(len(keys)), [v for key in keys for v in key]).fetchall()
+    candidates = [h for (h,) in found if h != url_hash]
+    matches = []
+    for other, num_perm, blob in _select(
+        db, f"select url_hash, num_perm, signature from {SIGNATURES}", "url_hash", candidates
+    ):
+        similarity = jaccard(sig, _load(blob)) if num_perm == len(sig) else 0.0
+        if similarity >= threshold:
+            matches.append((other, similarity))
+    return sorted(matches, key=lambda m: (-m[1], m[0]))
 
 
-def _rows(db: sqlite_utils.Database, table: str, column: str, values: Iterable[Any]) -> list[dict[str, Any]]:
-    wanted = list(values)
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(wanted), 500):  # below SQLite's bound-parameter limit
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        rows.extend(db.query(f"select * from {table} where {column} in ({marks})", chunk))
+def _select(db: sqlite_utils.Database, sql: str, column: str, values: list[Any]) -> list[tuple[Any, ...]]:
+    """``sql where column in values``, in chunks below SQLite's bound-parameter limit."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        rows += db.execute(f"{sql} where {column} in ({', '.join('?' * len(chunk))})", chunk).fetchall()
     return rows
 
 
 def _cluster_with(db: sqlite_utils.Database, url_hash: str, matched: list[str]) -> int | None:
-    """Put ``url_hash`` and its matches in one cluster; the id, or None when alone."""
-    existing: dict[str, int] = {
-        row["url_hash"]: int(row["cluster_id"]) for row in _rows(db, MEMBERS, "url_hash", [url_hash, *matched])
-    }
+    """Put ``url_hash`` and its matches in one cluster; its id, or None when alone."""
+    existing = dict(_select(db, f"select url_hash, cluster_id from {MEMBERS}", "url_hash", [url_hash, *matched]))
     cluster_ids = sorted(set(existing.values()))
     if not cluster_ids:
         if not matched:
@@ -348,14 +334,13 @@ def _cluster_with(db: sqlite_utils.Database, url_hash: str, matched: list[str]) 
         created = db.execute(f"insert into {CLUSTERS} (original, created_at) values (?, ?)", [url_hash, now_iso()])
         assert created.lastrowid is not None
         cluster_ids = [created.lastrowid]
-    target = cluster_ids[0]
+    target = int(cluster_ids[0])
     for absorbed in cluster_ids[1:]:
-        # The absorbed cluster's row stays, pointing at the survivor, so an id an analyst noted
-        # down still resolves.
+        # The absorbed row stays, pointing at the survivor, so an id noted down still resolves.
         db.execute(f"update {MEMBERS} set cluster_id = ? where cluster_id = ?", [target, absorbed])
         db.execute(f"update {CLUSTERS} set merged_into = ? where cluster_id = ?", [target, absorbed])
     db.conn.executemany(
-        f"insert or ignore into {MEMBERS} (url_hash, cluster_id, similarity) values (?, ?, 1.0)",
+        f"insert into {MEMBERS} (url_hash, cluster_id, similarity) values (?, ?, 1.0)",
         [(h, target) for h in [url_hash, *matched] if h not in existing],
     )
     return target
@@ -363,34 +348,24 @@ def _cluster_with(db: sqlite_utils.Database, url_hash: str, matched: list[str]) 
 
 def _refresh(db: sqlite_utils.Database, cluster_id: int) -> None:
     """Make the earliest-published member the original and measure every member against it."""
-    rows = list(
-        db.query(
-            f"select s.url_hash, s.published_at, s.signature from {MEMBERS} m join {SIGNATURES} s"
-            " using (url_hash) where m.cluster_id = ?",
-            [cluster_id],
-        )
-    )
-    original = min(rows, key=lambda r: _order_key(r["published_at"], r["url_hash"]))
-    reference = _load(original["signature"])
-    db.execute(f"update {CLUSTERS} set original = ? where cluster_id = ?", [original["url_hash"], cluster_id])
+    rows = db.execute(
+        f"select url_hash, published_at, signature from {MEMBERS} join {SIGNATURES} using (url_hash) where cluster_id = ?",
+        [cluster_id],
+    ).fetchall()
+    original = min(rows, key=lambda r: _order_key(r[1], r[0]))
+    reference = _load(original[2])
+    db.execute(f"update {CLUSTERS} set original = ? where cluster_id = ?", [original[0], cluster_id])
     db.conn.executemany(
         f"update {MEMBERS} set similarity = ? where url_hash = ?",
-        [(jaccard(reference, _load(r["signature"])), r["url_hash"]) for r in rows],
+        [(jaccard(reference, _load(r[2])), r[0]) for r in rows],
     )
 
 
 def _order_key(published_at: str | None, url_hash: str) -> tuple[datetime, str]:
-    """Publication order in UTC (sites differ in offsets); undated last; url_hash breaks ties.
-
-    Ties are broken by url_hash rather than indexing order so the original does not depend on
-    which site was crawled first.
-    """
-    if not published_at:
-        return _NO_DATE, url_hash
+    """Publication order in UTC; undated last. Ties go by url_hash, not by indexing order, so the
+    original does not depend on which site was crawled first."""
     try:
-        moment = datetime.fromisoformat(published_at)
+        moment = datetime.fromisoformat(published_at or "")
     except ValueError:
         return _NO_DATE, url_hash
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC), url_hash
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC), url_hash

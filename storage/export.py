@@ -1,79 +1,272 @@
-"""Streaming export of stored records as JSON lines (constant memory, stable field order)."""
+"""Streaming export of stored records: JSON lines or CSV, full or incremental.
+
+Memory stays constant whatever the database size: rows are read from one cursor and written
+as they come. The record format is published as ``schema/article.schema.json``; fields always
+come in :data:`EXPORT_FIELDS` order.
+
+Incremental exports are keyed on the rowid of ``article_versions``: every stored version
+(a new article or a changed one) gets the next rowid, in commit order since SQLite has one
+writer at a time, and a refetch with unchanged text adds none. A state file records the
+highest rowid exported; the next export takes the versions above it, each article once, as it
+is now (``change`` says ``new`` or ``updated``). The whole export reads one snapshot (one read
+transaction), so what is written and the rowid recorded agree even while a crawl is writing.
+"""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
+import os
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import sqlite_utils
 
-from storage.articles import decode_row
+from storage.articles import decode_row, now_iso
 
-# Field order of an exported record (the article record of crawler/items.py, plus bookkeeping).
-EXPORT_FIELDS: tuple[str, ...] = (
-    "site",
-    "url",
-    "title",
-    "lead",
-    "body",
-    "authors",
-    "published_at",
-    "published_at_raw",
-    "category",
-    "tags",
-    "images",
-    "language",
-    "extractor",
-    "url_hash",
-    "content_hash",
-    "fetched_at",
-    "first_seen_at",
-    "version",
-)
+# Stored columns of an exported record, in order (the article record of crawler/items.py,
+# plus bookkeeping); ``change`` follows them.
+STORED_FIELDS: tuple[str, ...] = (
+    "site", "url", "title", "lead", "body", "authors", "published_at", "published_at_raw",
+    "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
+    "fetched_at", "first_seen_at", "version",
+)  # fmt: skip
+EXPORT_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "change")
+SinceField = Literal["published", "fetched"]
+_SINCE_COLUMNS: dict[str, str] = {"published": "published_at", "fetched": "fetched_at"}
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which articles to export: a site, and a lower bound (ISO 8601) on a time field."""
+
+    site: str | None = None
+    since: str | None = None
+    since_field: SinceField = "published"
+
+    def where(self, alias: str = "a") -> tuple[list[str], list[Any]]:
+        """SQL conditions on ``articles`` (as ``alias``) and their parameters."""
+        where: list[str] = []
+        params: list[Any] = []
+        if self.site:
+            where.append(f"{alias}.site = ?")
+            params.append(self.site)
+        if self.since:
+            column = _SINCE_COLUMNS[self.since_field]
+            # published_at is stored in +07:00 and fetched_at in UTC: compare strings in the
+            # column's own offset, or "2026-01-02T00:00:00+07:00" sorts wrongly against UTC.
+            bound = self.since if self.since_field == "published" else _as_utc(self.since)
+            where.append(f"{alias}.{column} >= ?")
+            params.append(bound)
+        return where, params
+
+
+def _as_utc(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).isoformat()
+
+
+def _columns(alias: str = "a") -> str:
+    return ", ".join(f"{alias}.{name}" for name in STORED_FIELDS)
+
+
+def _record(row: dict[str, Any], change: str) -> dict[str, Any]:
+    decoded = decode_row(row)
+    return {**{name: decoded.get(name) for name in STORED_FIELDS}, "change": change}
+
+
+def count_records(db: sqlite_utils.Database, selection: Selection = Selection()) -> int:
+    """How many records :func:`iter_records` yields for ``selection`` (for a progress bar)."""
+    where, params = selection.where()
+    sql = "select count(*) from articles a" + (" where " + " and ".join(where) if where else "")
+    return int(db.execute(sql, params).fetchone()[0])
 
 
 def iter_records(
-    db: sqlite_utils.Database, site: str | None = None, since: str | None = None
+    db: sqlite_utils.Database,
+    site: str | None = None,
+    since: str | None = None,
+    since_field: SinceField = "published",
 ) -> Iterator[dict[str, Any]]:
-    """Stored records in insertion order, filtered by site and publication time (``>= since``)."""
-    where, params = [], []
-    if site:
-        where.append("site = ?")
-        params.append(site)
-    if since:
-        where.append("published_at >= ?")
-        params.append(since)
-    sql = f"select {', '.join(EXPORT_FIELDS)} from articles"
+    """Every stored record of the selection in insertion order; all are ``change: "new"``."""
+    where, params = Selection(site, since, since_field).where()
+    sql = f"select {_columns()} from articles a"
     if where:
         sql += " where " + " and ".join(where)
-    for row in db.query(sql + " order by rowid", params):
-        yield decode_row(row)
+    for row in db.query(sql + " order by a.rowid", params):
+        yield _record(row, "new")
+
+
+def last_version_rowid(db: sqlite_utils.Database) -> int:
+    """The rowid of the newest stored version (0 for an empty database)."""
+    return int(db.execute("select coalesce(max(rowid), 0) from article_versions").fetchone()[0])
+
+
+def _changes_sql(selection: Selection, after: int, upto: int) -> tuple[str, dict[str, Any]]:
+    where, params = selection.where()
+    # Each article once, at its newest version in (after, upto], in the order they changed;
+    # "updated" when a version at or below ``after`` was exported before.
+    sql = (
+        f"select {_columns()}, case when exists (select 1 from article_versions o "
+        "where o.url_hash = v.url_hash and o.rowid <= :after) then 'updated' else 'new' end as change "
+        "from article_versions v join articles a on a.url_hash = v.url_hash "
+        "where v.rowid > :after and v.rowid <= :upto and not exists (select 1 from article_versions l "
+        "where l.url_hash = v.url_hash and l.version > v.version and l.rowid <= :upto)"
+    )
+    named: dict[str, Any] = {"after": after, "upto": upto}
+    for i, (condition, value) in enumerate(zip(where, params, strict=True)):
+        sql += " and " + condition.replace("?", f":p{i}")
+        named[f"p{i}"] = value
+    return sql + " order by v.rowid", named
+
+
+def iter_changes(
+    db: sqlite_utils.Database, after: int, upto: int, selection: Selection = Selection()
+) -> Iterator[dict[str, Any]]:
+    """Articles with a version stored after rowid ``after`` (up to ``upto``), as they are now."""
+    sql, named = _changes_sql(selection, after, upto)
+    for row in db.query(sql, named):
+        yield _record(row, row["change"])
+
+
+def count_changes(db: sqlite_utils.Database, after: int, upto: int, selection: Selection = Selection()) -> int:
+    """How many records :func:`iter_changes` yields."""
+    sql, named = _changes_sql(selection, after, upto)
+    return int(db.execute(f"select count(*) from ({sql})", named).fetchone()[0])
+
+
+@contextmanager
+def snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+    """One read transaction: every query inside sees the same database state (WAL)."""
+    db.execute("begin")
+    try:
+        yield
+    finally:
+        db.conn.rollback()
+
+
+@dataclass
+class ExportState:
+    """What an incremental export has already written (the content of the state file)."""
+
+    last_version_rowid: int = 0
+    selection: dict[str, Any] = field(default_factory=dict)
+    exported_at: str | None = None
+    records: int = 0
+    format: int = STATE_FORMAT
+
+
+class StateError(ValueError):
+    """A state file that cannot be read or belongs to another selection."""
+
+
+def read_state(path: str | Path, selection: Selection) -> ExportState:
+    """The state at ``path`` (a fresh one when the file does not exist).
+
+    Raises :class:`StateError` when the file is unreadable or was written for another
+    site/since selection: continuing it would silently skip or repeat records.
+    """
+    target = Path(path)
+    if not target.exists():
+        return ExportState(selection=asdict(selection))
+    try:
+        data = json.loads(target.read_text(encoding="utf-8"))
+        state = ExportState(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise StateError(f"{target}: not an export state file ({exc})") from exc
+    if state.selection != asdict(selection):
+        raise StateError(f"{target}: written for another selection {state.selection}, not {asdict(selection)}")
+    return state
+
+
+def write_state(path: str | Path, state: ExportState) -> None:
+    """Write ``state`` atomically: a reader sees the old file or the new one, never half."""
+    state.exported_at = now_iso()
+    _atomic_write(Path(path), (json.dumps(asdict(state), indent=2) + "\n").encode("utf-8"))
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @contextmanager
 def open_output(target: str) -> Iterator[TextIO]:
-    """``-`` for stdout, a ``.gz`` path for gzip, any other path for plain UTF-8 text."""
+    """``-`` for stdout, a ``.gz`` path for gzip, any other path for plain UTF-8 text.
+
+    A file is written under a temporary name and renamed into place only when the block ends
+    without an error, so a reader never sees a half-written dump.
+    """
     if target == "-":
         yield sys.stdout
+        sys.stdout.flush()
         return
     path = Path(target)
-    if path.suffix == ".gz":
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            yield handle
-    else:
-        with open(path, "w", encoding="utf-8") as handle:
-            yield handle
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(tmp, "wt", encoding="utf-8", newline="", compresslevel=6) as zipped:
+                yield zipped
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as plain:
+                yield plain
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def write_jsonl(records: Iterator[dict[str, Any]], out: TextIO) -> int:
-    """Write one JSON object per line; return the count."""
+Progress = Callable[[int], None]
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO, progress: Progress | None = None) -> int:
+    """Write one JSON object per line; return the count. ``progress`` gets the running count."""
     count = 0
     for record in records:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         count += 1
+        if progress is not None:
+            progress(count)
     return count
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: TextIO, progress: Progress | None = None) -> int:
+    """Write a header and one row per record (RFC 4180); return the count.
+
+    Columns are :data:`EXPORT_FIELDS`; lists and objects (``authors``, ``tags``, ``images``)
+    are JSON strings, null is an empty cell.
+    """
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_FIELDS)
+    count = 0
+    for record in records:
+        writer.writerow([_cell(record.get(name)) for name in EXPORT_FIELDS])
+        count += 1
+        if progress is not None:
+            progress(count)
+    return count
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

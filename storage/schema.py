@@ -103,3 +103,29 @@ def m002_incremental(db: sqlite_utils.Database) -> None:
         ("errors_by_kind", str),
     ):
         db.table("crawl_runs").add_column(column, kind)
+
+
+@migrations()
+def m010_search(db: sqlite_utils.Database) -> None:
+    """Exact and accent-folded FTS5 indexes over articles, kept in sync by SQL-only triggers."""
+    from storage.search import create_indexes
+
+    create_indexes(db)
+
+
+@migrations()
+def m011_articles_browse(db: sqlite_utils.Database) -> None:
+    """A view for people (Datasette facets on site, category and month): the month as a column."""
+    db.execute(
+        "create view if not exists articles_browse as select a.title, a.site, a.published_at, "
+        "substr(a.published_at, 1, 7) as published_month, a.category, a.url, a.authors, a.tags, a.version, "
+        "a.lead, a.fetched_at, a.url_hash, a.rowid as article_rowid from articles a"
+    )
+
+
+@migrations()
+def m012_run_quality(db: sqlite_utils.Database) -> None:
+    """Per-site extraction quality of each crawl run (the quality gate, crawler/quality.py)."""
+    from storage.quality import create_tables
+
+    create_tables(db)

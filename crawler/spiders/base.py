@@ -11,6 +11,7 @@ fetch errors, so a killed or failing run can never hide an article behind a 304 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -21,17 +22,17 @@ from lxml import etree
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.dates import parse_any, parse_vn_date
-from crawler.extraction import NotArticle, extract, page_canonical, parse_html
+from crawler.extraction import NotArticle, decode_page, extract, page_canonical, parse_html
 from crawler.items import ArticleItem, UrlEvent
+from crawler.middlewares import error_kind
 from crawler.sites import SiteConfig
 from crawler.urls import canonical_url, origin, rebase, url_hash
 from storage.articles import known_url_hashes, now_iso
-from storage.crawlstate import load_validators, save_validators
+from storage.crawlstate import load_validators, save_validators, unfinished_listings
 from storage.db import open_db
 
 # No entity expansion, no network, bounded trees: feeds are untrusted input.
@@ -56,13 +57,14 @@ class NewsSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.base_url = (base_url or self.site.base_url).rstrip("/")
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
-        self._origins = {origin(self.base_url)}
+        self.origins = {origin(self.base_url)}
         self.backfill = str(backfill).lower() in _TRUE
         self.max_pages = int(max_pages) if max_pages else None
         self.until = parse_any(until) if until else None
         self.known: set[str] = set()
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.seen_validators: dict[str, tuple[str | None, str | None]] = {}
+        self.resume: list[tuple[str, int]] = []  # listing pages a past run failed to read
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -82,6 +84,7 @@ class NewsSpider(scrapy.Spider):
             )
             entry = [*spider.site.feeds, *spider.site.sitemaps, *spider.site.listings]
             spider.validators = load_validators(db, [spider.record_url(spider.base_url + p) for p in entry])
+            spider.resume = unfinished_listings(db, cls.site.key)
         finally:
             db.close()
         return spider
@@ -97,10 +100,13 @@ class NewsSpider(scrapy.Spider):
             yield self._request(
                 path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": 1}, conditional=True
             )
+        for path, page in self.resume:  # pick the walk up where a failed run lost it
+            yield self._listing_page(path, page)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
             return
+        self._check_xml(response)
         root = _xml_root(response.body)
         links = [] if root is None else root.xpath("//*[local-name()='item']/*[local-name()='link']/text()")
         yield from self._follow_articles(response, [str(link).strip() for link in links])
@@ -108,6 +114,7 @@ class NewsSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
             return
+        self._check_xml(response)
         try:
             sitemap = Sitemap(response.body)
         except (etree.XMLSyntaxError, ValueError):
@@ -121,8 +128,10 @@ class NewsSpider(scrapy.Spider):
             return
         yield from self._follow_articles(response, locs)
 
-    def parse_listing(self, response: Response, path: str, page: int) -> Iterator[Request]:
+    def parse_listing(self, response: Response, path: str, page: int) -> Iterator[Request | UrlEvent]:
         if self._not_modified(response):
+            if response.status == 200 and page > 1:  # an empty answer: read it again next run
+                yield self._listing_event(path, page, "listing_error", "empty")
             return
         if response.status == 404:  # only pagination pages accept a 404: the walk ran past the end
             self._count("listing/end_404")
@@ -136,13 +145,21 @@ class NewsSpider(scrapy.Spider):
         articles = [u for u in (response.urljoin(h) for h in hrefs) if self._is_article(u)]
         requests = list(self._follow_articles(response, articles))
         yield from requests
+        if page > 1:
+            yield self._listing_event(path, page, "listing_ok", "read")
         if self._next_page_wanted(response, page, found=len(articles), new=len(requests)):
-            next_path = self.site.pagination.format(path=path, n=page + 1)  # type: ignore[union-attr]
-            request = self._request(
-                next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page + 1}
-            )
-            request.meta["handle_httpstatus_list"] = [404]
-            yield request
+            yield self._listing_page(path, page + 1)
+
+    def _listing_page(self, path: str, page: int) -> Request:
+        next_path = self.site.pagination.format(path=path, n=page)  # type: ignore[union-attr]
+        request = self._request(next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page})
+        request.meta["handle_httpstatus_list"] = [404]
+        return request
+
+    def _listing_event(self, path: str, page: int, outcome: str, reason: str) -> UrlEvent:
+        listing_path = self.site.pagination.format(path=path, n=page)  # type: ignore[union-attr]
+        url = self.record_url(canonical_url(self.base_url + listing_path))
+        return UrlEvent(self.site.key, url, url_hash(url), outcome, reason, json.dumps({"path": path, "page": page}))
 
     def _next_page_wanted(self, response: Response, page: int, found: int, new: int) -> bool:
         if not self.site.pagination or not found or page >= (self.max_pages or 1):
@@ -187,14 +204,17 @@ class NewsSpider(scrapy.Spider):
         first = canonical_url(response.meta.get("redirect_urls", [response.url])[0])
         url = canonical_url(response.url)
         alias_reason = "redirect" if first != url else None
-        tree = parse_html(response.body)
+        text = self._inspect(response)
+        if not response.body.strip():
+            self._count("faults/empty")
+        tree = parse_html(text)
         declared = page_canonical(tree) if tree is not None else None
         if declared:
             target = canonical_url(urljoin(response.url, declared))
             if self._on_site(target) and target != url:
                 url, alias_reason = target, "canonical"
         record_url = self.record_url(url)
-        result = extract(response.body, record_url, self.site, fetched_at=now_iso())
+        result = extract(text, record_url, self.site, fetched_at=now_iso())
         if isinstance(result, NotArticle):
             self._count(f"dropped/{result.reason}")
             yield self._event(first, "dropped", result.reason, result.detail)
@@ -213,13 +233,21 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[UrlEvent]:
         request = failure.request  # type: ignore[attr-defined]
-        error = failure.value
-        if isinstance(error, IgnoreRequest) and not isinstance(error, HttpError):
+        kind = error_kind(failure.value)
+        listing = request.meta.get("kind") == "listing"
+        if listing and request.cb_kwargs.get("page", 1) > 1 and kind != "robots":
+            # A pagination page lost to a failure is remembered and read first next run, or
+            # the stop-at-known-page rule would never reach the articles behind it.
+            yield self._listing_event(request.cb_kwargs["path"], request.cb_kwargs["page"], "listing_error", kind)
+        if kind == "offsite_redirect" and request.meta.get("kind") == "article":
+            return  # counted where it was dropped; the article is retried next run
+        if kind == "robots":
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error
             yield self._event(request.url, "dropped", "robots", "disallowed by robots.txt")
             return
-        kind = f"http_{error.response.status}" if isinstance(error, HttpError) else type(error).__name__
         self._count(f"errors/{kind}")
+        if kind == "too_large" and isinstance(failure.value, IgnoreRequest):
+            self._count("faults/too_large")  # a decompression bomb, stopped after download
         self.logger.info("fetch failed (%s): %s", kind, request.url)
         if request.meta.get("kind") == "article":
             yield self._event(request.url, "error", kind, "will be retried on the next run")
@@ -240,11 +268,20 @@ class NewsSpider(scrapy.Spider):
         return UrlEvent(self.site.key, record_url, url_hash(record_url), outcome, reason, detail)
 
     def _not_modified(self, response: Response) -> bool:
-        """True for a 304 (counted, nothing more to do); otherwise remember the validators."""
+        """True when there is nothing to read: a 304 (counted as such) or an empty answer.
+
+        Otherwise the entry point's validators are remembered.
+        """
         key = self.record_url(canonical_url(response.url))
         if response.status == 304:
             self._count("pages/not_modified")
             return True
+        if response.status == 200 and not response.body.strip():
+            self._count("faults/empty")
+            self._count("errors/empty")
+            return True
+        if response.status == 200 and response.meta.get("kind") == "listing":
+            self._inspect(response)
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
         if response.status == 200 and (etag or modified) and key in self._entry_urls():
@@ -253,6 +290,22 @@ class NewsSpider(scrapy.Spider):
                 modified.decode("latin-1") if modified else None,
             )
         return False
+
+    def _inspect(self, response: Response) -> str:
+        """The page's text, counting the encoding faults found on the way."""
+        declared = _declared_charset(response)
+        text = decode_page(response.body, declared)
+        if "\ufffd" in text:
+            self._count("faults/invalid_utf8")  # invalid bytes replaced, the page kept
+        elif declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            self._count("faults/charset_mismatch")  # declared another charset, was UTF-8
+        return text
+
+    def _check_xml(self, response: Response) -> None:
+        # Entity declarations in a feed are an attack (billion laughs), never content; the
+        # parsers here do not expand them, and the run counts them.
+        if b"<!ENTITY" in response.body[:65536]:
+            self._count("faults/xml_entities")
 
     def _entry_urls(self) -> set[str]:
         paths = (*self.site.feeds, *self.site.sitemaps, *self.site.listings)
@@ -288,7 +341,7 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _on_site(self, url: str) -> bool:
-        return origin(url) in self._origins
+        return origin(url) in self.origins
 
     def _is_article(self, url: str) -> bool:
         return self._on_site(url) and self.site.is_article_path(urlsplit(url).path)
@@ -296,6 +349,12 @@ class NewsSpider(scrapy.Spider):
     def _count(self, key: str) -> None:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"newscrawl/{key}")
+
+
+def _declared_charset(response: Response) -> str | None:
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    _, _, charset = content_type.partition("charset=")
+    return charset.strip().strip('"') or None
 
 
 def _xml_root(body: bytes) -> Any:

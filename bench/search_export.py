@@ -1,0 +1,185 @@
+"""Search and export benchmark: ``python -m bench.search_export [--articles N] [--db PATH]``.
+
+Builds a synthetic database of N articles (default 100,000) by perturbing the replica
+articles (sentences shuffled and recombined across articles, words swapped, new dates, URLs
+and hashes) through the real write path (triggers keep both FTS indexes in sync), then prints:
+
+- search latency (median, p95) of exact and folded queries of 1-3 words, top 10;
+- full export throughput (JSON lines, and gzip) and an incremental export of the last 1%;
+- each against ``select count(*) from articles`` on the same database, as ratios.
+
+Takes about 3 minutes on 2 cores for 100,000 articles; ``--db`` keeps the database for reuse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from crawler.text import content_hash, hash_key
+from storage import export
+from storage.db import open_db
+from storage.search import fold, search
+
+VN = timezone(timedelta(hours=7))
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_COLUMNS = (
+    "url_hash", "site", "url", "title", "lead", "body", "authors", "published_at", "published_at_raw", "category",
+    "tags", "images", "language", "extractor", "content_hash", "fetched_at", "first_seen_at", "version",
+)  # fmt: skip
+
+
+def replica_rows() -> list[dict[str, Any]]:
+    """The replica articles, extracted (the tests' builder, without its pytest imports)."""
+    from tests.unit.test_search import replica_items
+
+    return [item.record() for item in replica_items()]
+
+
+def synthetic(base: list[dict[str, Any]], count: int, seed: int = 5) -> Iterator[dict[str, Any]]:
+    """``count`` articles made from ``base``: recombined sentences, swapped words, new dates."""
+    rng = random.Random(seed)
+    sentences = [s for r in base for s in _SENTENCE_END.split(r["body"].replace("\n", " ")) if len(s) > 20]
+    words = sorted({w for r in base for w in r["title"].split()})
+    start = datetime(2019, 1, 1, tzinfo=VN)
+    for i in range(count):
+        model = base[i % len(base)]
+        title = model["title"].split()
+        for _ in range(2):
+            title[rng.randrange(len(title))] = rng.choice(words)
+        body = "\n".join(rng.sample(sentences, rng.randint(8, 20)))
+        when = start + timedelta(minutes=rng.randrange(7 * 365 * 24 * 60))
+        url = f"{model['url'].rsplit('/', 1)[0]}/bai-{i}.html"
+        yield {
+            **model,
+            "url": url,
+            "url_hash": hash_key(url),
+            "title": " ".join(title),
+            "body": body,
+            "authors": json.dumps(model["authors"], ensure_ascii=False),
+            "tags": json.dumps(model["tags"], ensure_ascii=False),
+            "images": json.dumps(model["images"], ensure_ascii=False),
+            "published_at": when.isoformat(),
+            "content_hash": content_hash(" ".join(title), model["lead"], body),
+            "fetched_at": "2026-02-01T03:00:00+00:00",
+            "first_seen_at": "2026-02-01T03:00:00+00:00",
+            "version": 1,
+        }
+
+
+def build(path: Path, count: int) -> sqlite_utils.Database:
+    """Fill ``path`` with ``count`` articles and one version row each, in batches of 5,000."""
+    db = open_db(path)
+    if db.table("articles").count >= count:
+        return db
+    rows = synthetic(replica_rows(), count)
+    marks = ", ".join("?" for _ in _COLUMNS)
+    while batch := [next(rows, None) for _ in range(5000)]:
+        batch_rows = [r for r in batch if r is not None]
+        if not batch_rows:
+            break
+        with db.atomic():
+            db.conn.executemany(
+                f"insert into articles ({', '.join(_COLUMNS)}) values ({marks})",
+                [[r[c] for c in _COLUMNS] for r in batch_rows],
+            )
+            db.conn.executemany(
+                "insert into article_versions (url_hash, version, fetched_at, content_hash, changed, title, lead, "
+                "body, authors, published_at) values (?, 1, ?, ?, '[]', ?, ?, ?, ?, ?)",
+                [[r[c] for c in ("url_hash", "fetched_at", "content_hash", "title", "lead", "body", "authors",
+                                 "published_at")] for r in batch_rows],
+            )  # fmt: skip
+        if len(batch_rows) < 5000:
+            break
+    return db
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--db", type=Path, help="keep the database here (reused when already full)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.db or Path(tmp) / "bench.sqlite3"
+        took = timed(lambda: build(path, args.articles).close())
+        db = open_db(path)
+        n = db.table("articles").count
+        size = sum(os.path.getsize(p) for p in Path(path).parent.glob(Path(path).name + "*")) / 1e6
+        print(f"database: {n} articles, {size:.0f} MB, built in {took:.0f} s (triggers indexing both FTS tables)")
+        baseline = statistics.median(
+            timed(lambda: db.execute("select count(*) from articles").fetchone()) for _ in range(5)
+        )
+        print(f"baseline select count(*): {baseline * 1000:.2f} ms")
+
+        rng = random.Random(7)
+        vocabulary = [w for r in replica_rows() for w in re.findall(r"\w{3,}", r["title"])]
+        phrases = [" ".join(rng.sample(vocabulary, rng.randint(1, 3))) for _ in range(args.queries)]
+        print(f"\n{'search (top 10)':28} {'median ms':>10} {'p95 ms':>9} {'median/count':>13} {'hits/query':>11}")
+        for label, folded in (("exact", False), ("folded", True)):
+            latencies, hits = [], 0
+            for phrase in phrases:
+                query = fold(phrase) if folded else phrase
+                started = time.perf_counter()
+                hits += len(search(db, query, folded=folded, limit=10))
+                latencies.append(time.perf_counter() - started)
+            median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
+            print(
+                f"{label:28} {median * 1000:>10.2f} {p95 * 1000:>9.2f} {median / baseline:>12.1f}x {hits / len(phrases):>11.1f}"
+            )
+
+        print(f"\n{'export':28} {'seconds':>10} {'records/s':>10} {'MB/s':>7} {'time/count':>11}")
+        for label, suffix in (
+            ("full, JSON lines", ".jsonl"),
+            ("full, JSON lines .gz", ".jsonl.gz"),
+            ("full, CSV", ".csv"),
+        ):
+            target = str(Path(tmp) / f"dump{suffix}")
+            writer = export.write_csv if suffix == ".csv" else export.write_jsonl
+            started = time.perf_counter()
+            with export.open_output(target) as out:
+                count = writer(export.iter_records(db), out)
+            seconds = time.perf_counter() - started
+            mb = os.path.getsize(target) / 1e6
+            print(
+                f"{label:28} {seconds:>10.1f} {count / seconds:>10.0f} {mb / seconds:>7.1f} {seconds / baseline:>10.0f}x"
+            )
+            os.remove(target)
+        upto = export.last_version_rowid(db)
+        after = upto - n // 100
+        target = str(Path(tmp) / "delta.jsonl")
+        started = time.perf_counter()
+        with export.open_output(target) as out:
+            count = export.write_jsonl(export.iter_changes(db, after, upto), out)
+        seconds = time.perf_counter() - started
+        print(
+            f"{'incremental, last 1%':28} {seconds:>10.2f} {count / seconds:>10.0f} {'':>7} {seconds / baseline:>10.0f}x"
+        )
+        db.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""``newscrawl health``: per-site extraction quality over the last runs (``run_quality``)."""
+
+from __future__ import annotations
+
+import argparse
+from itertools import groupby
+from typing import Any
+
+import sqlite_utils
+
+from crawler.quality import COVERAGE, QualityConfig, Sample
+from storage.quality import accept_run, baseline_runs, recent_quality
+
+_VERDICTS = {1: "healthy", 0: "UNHEALTHY", None: "pending"}
+
+
+def register(sub: Any) -> None:
+    """Add this module's subcommands to the ``newscrawl`` parser."""
+    health = sub.add_parser("health", help="per-site extraction quality of the last runs (the quality gate)")
+    health.add_argument("--db", help="database path")
+    health.add_argument("--site", help="only this site")
+    health.add_argument("--runs", type=int, default=10, metavar="N", help="runs shown per site (default: 10)")
+    health.add_argument(
+        "--accept", type=int, metavar="RUN", help="take run RUN as healthy and the start of its site's new baseline"
+    )
+    health.set_defaults(func=cmd_health)
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from crawler.cli import EXIT_OK, UsageError, _db_path, _site_keys
+    from crawler.runner import project_settings
+    from storage.db import open_db
+
+    if args.site:
+        _site_keys([args.site])
+    if args.runs < 1:
+        raise UsageError("--runs must be at least 1")
+    config = QualityConfig.from_settings(project_settings())
+    db = open_db(_db_path(args), create=False)
+    try:
+        if args.accept is not None:
+            site = accept_run(db, args.accept)
+            if site is None:
+                raise UsageError(f"no quality record for run {args.accept}")
+            print(f"run {args.accept} of {site} accepted: the site's baseline starts there")
+            return EXIT_OK
+        rows = recent_quality(db, args.site, args.runs)
+        baselines = {key: _baseline(db, key, config) for key in {r["site"] for r in rows}}
+    finally:
+        db.close()
+    if not rows:
+        print("no quality records yet (they are written by crawls with the quality gate enabled)")
+        return EXIT_OK
+    for line in format_health(rows, baselines):
+        print(line)
+    return EXIT_OK
+
+
+def _baseline(db: sqlite_utils.Database, site: str, config: QualityConfig) -> tuple[int, Sample]:
+    history = baseline_runs(db, site, 2**62, config.baseline_runs)
+    return len(history), sum((Sample.from_row(r) for r in history), Sample())
+
+
+def format_health(rows: list[dict[str, Any]], baselines: dict[str, tuple[int, Sample]]) -> list[str]:
+    """Per site: the verdict of its latest judged run, a row per run (newest first), the
+    reasons of unhealthy runs and the baseline new runs are compared with."""
+    lines: list[str] = []
+    for site, group in groupby(rows, key=lambda r: str(r["site"])):
+        runs = list(group)
+        latest = next((r for r in runs if r["judged"]), None)
+        state = "no judged run yet" if latest is None else f"{_VERDICTS[latest['healthy']]} (run {latest['run_id']})"
+        lines.append(f"{site}: {state}")
+        lines.append(
+            f"  {'run':>5}  {'started_at':25}  {'status':7}  {'verdict':9}  {'articles':>8}  {'generic':>7}  "
+            f"{'lead':>5}  {'date':>5}  {'authors':>7}  {'images':>6}  body p10/median/p90"
+        )
+        for r in runs:
+            n = r["articles"] or 0
+            lines.append(
+                f"  {r['run_id']:>5}  {r['started_at'] or '':25}  {r['status'] or '':7}  "
+                f"{_VERDICTS[r['healthy']]:9}  {n:>8}  {_pct(r['generic'], n):>7}  {_pct(r['with_lead'], n):>5}  "
+                f"{_pct(r['with_date'], n):>5}  {_pct(r['with_authors'], n):>7}  {_pct(r['with_images'], n):>6}  "
+                f"{r['body_p10']}/{r['body_median']}/{r['body_p90']}"
+            )
+        for r in runs:
+            for reason in r["reasons"] if r["healthy"] == 0 and r["judged_by"] == r["run_id"] else []:
+                lines.append(f"  run {r['run_id']}: {reason}")
+        count, base = baselines.get(site, (0, Sample()))
+        if not base.articles:
+            lines.append("  baseline: none yet (the first healthy runs establish it)")
+        else:
+            shares = "  ".join(f"{name} {base.share(name):.0%}" for name in COVERAGE)
+            lines.append(
+                f"  baseline: {count} healthy run{'s' if count != 1 else ''}, {base.articles} articles: {shares}  "
+                f"generic {base.share('generic'):.0%}  body median {base.body_quantile(0.5)}"
+            )
+        lines.append("")
+    return lines[:-1]
+
+
+def _pct(count: int | None, total: int) -> str:
+    return f"{(count or 0) / total:.0%}" if total else "-"

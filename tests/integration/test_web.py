@@ -1,0 +1,112 @@
+"""`newscrawl serve` in a real browser: headless Chromium types a Vietnamese search (issue 5).
+
+Chromium and chromedriver come from Debian's packages (``.ci/run`` installs them); Selenium is
+given the driver's path, so it never downloads one. Screenshots go to ``test-output/``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import REPO
+from tests.unit.test_search import build_replica_db
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+OUTPUT = REPO / "test-output"
+DRUG_RING = "Triệt phá đường dây đưa ma túy từ TP.HCM lên Đà Lạt phục vụ “tiệc bay lắc”"
+DRUG_RING_URL = "https://congan.com.vn/vu-an/phong-chong-ma-tuy/triet-pha-duong-day-dua-ma-tuy-tu-tphcm-len-da-lat-phuc-vu-tiec-bay-lac_177958.html"
+# A wait bounds a failure, it measures nothing: the page is usually there in well under a second.
+WAIT_S = 30
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The articles_browse page URL of `newscrawl serve` on a replica database."""
+    db_path = tmp_path_factory.mktemp("web") / "news.sqlite3"
+    build_replica_db(db_path).close()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "serve", "--db", str(db_path), "--port", "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith("serving http://127.0.0.1:"), line + (server.stderr.read() if server.stderr else "")
+        yield line.split()[1]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver must be installed (.ci/run installs them)")
+        pytest.skip("apt-get install -y chromium chromium-driver to run the browser test")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,1600",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def submit_search(driver: WebDriver, name: str, text: str) -> None:
+    box = WebDriverWait(driver, WAIT_S).until(expected_conditions.presence_of_element_located((By.NAME, name)))
+    box.clear()
+    box.send_keys(text)
+    box.submit()
+
+
+def result_link(driver: WebDriver, title: str) -> str:
+    """The href of the result link showing ``title``, once the results page has it."""
+    link = WebDriverWait(driver, WAIT_S).until(
+        expected_conditions.presence_of_element_located((By.XPATH, f'//td//a[normalize-space()="{title}"]'))
+    )
+    return str(link.get_attribute("href"))
+
+
+def test_search_box_finds_an_article_by_its_vietnamese_words(served: str, browser: WebDriver) -> None:
+    browser.get(served)
+    assert "articles_browse" in browser.title
+    facets = {e.get_attribute("data-column") for e in browser.find_elements(By.CSS_SELECTOR, ".facet-info")}
+    assert {"site", "category", "published_month"} <= facets
+    submit_search(browser, "_search", "ma túy Đà Lạt")
+    assert result_link(browser, DRUG_RING) == DRUG_RING_URL, "the title links to the article"
+    assert "_search=" in browser.current_url
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
+    assert 1 <= len(rows) < 5, "only the matching articles are listed"
+    OUTPUT.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(OUTPUT / "web-search.png"))
+
+    submit_search(browser, "_search", "mã túy")
+    WebDriverWait(browser, WAIT_S).until(lambda d: "0 rows" in d.page_source)
+
+
+def test_folded_query_finds_the_article_typed_without_accents(served: str, browser: WebDriver) -> None:
+    browser.get(served.rsplit("/", 1)[0] + "/search_folded")
+    submit_search(browser, "q", "duong day ma tuy da lat")
+    assert result_link(browser, DRUG_RING) == DRUG_RING_URL
+    OUTPUT.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(OUTPUT / "web-search-folded.png"))

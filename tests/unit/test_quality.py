@@ -1,0 +1,209 @@
+"""The extraction quality gate's logic: thresholds, baselines, small samples (issue 8)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from scrapy.settings import Settings
+
+from crawler import cli_health
+from crawler.items import ArticleItem
+from crawler.quality import QualityConfig, Sample, Verdict, binom_cdf, judge, quantile, record_run
+from storage.db import open_db
+from storage.quality import accept_run, recent_quality
+
+CONFIG = QualityConfig()
+
+
+def sample(
+    n: int, *, generic: int = 0, lead: int | None = None, authors: int | None = None, body: int = 2000, pages: int = 0
+) -> Sample:
+    """``n`` articles, all with date and images; lead and authors on all unless given."""
+    return Sample(
+        pages=pages or n,
+        articles=n,
+        generic=generic,
+        lead=n if lead is None else lead,
+        date=n,
+        authors=n if authors is None else authors,
+        images=n,
+        body_lengths=[body] * n,
+    )
+
+
+def item(extractor: str = "site", lead: str | None = "Sapo.", authors: tuple[str, ...] = ("A",)) -> ArticleItem:
+    return ArticleItem(
+        site="cao",
+        url="https://congan.com.vn/x_1.html",
+        title="T",
+        lead=lead,
+        body="x" * 500,
+        authors=list(authors),
+        published_at="2026-01-20T07:30:00+07:00",
+        published_at_raw=None,
+        category=None,
+        tags=[],
+        images=[],
+        language="vi",
+        extractor=extractor,
+        url_hash="h",
+        content_hash="c",
+    )
+
+
+@pytest.fixture
+def db() -> Iterator[sqlite_utils.Database]:
+    database = open_db(":memory:")
+    database.table("crawl_runs").insert_all([{"id": i, "site": "cao", "status": "ok"} for i in range(1, 30)])
+    yield database
+    database.close()
+
+
+def test_quantile_and_binomial_tail() -> None:
+    assert quantile([], 0.5) == 0
+    assert quantile([5, 1, 3], 0.5) == 3
+    assert quantile(list(range(1, 11)), 0.1) == 1
+    assert quantile(list(range(1, 11)), 0.9) == 9
+    assert binom_cdf(0, 5, 0.5) == pytest.approx(1 / 32)
+    assert binom_cdf(5, 5, 0.3) == pytest.approx(1.0)
+    assert binom_cdf(0, 3, 1.0) == 0.0
+
+
+def test_sample_collects_items_and_round_trips_through_a_row() -> None:
+    collected = Sample()
+    collected.add(item())
+    collected.add(item("generic", lead=None, authors=()))
+    assert (collected.articles, collected.generic, collected.lead, collected.authors, collected.date) == (2, 1, 1, 1, 2)
+    assert collected.images == 0 and collected.body_lengths == [500, 500]
+    assert Sample.from_row(collected.row()) == collected
+    assert (collected + sample(3)).articles == 5
+
+
+def test_first_runs_establish_the_baseline() -> None:
+    assert judge(sample(8), Sample(), CONFIG) == Verdict(True, True)
+    # Coverage cannot fall without a baseline: a first run with no leads is not judged on them.
+    assert judge(sample(8, lead=0), Sample(), CONFIG) == Verdict(True, True)
+
+
+def test_a_small_run_is_pending() -> None:
+    assert judge(sample(CONFIG.min_articles - 1), sample(40), CONFIG) == Verdict(False, None)
+    assert judge(Sample(), sample(40), CONFIG) == Verdict(False, None)
+
+
+@pytest.mark.parametrize(
+    ("n", "generic", "healthy"),
+    [
+        (3, 3, False),  # the minimum: three of three through the generic path is a redesign
+        (2, 2, None),  # below the minimum: wait for more articles
+        (8, 5, False),
+        (8, 4, True),  # half is not "most"
+        (10, 1, True),  # an odd page the template does not fit
+    ],
+)
+def test_most_articles_generic_is_a_redesign_even_without_history(n: int, generic: int, healthy: bool | None) -> None:
+    verdict = judge(sample(n, generic=generic), Sample(), CONFIG)
+    assert verdict.healthy is healthy
+    if healthy is False:
+        assert "generic path" in verdict.reasons[0]
+
+
+def test_a_coverage_fall_against_the_baseline_is_unhealthy() -> None:
+    verdict = judge(sample(6, lead=0), sample(30), CONFIG)
+    assert verdict.healthy is False
+    assert verdict.reasons == ("lead coverage 0.00 < baseline 1.00 (0 of 6)",)
+
+
+def test_a_small_coverage_dip_is_not_a_fall() -> None:
+    assert judge(sample(10, lead=9), sample(40), CONFIG).healthy is True
+    # 3 of 5 is 0.35 below a 0.95 baseline, but 5 articles make it too likely by chance (p 0.02).
+    assert judge(sample(5, lead=3), sample(40, lead=38), CONFIG).healthy is True
+    assert judge(sample(20, lead=12), sample(40, lead=38), CONFIG).healthy is False
+
+
+def test_a_rare_field_missing_from_a_few_articles_is_chance() -> None:
+    # Authors on 40% of articles: none in 5 happens 8% of the time (0.6**5).
+    assert judge(sample(5, authors=0), sample(50, authors=20), CONFIG).healthy is True
+    assert judge(sample(15, authors=0), sample(50, authors=20), CONFIG).healthy is False
+
+
+def test_too_small_a_baseline_is_not_compared() -> None:
+    baseline = sample(CONFIG.min_baseline - 1)
+    assert judge(sample(10, lead=0), baseline, CONFIG).healthy is True
+
+
+def test_a_body_length_fall_is_unhealthy() -> None:
+    verdict = judge(sample(6, body=700), sample(30, body=2000), CONFIG)
+    assert verdict.healthy is False and "body median 700" in verdict.reasons[0]
+    assert judge(sample(6, body=1200), sample(30, body=2000), CONFIG).healthy is True
+
+
+def test_article_pages_that_give_no_article_are_unhealthy() -> None:
+    assert judge(sample(0, pages=6), Sample(), CONFIG).healthy is False
+    assert judge(sample(0, pages=2), Sample(), CONFIG).healthy is None
+    assert judge(sample(2, pages=12), sample(30), CONFIG).healthy is False  # yield 2 of 12 vs 30 of 30
+
+
+def test_thresholds_come_from_settings() -> None:
+    settings = Settings({"NEWS_QUALITY_MIN_GENERIC": "5", "NEWS_QUALITY_MAX_DROP": "0.1"})
+    config = QualityConfig.from_settings(settings)
+    assert (config.min_generic, config.max_drop, config.min_articles) == (5, 0.1, CONFIG.min_articles)
+    assert judge(sample(3, generic=3), Sample(), config).healthy is None
+
+
+def test_small_runs_are_judged_pooled_and_share_the_verdict(db: sqlite_utils.Database) -> None:
+    assert record_run(db, "cao", 1, sample(10), CONFIG)[0].healthy is True
+    verdict, pooled = record_run(db, "cao", 2, sample(2, generic=2), CONFIG)
+    assert (verdict.judged, pooled.articles) == (False, 2)
+    verdict, pooled = record_run(db, "cao", 3, sample(1, generic=1), CONFIG)
+    assert (verdict.healthy, pooled.articles) == (False, 3)
+    rows = {r["run_id"]: r for r in recent_quality(db, "cao")}
+    assert [(rows[i]["healthy"], rows[i]["judged_by"]) for i in (1, 2, 3)] == [(1, 1), (0, 3), (0, 3)]
+    assert rows[2]["articles"] == 2, "each row keeps its own run's figures"
+
+
+def test_unhealthy_runs_stay_out_of_the_baseline(db: sqlite_utils.Database) -> None:
+    record_run(db, "cao", 1, sample(12), CONFIG)
+    record_run(db, "cao", 2, sample(6, lead=0), CONFIG)
+    # Still compared with run 1 (all leads), not with a baseline dragged down by run 2.
+    assert record_run(db, "cao", 3, sample(6, lead=0), CONFIG)[0].healthy is False
+    # Other sites have their own history.
+    assert record_run(db, "thanhtra", 4, sample(6, lead=0), CONFIG)[0].healthy is True
+
+
+def test_accepting_a_run_starts_a_new_baseline(db: sqlite_utils.Database) -> None:
+    record_run(db, "cao", 1, sample(12), CONFIG)
+    record_run(db, "cao", 2, sample(12, authors=0), CONFIG)
+    assert accept_run(db, 2) == "cao"
+    assert accept_run(db, 99) is None
+    assert record_run(db, "cao", 3, sample(6, authors=0), CONFIG)[0].healthy is True
+
+
+def test_health_command_shows_trends_reasons_and_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "news.sqlite3"
+    disk = open_db(path)
+    disk.table("crawl_runs").insert_all(
+        [{"id": i, "site": "cao", "status": "ok", "started_at": f"2026-01-0{i}T00:00:00+00:00"} for i in range(1, 5)]
+    )
+    record_run(disk, "cao", 1, sample(10), CONFIG)
+    record_run(disk, "cao", 2, sample(2), CONFIG)
+    record_run(disk, "cao", 3, sample(8, generic=8), CONFIG)
+    disk.close()
+    parser = argparse.ArgumentParser()
+    cli_health.register(parser.add_subparsers())
+    args = parser.parse_args(["health", "--db", str(path), "--site", "cao"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cao: UNHEALTHY (run 3)")
+    # Run 2 (two articles) was pending and shares the verdict of the pool it was judged in.
+    assert [line.split()[0:4:3] for line in out.splitlines()[2:5]] == [
+        ["3", "UNHEALTHY"],
+        ["2", "UNHEALTHY"],
+        ["1", "healthy"],
+    ]
+    assert "run 3: generic share 0.80 > 0.50 (8 of 10 articles fell back to the generic path" in out
+    assert "run 2:" not in out
+    assert "baseline: 1 healthy run, 10 articles: lead 100%" in out
