@@ -168,6 +168,9 @@ def _crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:
     for key, stats in results.items():
         if site_status(stats) == "failed":
             print(f"newscrawl: {key}: nothing could be fetched ({_error_summary(stats)})", file=sys.stderr)
+    if any(site_status(s) == "storage_full" for s in results.values()):
+        print("newscrawl: error: the database is full; the crawl stopped (free space and run again)", file=sys.stderr)
+        return EXIT_STORAGE
     code = _exit_code({k: site_status(s) for k, s in results.items()})
     if code != EXIT_NOTHING and any(s.get(UNHEALTHY_STAT) for s in results.values()):
         return EXIT_UNHEALTHY
@@ -349,4 +352,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the module, so `python -m crawler.cli` and the console script share one set of
+    # classes (UsageError raised in crawler.cli_data must be the one caught in main()).
+    from crawler.cli import main as _main
+
+    sys.exit(_main())

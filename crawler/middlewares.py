@@ -55,6 +55,7 @@ _ERROR_KINDS = {
     "ResponseNeverReceived": "connection_lost",
     "ConnectionDone": "connection_lost",
     "ConnectionRefusedError": "connection_refused",
+    "DownloadConnectionRefusedError": "connection_refused",
     "DNSLookupError": "dns",
     "CancelledError": "too_large",
     "DownloadCancelledError": "too_large",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -14,6 +16,7 @@ from storage.db import open_db
 from storage.runs import finish_run, start_run
 
 PREFIX = "newscrawl/"
+logger = logging.getLogger(__name__)
 
 
 def run_counters(stats: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +43,11 @@ def run_counters(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_status(stats: dict[str, Any], finish_reason: str) -> str:
-    """``ok``, ``errors`` (finished, some fetches failed) or ``failed`` (nothing fetched)."""
+    """``ok``, ``errors`` (finished, some fetches failed), ``failed`` (nothing fetched) or
+    ``storage_full`` (stopped: the database could take no more)."""
     counters = run_counters(stats)
+    if finish_reason == "storage_full":
+        return "storage_full"
     if counters["pages_fetched"] + counters["not_modified"] == 0 or finish_reason != "finished":
         return "failed"
     return "errors" if counters["errors"] else "ok"
@@ -80,9 +86,12 @@ class RunRecorder:
         stats = self.crawler.stats.get_stats()
         status = run_status(stats, reason)
         self.crawler.stats.set_value(PREFIX + "status", status)
-        db = open_db(self.db_path)
+        counters = {**run_counters(stats), "duration_s": round(time.monotonic() - self.started, 3)}
         try:
-            counters = {**run_counters(stats), "duration_s": round(time.monotonic() - self.started, 3)}
-            finish_run(db, self.run_id, status, reason, counters, stats)
-        finally:
-            db.close()
+            db = open_db(self.db_path)
+            try:
+                finish_run(db, self.run_id, status, reason, counters, stats)
+            finally:
+                db.close()
+        except sqlite3.Error as exc:  # a full disk must not hide the crawl's own outcome
+            logger.error("could not record run %s in %s: %s", self.run_id, self.db_path, exc)

@@ -47,6 +47,8 @@ LOG_LEVEL = os.environ.get("NEWS_LOG_LEVEL", "INFO")
 
 # --- Project ------------------------------------------------------------------------------
 NEWS_DB_PATH = os.environ.get("NEWS_DB_PATH", "data/news.sqlite3")
+# Cap on the database file, in SQLite pages (0: none); a full database stops the crawl cleanly.
+NEWS_DB_MAX_PAGES = int(os.environ.get("NEWS_DB_MAX_PAGES", "0"))
 # Articles published within this many days are refetched when their last fetch is older than
 # NEWS_RECHECK_HOURS; a changed content hash then stores a new version.
 NEWS_RECHECK_DAYS = float(os.environ.get("NEWS_RECHECK_DAYS", "3"))

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from storage.db import write_transaction
+
 # NotArticle reasons that do not change on a refetch.
 _VN = timezone(timedelta(hours=7))
 SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title")
@@ -88,7 +90,7 @@ def save_article(
     fetched_at = row.get("fetched_at") or now_iso()
     row["fetched_at"] = fetched_at
     key = row["url_hash"]
-    with db.atomic():
+    with write_transaction(db):
         existing = _get(db, "select * from articles where url_hash = ?", key)
         if existing is None:
             twin = _get(

@@ -8,6 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.articles import now_iso
+from storage.db import write_transaction
 
 
 def load_validators(db: sqlite_utils.Database, urls: list[str]) -> dict[str, tuple[str | None, str | None]]:
@@ -22,7 +23,7 @@ def load_validators(db: sqlite_utils.Database, urls: list[str]) -> dict[str, tup
 def save_validators(db: sqlite_utils.Database, validators: dict[str, tuple[str | None, str | None]]) -> None:
     """Remember entry points' validators; called only after a run that finished cleanly."""
     at = now_iso()
-    with db.atomic():
+    with write_transaction(db):
         db.table("http_cache").upsert_all(
             [{"url": u, "etag": e, "last_modified": lm, "checked_at": at} for u, (e, lm) in validators.items()],
             pk="url",
@@ -31,7 +32,7 @@ def save_validators(db: sqlite_utils.Database, validators: dict[str, tuple[str |
 
 def log_url(db: sqlite_utils.Database, event: dict[str, Any]) -> None:
     """Record why a URL was not stored (the latest reason wins)."""
-    with db.atomic():
+    with write_transaction(db):
         db.table("url_log").upsert({**event, "seen_at": now_iso()}, pk="url_hash")
 
 

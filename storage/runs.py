@@ -8,11 +8,12 @@ from typing import Any
 import sqlite_utils
 
 from storage.articles import now_iso
+from storage.db import write_transaction
 
 
 def start_run(db: sqlite_utils.Database, site: str) -> int:
     """Insert a run row marked ``running`` and return its id."""
-    with db.atomic():
+    with write_transaction(db):
         table = db.table("crawl_runs").insert({"site": site, "started_at": now_iso(), "status": "running"})
     assert table.last_pk is not None
     return int(table.last_pk)
@@ -27,7 +28,7 @@ def finish_run(
     stats: dict[str, Any],
 ) -> None:
     """Close a run row with its status, summary counters and the full stats as JSON."""
-    with db.atomic():
+    with write_transaction(db):
         db.table("crawl_runs").update(
             run_id,
             {
