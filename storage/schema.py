@@ -129,3 +129,9 @@ def m012_run_quality(db: sqlite_utils.Database) -> None:
     from storage.quality import create_tables
 
     create_tables(db)
+
+
+@migrations()
+def m012_articles_published_index(db: sqlite_utils.Database) -> None:
+    """Newest-first listings (Datasette, `latest_articles`) and `--since` over all sites use an index."""
+    db.execute("create index if not exists idx_articles_published_at on articles (published_at)")

@@ -164,7 +164,9 @@ def search(
     if since:
         where.append("published_at >= :since")
         params["since"] = since
-    allowed = f"and rowid in (select rowid from articles where {' and '.join(where)})" if where else ""
+    # "+rowid": a plain rowid IN (...) is handed to FTS5, which then runs the MATCH once per
+    # allowed rowid (minutes on 100k articles); the + keeps it a filter on the matches.
+    allowed = f"and +rowid in (select rowid from articles where {' and '.join(where)})" if where else ""
     # Rank first, touching only the index; then snippets and article rows for the top hits only.
     sql = (
         f"with top as (select rowid, bm25({table}, {_WEIGHTS}) as score from {table} "

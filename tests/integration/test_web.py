@@ -110,3 +110,29 @@ def test_folded_query_finds_the_article_typed_without_accents(served: str, brows
     assert result_link(browser, DRUG_RING) == DRUG_RING_URL
     OUTPUT.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(OUTPUT / "web-search-folded.png"))
+
+
+def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: Path) -> None:
+    from datasette.utils import escape_fts  # type: ignore[import-untyped]
+
+    from crawler.web import metadata
+    from storage import dedup
+
+    db = build_replica_db(tmp_path / "news.sqlite3")
+    assert "duplicate_clusters" not in metadata(db, "news")["databases"]["news"]["queries"]
+    dedup.create_tables(db)
+    queries = metadata(db, "news")["databases"]["news"]["queries"]
+    assert "duplicate_clusters" in queries
+    db.conn.create_function("escape_fts", 1, escape_fts)
+    params = {"q": "Đà Lat", "url": DRUG_RING_URL}
+    for name, query in queries.items():
+        rows = list(db.query(query["sql"], params))
+        assert rows or name == "duplicate_clusters", f"{name} returned nothing"
+    assert next(r["url"] for r in db.query(queries["search_folded"]["sql"], params)) == DRUG_RING_URL
+
+
+def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
+    from crawler.cli import main
+
+    assert main(["serve", "--db", str(tmp_path / "missing.sqlite3"), "--port", "0"]) == 5
+    assert not (tmp_path / "missing.sqlite3").exists()
