@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from crawler import cli_data, cli_health
+from crawler import cli_data, cli_health, cli_redis
 from crawler.extraction import NotArticle, extract
 from crawler.registry import sites
 from crawler.urls import canonical_url
@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     crawl.add_argument("--backfill", action="store_true", help="walk listings deeper than the first known page")
     crawl.add_argument("--max-pages", type=int, metavar="N", help="listing pages per category (backfill bound)")
     crawl.add_argument("--until", metavar="DATE", help="backfill: stop at listing pages older than DATE")
+    crawl.add_argument(
+        "--redis", metavar="URL", help="distributed mode: share the frontier on this Redis; records go to `newscrawl ingest`"
+    )
     crawl.set_defaults(func=cmd_crawl)
 
     sched = sub.add_parser("schedule", help="run `crawl` in a fresh process every interval, never overlapping")
@@ -86,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_data.register(sub)
     cli_health.register(sub)
+    cli_redis.register(sub)
 
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
     ext.add_argument("--site", help="site key (default: the generic extractor)")
@@ -153,10 +157,20 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         with CrawlLock(db_path):
             open_db(db_path).close()  # fail fast, in one line, on an unusable database
             overrides: dict[str, Any] = {"NEWS_DB_PATH": db_path, **_pairs(args.set, "--set")}
+            if args.redis:
+                from crawler.distributed import redis_settings
+                from crawler.runner import project_settings
+
+                overrides.update(redis_settings(args.redis, project_settings()))
             results = run_crawl(keys, base_urls, overrides, spider_args)
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
+    if args.redis:
+        from crawler.distributed import worker_results
+
+        # A worker whose peers took every request fetched nothing, and that is fine.
+        results = worker_results(results)
     return _crawl_exit_code(results)
 
 

@@ -69,3 +69,10 @@ NEWS_QUALITY_MAX_GENERIC_SHARE = 0.5  # more than this share via the generic pat
 NEWS_QUALITY_MAX_DROP = 0.25  # a coverage share this far below the baseline's...
 NEWS_QUALITY_ALPHA = 0.01  # ...and this improbable under the baseline share is a fall
 NEWS_QUALITY_MAX_BODY_DROP = 0.5  # median body length below (1 - this) x the baseline's
+
+# --- Distributed mode (newscrawl crawl --redis URL; crawler/distributed.py) ---
+NEWS_REDIS_PREFIX = "newscrawl"
+NEWS_REDIS_HEARTBEAT_TTL = 15  # s without a heartbeat before a worker's in-flight requests are requeued
+NEWS_REDIS_RUN_TTL = 300  # s a run's keys outlive the last heartbeat
+NEWS_REDIS_RUN_GRACE = 60  # s an ended run stays joinable (late starters find nothing to do)
+NEWS_REDIS_POLL = 0.5  # s between an idle worker's polls of the shared queue
