@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -18,6 +19,9 @@ def register(sub: Any) -> None:
     export.add_argument("--since", help="only articles published (or fetched) on or after DATE (YYYY-MM-DD or ISO)")
     export.add_argument(
         "--since-field", choices=("published", "fetched"), default="published", help="the time --since applies to"
+    )
+    export.add_argument(
+        "--one-per-cluster", action="store_true", help="one record per story: each duplicate cluster's original only"
     )
     export.add_argument(
         "--incremental",
@@ -44,6 +48,14 @@ def register(sub: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.set_defaults(func=cmd_serve)
 
+    dupes = sub.add_parser("dupes", help="stories published by several outlets: near-duplicate clusters")
+    dupes.add_argument("--db", help="database path")
+    dupes.add_argument("--site", help="clusters with a copy on this site")
+    dupes.add_argument("--since", help="clusters with a copy published on or after DATE")
+    dupes.add_argument("--json", action="store_true", help="one JSON object per cluster")
+    dupes.add_argument("--backfill", action="store_true", help="first index stored articles not indexed yet")
+    dupes.set_defaults(func=cmd_dupes)
+
 
 def cmd_export(args: argparse.Namespace) -> int:
     from crawler.cli import EXIT_ERRORS, EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
@@ -52,7 +64,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.site:
         _site_keys([args.site])
-    selection = export.Selection(args.site, _parse_since(args.since, "--since"), args.since_field)
+    selection = export.Selection(
+        args.site, _parse_since(args.since, "--since"), args.since_field, one_per_cluster=args.one_per_cluster
+    )
     try:
         state = export.read_state(args.incremental, selection) if args.incremental else None
     except export.StateError as exc:
@@ -160,4 +174,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     path = _db_path(args)
     open_db(path, create=False).close()  # migrate (search index, views) and fail in one line if unusable
     serve(path, args.port, args.host)
+    return EXIT_OK
+
+
+def cmd_dupes(args: argparse.Namespace) -> int:
+    from crawler.cli import EXIT_OK, _db_path, _parse_since, _site_keys
+    from storage import dedup
+    from storage.db import open_db
+
+    if args.site:
+        _site_keys([args.site])
+    since = _parse_since(args.since, "--since")
+    db = open_db(_db_path(args), create=False)
+    try:
+        if args.backfill:
+            print(f"indexed {dedup.index_stored(db)} stored articles", file=sys.stderr)
+        clusters = dedup.list_clusters(db, args.site, since)
+    finally:
+        db.close()
+    for cluster in clusters:
+        if args.json:
+            print(json.dumps(dataclasses.asdict(cluster), ensure_ascii=False))
+            continue
+        print(f"cluster {cluster.cluster_id}: {len(cluster.members)} copies")
+        for m in cluster.members:
+            mark = "original" if m.is_original else f"{m.similarity:.2f}"
+            print(f"  {m.site:9} {mark:>8}  {(m.published_at or '')[:16]:16}  {m.title or ''}")
+            print(f"  {'':9} {'':>8}  {'':16}  {m.url or m.url_hash}")
+    if not args.json:
+        print(f"{len(clusters)} clusters", file=sys.stderr)
     return EXIT_OK

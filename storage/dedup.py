@@ -2,15 +2,13 @@
 
 The sites republish each other's stories with a new lead prefix, a credit line, a paragraph
 added or dropped and a new title. Analysts count such a story once but keep every outlet's
-copy, so nothing here deletes or rewrites articles: a story is a *cluster* of copies whose
+copy: nothing here deletes or rewrites articles; a story is a *cluster* of copies whose
 *original* is its earliest-published member.
 
-Signatures are datasketch MinHashes (NUM_PERM 32-bit values) of the word shingles of the
-:func:`crawler.text.normalize_for_hash` text. The LSH index lives in SQLite (``dup_bands``)
-rather than in a pickled ``datasketch.MinHashLSH``: each cron run is a fresh process, and a
-pickle would be loaded whole (every signature ever indexed) before the first new article could
-be matched, and rewritten whole after the last. The band table is matched with BANDS indexed
-lookups per article, commits with the articles and costs nothing to open.
+The LSH index lives in SQLite (``dup_bands``), not in a pickled ``datasketch.MinHashLSH``: each
+cron run is a fresh process, and a pickle would be loaded whole (every signature ever indexed)
+before the first new article could be matched, and rewritten whole after the last. The band
+table answers BANDS indexed lookups per article, commits with the articles, costs nothing to open.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from datasketch import MinHash
 
 from crawler.text import normalize_for_hash
 from storage.articles import now_iso
+from storage.db import write_transaction
 
 Signature = npt.NDArray[np.uint32]
 
@@ -35,34 +34,30 @@ Signature = npt.NDArray[np.uint32]
 NUM_PERM = 128
 SCHEME = "affine32"
 SEED = 1
-# Words (Vietnamese syllables) per shingle. `python -m bench.dedup`, 2,081 labelled articles,
-# exact Jaccard, copies p01 / unrelated same-event max: 1 word 0.65 / 0.56, 2 words 0.54 / 0.38,
-# 3 words 0.52 / 0.34, 4 words 0.51 / 0.31, 5 words 0.50 / 0.29. 4 and 5 separate best; 4 keeps
-# more of a copy whose editor swapped a word ("đối tượng" -> "nghi phạm" breaks 4 shingles, not 5)
-# and gives the fewest LSH candidates (8,334 candidate pairs vs 11,938 for 5 and 28,794 for 3).
+# Words (Vietnamese syllables) per shingle, from `python -m bench.dedup` (2,018 labelled
+# articles, exact Jaccard, copies p01 / unrelated same-event max): 1 word 0.66 / 0.55, 2: 0.56 /
+# 0.36, 3: 0.53 / 0.31, 4: 0.52 / 0.27, 5: 0.51 / 0.24. 4 and 5 separate about as well; 4 loses
+# fewer shingles when an editor swaps a word and yields the fewest LSH candidate pairs (7,102
+# vs 12,755 for 5 and 13,361 for 3).
 SHINGLE_SIZE = 4
-# Estimated Jaccard at or above which two articles are copies of one story. Pairwise precision /
-# recall of the clustering, bench seeds 7, 8, 9 (2,081-2,113 articles, 420 stories each):
-#   0.35  0.981/0.999  0.991/1.000  0.996/1.000
-#   0.40  0.995/0.999  0.991/1.000  1.000/1.000
-#   0.45  0.998/0.999  0.999/1.000  1.000/1.000
-#   0.50  1.000/0.998  1.000/0.998  1.000/1.000
-#   0.55  1.000/0.998  1.000/0.996  1.000/0.999
-#   0.60  1.000/0.996  1.000/0.992  1.000/0.995
-# Below 0.45 same-event stories sharing a ministry's boilerplate start to merge; 0.5 is the
-# lowest threshold with no false pair in any run.
+# Estimated Jaccard from which two articles are copies of one story. Pairwise precision/recall
+# of the clustering, bench seeds 7 / 8 / 9 (2,018-2,184 articles, 420 stories each):
+#   0.35  0.993/0.999  0.990/1.000  0.983/1.000     0.50  1.000/0.999  1.000/0.999  1.000/1.000
+#   0.40  1.000/0.999  1.000/0.999  1.000/1.000     0.55  1.000/0.999  1.000/0.998  1.000/0.996
+#   0.45  1.000/0.999  1.000/0.999  1.000/1.000     0.60  1.000/0.987  1.000/0.992  1.000/0.991
+# 0.40-0.55 make no false pair and miss at most 0.4% of the true ones; 0.5 sits at least 0.2 (5
+# sigma of the 128-value estimate) above the most similar unrelated pair and below 99% of copies.
 THRESHOLD = 0.5
 # LSH layout: two articles are candidates when one of BANDS bands of ROWS values is equal,
 # probability 1 - (1 - J**ROWS)**BANDS: 0.87 at J=0.5, 0.99 at 0.6, 0.23 at 0.3 (datasketch's
-# optimum for 0.5 with false negatives weighted 0.9). A miss near the threshold rarely matters:
-# the copy still links through the other copies. Fixed, not derived from the threshold
-# argument, because stored band rows are only valid for the layout that wrote them (change it,
-# then call rebuild_bands).
+# optimum for 0.5 with false negatives weighted 0.9); a copy missed near the threshold still
+# links through the other copies. Fixed rather than derived from the threshold argument: the
+# stored band rows are valid only for the layout that wrote them (change it: rebuild_bands).
 BANDS = 32
 ROWS = 4
 # Rows read per band lookup. A bucket shared by hundreds of articles holds boilerplate (a
-# standard closing sentence), not copies; true copies share several bands, so reading a bounded
-# slice of a crowded bucket keeps every insert constant-time without losing them.
+# standard closing sentence), not copies, which share several bands: reading a bounded slice
+# of a crowded bucket keeps every insert constant-time without losing them.
 BUCKET_CAP = 50
 
 SIGNATURES = "dup_signatures"
@@ -107,36 +102,25 @@ class Cluster:
 
 def create_tables(db: sqlite_utils.Database) -> None:
     """Create the dedup tables and indexes if missing (for a migration)."""
-    db.table(SIGNATURES).create(
-        {"url_hash": str, "site": str, "published_at": str, "num_perm": int, "signature": bytes, "indexed_at": str},
-        pk="url_hash",
-        not_null={"site", "num_perm", "signature"},
-        if_not_exists=True,
-    )
-    # The primary key is the (band, bucket) index that matches a new article; WITHOUT ROWID
-    # stores the rows in it (no second copy) and makes re-inserting a band row a no-op.
-    db.execute(
-        f"create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null,"
-        " url_hash text not null, primary key (band, bucket, url_hash)) without rowid"
-    )
-    db.table(CLUSTERS).create(
-        {"cluster_id": int, "original": str, "created_at": str, "merged_into": int},
-        pk="cluster_id",
-        not_null={"original", "created_at"},
-        if_not_exists=True,
-    )
-    db.table(MEMBERS).create(
-        {"url_hash": str, "cluster_id": int, "similarity": float},
-        pk="url_hash",
-        not_null={"cluster_id"},
-        if_not_exists=True,
-    )
-    db.table(MEMBERS).create_index(["cluster_id"], if_not_exists=True)
+    # dup_bands: its primary key is the (band, bucket) index that matches a new article; WITHOUT
+    # ROWID stores the rows in that index (no second copy) and makes re-inserting a row a no-op.
+    # dup_clusters.merged_into: a cluster absorbed by another keeps its row, so an id an analyst
+    # noted down still resolves.
+    db.executescript(f"""
+        create table if not exists {SIGNATURES} (url_hash text primary key, site text not null,
+            published_at text, num_perm integer not null, signature blob not null, indexed_at text);
+        create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null,
+            url_hash text not null, primary key (band, bucket, url_hash)) without rowid;
+        create table if not exists {CLUSTERS} (cluster_id integer primary key, original text not null,
+            created_at text not null, merged_into integer);
+        create table if not exists {MEMBERS} (url_hash text primary key, cluster_id integer not null,
+            similarity float);
+        create index if not exists idx_{MEMBERS}_cluster_id on {MEMBERS} (cluster_id);
+    """)
 
 
-def dedup_text(title: str | None, lead: str | None, body: str | None) -> str:
-    """The text a story is recognised by: lead and body. Outlets rewrite titles, not stories."""
-    del title
+def dedup_text(lead: str | None, body: str | None) -> str:
+    """The text a story is recognised by: lead and body, not the title (outlets rewrite titles)."""
     return "\n".join(part for part in (lead, body) if part)
 
 
@@ -194,7 +178,7 @@ def index_signature(
     """
     blob = sig.astype("<u4").tobytes()
     keys = _band_keys(sig)
-    with db.atomic():
+    with write_transaction(db):
         old = db.execute(f"select signature from {SIGNATURES} where url_hash = ?", [url_hash]).fetchone()
         if old is not None and old[0] != blob:
             db.conn.executemany(
@@ -202,10 +186,8 @@ def index_signature(
                 [(*key, url_hash) for key in _band_keys(_load(old[0]))],
             )
         db.execute(
-            f"insert into {SIGNATURES} (url_hash, site, published_at, num_perm, signature, indexed_at)"
-            " values (?, ?, ?, ?, ?, ?) on conflict (url_hash) do update set site = excluded.site,"
-            " published_at = excluded.published_at, num_perm = excluded.num_perm,"
-            " signature = excluded.signature, indexed_at = excluded.indexed_at",
+            f"insert or replace into {SIGNATURES} (url_hash, site, published_at, num_perm, signature, indexed_at)"
+            " values (?, ?, ?, ?, ?, ?)",
             [url_hash, site, published_at, len(sig), blob, now_iso()],
         )
         matches = _matches(db, url_hash, sig, keys, threshold)
@@ -216,9 +198,24 @@ def index_signature(
     return DupResult(cluster_id, matches)
 
 
+def index_stored(db: sqlite_utils.Database, threshold: float = THRESHOLD) -> int:
+    """Index the stored articles that have no signature yet (the backfill after the migration),
+    in insertion order, 500 rows at a time; the number of articles read."""
+    sql = (
+        f"select rowid, url_hash, site, published_at, lead, body from articles a where rowid > ? and not exists"
+        f" (select 1 from {SIGNATURES} s where s.url_hash = a.url_hash) order by rowid limit 500"
+    )
+    count, last = 0, 0
+    while rows := db.execute(sql, [last]).fetchall():
+        for _, url_hash, site, published_at, lead, body in rows:
+            index_article(db, url_hash, site, published_at, dedup_text(lead, body), threshold)
+        count, last = count + len(rows), rows[-1][0]
+    return count
+
+
 def rebuild_bands(db: sqlite_utils.Database) -> int:
     """Rewrite the band index from the stored signatures (after a BANDS/ROWS change); the count."""
-    with db.atomic():
+    with write_transaction(db):
         db.execute(f"delete from {BAND_ROWS}")
         rows = db.execute(f"select url_hash, signature from {SIGNATURES}").fetchall()
         for url_hash, blob in rows:
@@ -249,22 +246,9 @@ def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str
         f" join {SIGNATURES} s on s.url_hash = m.url_hash {join} where {' and '.join(where)}"
     )
     grouped: dict[int, Cluster] = {}
-    for row in db.query(sql, params):
-        cluster = grouped.setdefault(
-            row["cluster_id"], Cluster(row["cluster_id"], row["original"], row["created_at"], [])
-        )
-        is_original = row["url_hash"] == row["original"]
-        cluster.members.append(
-            Member(
-                row["url_hash"],
-                row["site"],
-                row["similarity"],
-                is_original,
-                row["published_at"],
-                row["url"],
-                row["title"],
-            )
-        )
+    for cluster_id, original, created_at, url_hash, site, similarity, *shown in db.execute(sql, params):
+        cluster = grouped.setdefault(cluster_id, Cluster(cluster_id, original, created_at, []))
+        cluster.members.append(Member(url_hash, site, similarity, url_hash == original, *shown))
     for cluster in grouped.values():
         cluster.members.sort(key=lambda m: (not m.is_original, _order_key(m.published_at, m.url_hash)))
     return sorted(grouped.values(), key=lambda c: _order_key(c.members[0].published_at, c.original), reverse=True)
@@ -286,17 +270,9 @@ def _load(blob: bytes) -> Signature:
 
 def _band_keys(sig: Signature) -> list[tuple[int, int]]:
     """(band, bucket) pairs; the bucket is a 64-bit hash of the band's values (a compact key)."""
-    data = sig.astype("<u4").tobytes()
-    width = ROWS * 4
-    return [
-        (
-            band,
-            int.from_bytes(
-                hashlib.blake2b(data[band * width : (band + 1) * width], digest_size=8).digest(), "little", signed=True
-            ),
-        )
-        for band in range(BANDS)
-    ]
+    data, width = sig.astype("<u4").tobytes(), ROWS * 4
+    digests = (hashlib.blake2b(data[b * width : (b + 1) * width], digest_size=8).digest() for b in range(BANDS))
+    return [(band, int.from_bytes(digest, "little", signed=True)) for band, digest in enumerate(digests)]
 
 
 def _matches(
@@ -306,9 +282,8 @@ def _matches(
     found = db.execute(candidate_sql(len(keys)), [v for key in keys for v in key]).fetchall()
     candidates = [h for (h,) in found if h != url_hash]
     matches = []
-    for other, num_perm, blob in _select(
-        db, f"select url_hash, num_perm, signature from {SIGNATURES}", "url_hash", candidates
-    ):
+    stored = _select(db, f"select url_hash, num_perm, signature from {SIGNATURES}", "url_hash", candidates)
+    for other, num_perm, blob in stored:
         similarity = jaccard(sig, _load(blob)) if num_perm == len(sig) else 0.0
         if similarity >= threshold:
             matches.append((other, similarity))
@@ -336,7 +311,6 @@ def _cluster_with(db: sqlite_utils.Database, url_hash: str, matched: list[str]) 
         cluster_ids = [created.lastrowid]
     target = int(cluster_ids[0])
     for absorbed in cluster_ids[1:]:
-        # The absorbed row stays, pointing at the survivor, so an id noted down still resolves.
         db.execute(f"update {MEMBERS} set cluster_id = ? where cluster_id = ?", [target, absorbed])
         db.execute(f"update {CLUSTERS} set merged_into = ? where cluster_id = ?", [target, absorbed])
     db.conn.executemany(

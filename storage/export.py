@@ -38,7 +38,10 @@ STORED_FIELDS: tuple[str, ...] = (
     "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
     "fetched_at", "first_seen_at", "version",
 )  # fmt: skip
-EXPORT_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "change")
+EXPORT_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "cluster_id", "change")
+# The story an article belongs to (storage/dedup.py): copies of one story on several sites
+# share it; null while no copy is known.
+_CLUSTER = "(select m.cluster_id from dup_members m where m.url_hash = {a}.url_hash) as cluster_id"
 SinceField = Literal["published", "fetched"]
 _SINCE_COLUMNS: dict[str, str] = {"published": "published_at", "fetched": "fetched_at"}
 STATE_FORMAT = 1
@@ -51,6 +54,7 @@ class Selection:
     site: str | None = None
     since: str | None = None
     since_field: SinceField = "published"
+    one_per_cluster: bool = False  # only each story's original (earliest copy), and unclustered articles
 
     def where(self, alias: str = "a") -> tuple[list[str], list[Any]]:
         """SQL conditions on ``articles`` (as ``alias``) and their parameters."""
@@ -66,6 +70,11 @@ class Selection:
             bound = self.since if self.since_field == "published" else _as_utc(self.since)
             where.append(f"{alias}.{column} >= ?")
             params.append(bound)
+        if self.one_per_cluster:
+            where.append(
+                f"not exists (select 1 from dup_members m join dup_clusters c on c.cluster_id = m.cluster_id "
+                f"where m.url_hash = {alias}.url_hash and c.original != {alias}.url_hash)"
+            )
         return where, params
 
 
@@ -74,12 +83,12 @@ def _as_utc(iso: str) -> str:
 
 
 def _columns(alias: str = "a") -> str:
-    return ", ".join(f"{alias}.{name}" for name in STORED_FIELDS)
+    return ", ".join([*(f"{alias}.{name}" for name in STORED_FIELDS), _CLUSTER.format(a=alias)])
 
 
 def _record(row: dict[str, Any], change: str) -> dict[str, Any]:
     decoded = decode_row(row)
-    return {**{name: decoded.get(name) for name in STORED_FIELDS}, "change": change}
+    return {**{name: decoded.get(name) for name in (*STORED_FIELDS, "cluster_id")}, "change": change}
 
 
 def count_records(db: sqlite_utils.Database, selection: Selection = Selection()) -> int:

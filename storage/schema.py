@@ -135,3 +135,11 @@ def m012_run_quality(db: sqlite_utils.Database) -> None:
 def m012_articles_published_index(db: sqlite_utils.Database) -> None:
     """Newest-first listings (Datasette, `latest_articles`) and `--since` over all sites use an index."""
     db.execute("create index if not exists idx_articles_published_at on articles (published_at)")
+
+
+@migrations()
+def m013_dedup(db: sqlite_utils.Database) -> None:
+    """Near-duplicate signatures, the LSH band index and story clusters (storage/dedup.py)."""
+    from storage.dedup import create_tables
+
+    create_tables(db)

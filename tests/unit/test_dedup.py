@@ -1,0 +1,256 @@
+"""Near-duplicate clustering (storage/dedup.py) on an in-memory database."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import sqlite_utils
+
+from crawler.text import content_hash
+from storage import dedup
+from storage.db import open_db
+
+LEAD = (
+    "Ngày 15/3, tại Hà Nội, Bộ Công an tổ chức Hội nghị triển khai đợt cao điểm tấn công, trấn áp tội phạm "
+    "lừa đảo chiếm đoạt tài sản qua không gian mạng trên phạm vi toàn quốc."
+)
+PARAGRAPHS = [
+    "Hội nghị được tổ chức theo hình thức trực tiếp kết hợp trực tuyến tới Công an các đơn vị, địa phương.",
+    "Theo báo cáo tại Hội nghị, từ đầu năm đến nay, lực lượng Công an đã phát hiện, điều tra 1.247 vụ lừa đảo "
+    "qua mạng, khởi tố 2.036 bị can, thu hồi cho người bị hại hơn 412 tỷ đồng.",
+    "Các đối tượng thường giả danh cán bộ công an, nhân viên ngân hàng, nhân viên nhà mạng để gọi điện, nhắn tin "
+    "yêu cầu người dân cài đặt ứng dụng giả mạo, sau đó chiếm quyền điều khiển điện thoại và rút tiền trong tài khoản.",
+    "Đáng chú ý, nhiều đường dây có yếu tố nước ngoài, đặt máy chủ và trung tâm điều hành ở nước ngoài, thuê người "
+    "Việt Nam mở tài khoản ngân hàng để nhận và chuyển tiền chiếm đoạt.",
+    "Phát biểu chỉ đạo, Thượng tướng Nguyễn Văn Long, Ủy viên Trung ương Đảng, Thứ trưởng Bộ Công an yêu cầu Cục "
+    "Cảnh sát hình sự chủ trì, phối hợp với Công an các địa phương tập trung triệt phá các đường dây lớn.",
+    "Thứ trưởng đề nghị Ngân hàng Nhà nước chỉ đạo các tổ chức tín dụng rà soát, khóa các tài khoản có dấu hiệu "
+    "nghi vấn, cung cấp thông tin kịp thời cho cơ quan điều tra.",
+    "Cùng với đấu tranh, Công an các đơn vị, địa phương đẩy mạnh tuyên truyền để người dân không cung cấp mã OTP, "
+    "không bấm vào đường link lạ và không chuyển tiền cho người không quen biết.",
+    "Kết thúc Hội nghị, Bộ Công an đã khen thưởng các tập thể, cá nhân có thành tích xuất sắc.",
+]
+# Another story of the same ministry and event type: the same conference boilerplate, other facts.
+UNRELATED_LEAD = (
+    "Ngày 15/3, tại Hà Nội, Bộ Công an tổ chức Hội nghị sơ kết 6 tháng triển khai Đề án phát triển ứng dụng dữ "
+    "liệu về dân cư, định danh và xác thực điện tử trên phạm vi toàn quốc."
+)
+UNRELATED = [
+    PARAGRAPHS[0],
+    "Theo báo cáo, đến nay đã có hơn 62 triệu tài khoản định danh điện tử được kích hoạt, 45 dịch vụ công thiết yếu "
+    "được tích hợp trên ứng dụng VNeID.",
+    "Phát biểu chỉ đạo, Thượng tướng Nguyễn Văn Long, Ủy viên Trung ương Đảng, Thứ trưởng Bộ Công an yêu cầu Công "
+    "an các địa phương tiếp tục làm sạch Cơ sở dữ liệu quốc gia về dân cư.",
+    "Các bộ, ngành được đề nghị đẩy nhanh kết nối, chia sẻ dữ liệu để người dân không phải khai báo lại thông tin.",
+    PARAGRAPHS[-1],
+]
+
+
+def article(site: str, number: int, published_at: str, title: str, lead: str, paragraphs: list[str]) -> dict[str, str]:
+    body = "\n".join(paragraphs)
+    return {
+        "url_hash": f"{site}-{number}",
+        "site": site,
+        "url": f"https://{site}.example/{number}.html",
+        "title": title,
+        "lead": lead,
+        "body": body,
+        "published_at": published_at,
+        "content_hash": content_hash(title, lead, body),
+    }
+
+
+ORIGINAL = article(
+    "bocongan", 1, "2025-03-15T10:00:00+07:00", "Cao điểm trấn áp tội phạm lừa đảo qua mạng", LEAD, PARAGRAPHS
+)
+CAO_COPY = article(
+    "cao",
+    2,
+    "2025-03-15T16:30:00+07:00",
+    "Toàn quốc ra quân trấn áp lừa đảo chiếm đoạt tài sản qua mạng",
+    "(CAO) " + LEAD,
+    [*PARAGRAPHS[:3], *PARAGRAPHS[4:], "Theo Bộ Công an"],
+)
+THANHTRA_COPY = article(
+    "thanhtra",
+    3,
+    "2025-03-16T08:00:00+07:00",
+    "Bộ Công an mở đợt cao điểm trấn áp lừa đảo qua không gian mạng",
+    "(Thanh tra) - " + LEAD,
+    [
+        *PARAGRAPHS[:5],
+        "Tại Hội nghị, đại diện Công an tỉnh Bắc Giang trình bày tham luận.",
+        *PARAGRAPHS[5:],
+        "Ảnh: BCA",
+    ],
+)
+SAME_TOPIC = article(
+    "cao", 4, "2025-03-15T11:00:00+07:00", "Bộ Công an sơ kết 6 tháng thực hiện Đề án 06", UNRELATED_LEAD, UNRELATED
+)
+
+
+@pytest.fixture
+def db() -> Iterator[sqlite_utils.Database]:
+    database = open_db(":memory:")
+    dedup.create_tables(database)
+    yield database
+    database.close()
+
+
+def index(db: sqlite_utils.Database, record: dict[str, str]) -> dedup.DupResult:
+    if not next(db.query("select 1 from articles where url_hash = ?", [record["url_hash"]]), None):
+        db.table("articles").insert(record)
+    text = dedup.dedup_text(record["lead"], record["body"])
+    return dedup.index_article(db, record["url_hash"], record["site"], record["published_at"], text)
+
+
+def snapshot(db: sqlite_utils.Database) -> dict[str, list[tuple[object, ...]]]:
+    tables = {
+        dedup.SIGNATURES: "url_hash, site, published_at, num_perm, signature",
+        dedup.BAND_ROWS: "band, bucket, url_hash",
+        dedup.CLUSTERS: "cluster_id, original, merged_into",
+        dedup.MEMBERS: "url_hash, cluster_id, similarity",
+        "articles": "url_hash, content_hash",
+    }
+    return {name: sorted(db.execute(f"select {cols} from {name}").fetchall()) for name, cols in tables.items()}
+
+
+def test_republished_copies_cluster_with_the_earliest_as_original(db: sqlite_utils.Database) -> None:
+    # Crawl order is not publication order: the original is indexed second.
+    assert index(db, THANHTRA_COPY).cluster_id is None
+    first = index(db, ORIGINAL)
+    last = index(db, CAO_COPY)
+
+    assert first.cluster_id is not None and last.cluster_id == first.cluster_id
+    assert {h for h, _ in last.matches} == {"bocongan-1", "thanhtra-3"}
+    assert all(similarity >= dedup.THRESHOLD for _, similarity in last.matches)
+    [cluster] = dedup.list_clusters(db)
+    assert cluster.original == "bocongan-1"
+    assert [(m.site, m.is_original) for m in cluster.members] == [
+        ("bocongan", True),
+        ("cao", False),
+        ("thanhtra", False),
+    ]
+    assert cluster.members[0].similarity == 1.0
+    assert cluster.members[0].title == ORIGINAL["title"] and cluster.members[1].url == CAO_COPY["url"]
+    assert all(0.5 <= m.similarity < 1.0 for m in cluster.members[1:])
+
+
+def test_unrelated_same_topic_articles_sharing_boilerplate_do_not_cluster(db: sqlite_utils.Database) -> None:
+    shared = dedup.shingles(dedup.dedup_text(LEAD, ORIGINAL["body"])) & dedup.shingles(
+        dedup.dedup_text(UNRELATED_LEAD, SAME_TOPIC["body"])
+    )
+    assert len(shared) >= 40  # the boilerplate really is shared
+
+    index(db, ORIGINAL)
+    result = index(db, SAME_TOPIC)
+
+    assert result == dedup.DupResult(None, [])
+    assert dedup.list_clusters(db) == []
+
+
+def test_exact_copies_in_other_encodings_have_similarity_one(db: sqlite_utils.Database) -> None:
+    encoded = dict(ORIGINAL, url_hash="cao-9", site="cao", published_at="2025-03-15T12:00:00+07:00")
+    encoded["body"] = unicodedata.normalize("NFD", ORIGINAL["body"]).replace("ệ", "&#7879;")
+    index(db, ORIGINAL)
+    result = index(db, encoded)
+    assert result.matches == [("bocongan-1", 1.0)]
+
+
+def test_reindexing_is_idempotent(db: sqlite_utils.Database) -> None:
+    for record in (ORIGINAL, CAO_COPY, THANHTRA_COPY, SAME_TOPIC):
+        index(db, record)
+    before, clusters = snapshot(db), dedup.list_clusters(db)
+
+    for record in (SAME_TOPIC, THANHTRA_COPY, ORIGINAL, CAO_COPY):
+        index(db, record)
+
+    assert snapshot(db) == before
+    assert dedup.list_clusters(db) == clusters
+    assert len(before[dedup.BAND_ROWS]) == 4 * dedup.BANDS
+
+
+def test_an_edited_copy_replaces_its_signature_and_stays_in_its_story(db: sqlite_utils.Database) -> None:
+    for record in (ORIGINAL, CAO_COPY):
+        index(db, record)
+    edited = dict(CAO_COPY, body=CAO_COPY["body"] + "\nTin liên quan: Cảnh giác với cuộc gọi giả danh công an.")
+    result = index(db, edited)
+
+    assert result.matches[0][0] == "bocongan-1"
+    band_owners = [row[0] for row in db.execute(f"select url_hash from {dedup.BAND_ROWS}")]
+    assert band_owners.count("cao-2") == dedup.BANDS
+    assert db.execute(f"select count(*) from {dedup.SIGNATURES}").fetchone()[0] == 2
+    [cluster] = dedup.list_clusters(db)
+    assert [m.url_hash for m in cluster.members] == ["bocongan-1", "cao-2"]
+
+
+def test_nothing_is_deleted(db: sqlite_utils.Database) -> None:
+    records = (CAO_COPY, ORIGINAL, SAME_TOPIC, THANHTRA_COPY)
+    for record in records:
+        index(db, record)
+
+    assert db.execute("select count(*) from articles").fetchone()[0] == len(records)
+    assert db.execute(f"select count(*) from {dedup.SIGNATURES}").fetchone()[0] == len(records)
+    [cluster] = dedup.list_clusters(db)
+    assert sorted(m.url_hash for m in cluster.members) == ["bocongan-1", "cao-2", "thanhtra-3"]
+
+
+def test_list_clusters_filters_by_member_site_and_date(db: sqlite_utils.Database) -> None:
+    for record in (ORIGINAL, CAO_COPY, THANHTRA_COPY):
+        index(db, record)
+    assert len(dedup.list_clusters(db, site="cao")) == 1
+    assert dedup.list_clusters(db, site="other") == []
+    assert len(dedup.list_clusters(db, since="2025-03-16")) == 1  # the thanhtra copy
+    assert dedup.list_clusters(db, since="2025-03-17") == []
+    assert len(dedup.list_clusters(db, site="bocongan", since="2025-03-15")) == 1
+
+
+def test_an_article_joining_two_clusters_merges_them_into_the_oldest(db: sqlite_utils.Database) -> None:
+    rng = np.random.default_rng(1)
+    a, c = (rng.integers(0, 2**32, dedup.NUM_PERM, dtype=np.uint32) for _ in range(2))
+    near_a, near_c = a.copy(), c.copy()
+    near_a[-10:] += 1
+    near_c[:10] += 1
+    bridge = np.concatenate([a[:64], c[64:]])  # estimated Jaccard 0.5 to both
+    for key, sig, day in (("a", a, 1), ("a2", near_a, 2), ("c", c, 3), ("c2", near_c, 4), ("b", bridge, 5)):
+        result = dedup.index_signature(db, key, "cao", f"2025-01-0{day}T00:00:00+07:00", sig)
+
+    assert result.cluster_id == 1
+    assert db.execute(f"select cluster_id, merged_into from {dedup.CLUSTERS}").fetchall() == [(1, None), (2, 1)]
+    [cluster] = dedup.list_clusters(db)
+    assert cluster.original == "a" and len(cluster.members) == 5
+
+
+def test_a_text_without_words_is_not_indexed(db: sqlite_utils.Database) -> None:
+    assert dedup.index_article(db, "x", "cao", None, " … ") == dedup.DupResult(None, [])
+    assert db.execute(f"select count(*) from {dedup.SIGNATURES}").fetchone()[0] == 0
+
+
+def test_candidate_lookup_uses_the_band_index_not_a_scan(db: sqlite_utils.Database) -> None:
+    # A scan here would make every insert linear in the number of indexed articles.
+    plan = [
+        row[3] for row in db.execute("explain query plan " + dedup.candidate_sql(dedup.BANDS), [0] * 2 * dedup.BANDS)
+    ]
+    assert any(f"SEARCH {dedup.BAND_ROWS} USING PRIMARY KEY (band=? AND bucket=?)" in step for step in plan)
+    assert not any(f"SCAN {dedup.BAND_ROWS}" in step for step in plan)
+
+
+def test_band_layout_fits_the_signature() -> None:
+    assert dedup.BANDS * dedup.ROWS <= dedup.NUM_PERM
+    # Candidate probability at the threshold and just above it (the copies that must be found).
+    assert 1 - (1 - 0.6**dedup.ROWS) ** dedup.BANDS > 0.98
+
+
+def test_index_stored_backfills_the_articles_without_signature(db: sqlite_utils.Database) -> None:
+    index(db, ORIGINAL)
+    for record in (CAO_COPY, THANHTRA_COPY, SAME_TOPIC):
+        db.table("articles").insert(record)
+    db.table("articles").insert(dict(ORIGINAL, url_hash="empty", lead="", body=" … "))  # no words: read, not indexed
+
+    assert dedup.index_stored(db) == 4
+    assert dedup.index_stored(db) == 1  # only the wordless one is left, and it is not an endless loop
+    [cluster] = dedup.list_clusters(db)
+    assert [m.url_hash for m in cluster.members] == ["bocongan-1", "cao-2", "thanhtra-3"]
