@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from crawler import cli_data, cli_health, cli_redis
+from crawler import cli_data, cli_health, cli_perf, cli_redis
 from crawler.extraction import NotArticle, extract
 from crawler.registry import sites
 from crawler.urls import canonical_url
@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     crawl.add_argument("--max-pages", type=int, metavar="N", help="listing pages per category (backfill bound)")
     crawl.add_argument("--until", metavar="DATE", help="backfill: stop at listing pages older than DATE")
     crawl.add_argument(
-        "--redis", metavar="URL", help="distributed mode: share the frontier on this Redis; records go to `newscrawl ingest`"
+        "--redis",
+        metavar="URL",
+        help="distributed mode: share the frontier on this Redis; records go to `newscrawl ingest`",
     )
     crawl.set_defaults(func=cmd_crawl)
 
@@ -90,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_data.register(sub)
     cli_health.register(sub)
     cli_redis.register(sub)
+    cli_perf.register(sub)
 
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
     ext.add_argument("--site", help="site key (default: the generic extractor)")
@@ -102,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--port", type=int, default=0, help="first port (default: any free port)")
     rep.add_argument("--faults", type=float, default=0.0, metavar="RATE", help="fault this share of responses (0-1)")
     rep.add_argument("--fault-seed", type=int, default=1, help="random seed of the fault plan")
+    rep.add_argument("--synthetic", type=int, default=0, metavar="N", help="serve N generated articles per site")
     rep.set_defaults(func=cmd_replica)
 
     demo = sub.add_parser("demo", help="offline demo: crawl the replicas into SQLite and export a dump")
@@ -296,7 +300,7 @@ def cmd_replica(args: argparse.Namespace) -> int:
         raise UsageError(f"--faults must be between 0 and 1, got {args.faults}")
     plan = FaultPlan(args.faults, seed=args.fault_seed) if args.faults else None
     try:
-        server = ReplicaServer(args.site, port=args.port, faults=plan).start()
+        server = ReplicaServer(args.site, port=args.port, faults=plan, synthetic=args.synthetic).start()
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from exc
     for key in server.sites:

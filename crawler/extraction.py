@@ -141,7 +141,7 @@ def extract(
         if generic is None:
             return NotArticle("no_text", "no article text found")
         fields = generic
-    title = fields["title"] or meta.title or clean_line(meta.ld_article.get("headline"))
+    title = fields["title"] or meta.title or _ld_text(meta.ld_article.get("headline"))
     if not title:
         return NotArticle("no_title", "no title found")
     lead = fields["lead"] or None
@@ -363,11 +363,18 @@ def _read_meta(tree: lxml_html.HtmlElement) -> _Meta:
         image=meta("og:image"),
         og_type=meta("og:type"),
         published=meta("article:published_time", "pubdate", "datePublished"),
-        section=meta("article:section") or clean_line(ld_article.get("articleSection")) or None,
+        section=meta("article:section") or _ld_text(ld_article.get("articleSection")) or None,
         ld_types=frozenset(ld_types),
         ld_article=ld_article,
         html_lang=lang,
     )
+
+
+def _ld_text(value: Any) -> str:
+    """A JSON-LD text property, which may also be a list of texts (the first one counts)."""
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    return clean_line(value) if isinstance(value, str) else ""
 
 
 def _ld_objects(text: str) -> list[dict[str, Any]]:

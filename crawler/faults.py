@@ -118,7 +118,14 @@ def serve_fault(handler: BaseHTTPRequestHandler, kind: str, body: bytes, mime: s
     if kind in ("http_500", "http_503", "http_429"):
         send(int(kind[5:]), b"<html><body>Service unavailable</body></html>", {"Retry-After": "1"})
     elif kind == "reset":
-        # SO_LINGER 0: close with a TCP RST, as an overloaded proxy does.
+        # A status line, then a TCP RST (SO_LINGER 0) before the headers end, as an overloaded
+        # proxy does. A reset before any byte would be retried silently by the client's
+        # connection pool, and one after full headers looks like a truncated body.
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html")
+            handler.wfile.flush()
+        except OSError:
+            pass
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         handler.close_connection = True
         handler.connection.close()

@@ -52,6 +52,9 @@ _ERROR_KINDS = {
     "ResponseDataLossError": "truncated",
     "_DataLoss": "truncated",
     "ConnectionLost": "connection_lost",
+    "ResponseFailed": "connection_lost",
+    "ConnectionResetError": "connection_lost",
+    "ConnectionAborted": "connection_lost",
     "ResponseNeverReceived": "connection_lost",
     "ConnectionDone": "connection_lost",
     "ConnectionRefusedError": "connection_refused",
@@ -186,7 +189,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     def process_exception(
         self, request: Request, exception: Exception, spider: Any = None
     ) -> Request | Response | None:
-        self._count(f"faults/{error_kind(exception)}")
+        kind = error_kind(exception)
+        if kind not in ("robots", "offsite_redirect"):  # refusals of ours, not network faults
+            self._count(f"faults/{kind}")
         return super().process_exception(request, exception)
 
     def _count(self, key: str) -> None:

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -73,6 +74,8 @@ class SiteReplica:
             self.routes[route_key(route.path)] = route
         self.requests: Counter[str] = Counter()
         self.faults: list[tuple[str, str]] = []
+        # Pages made on request (the synthetic replica, crawler/synthetic.py), by route key.
+        self.generators: dict[str, Callable[[], bytes]] = {}
         self._lock = threading.Lock()
 
     def routes_of(self, kind: str) -> list[Route]:
@@ -85,6 +88,9 @@ class SiteReplica:
             override = self._bodies.get(route_key(route.path))
         if override is not None:
             return override
+        generate = self.generators.get(route_key(route.path))
+        if generate is not None:
+            return generate()
         assert route.file is not None, f"route {route.path} has no file"
         return (self.folder / "pages" / route.file).read_bytes()
 
@@ -176,6 +182,12 @@ def _handler(site: SiteReplica, plan: FaultPlan | None) -> type[BaseHTTPRequestH
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops connections when a crawl without politeness
+    # opens dozens at once; each dropped SYN then costs a second or more.
+    request_queue_size = 128
+
+
 def _closed_port() -> int:
     """A 127.0.0.1 port nothing listens on (bound, then released)."""
     with socket.socket() as probe:
@@ -192,12 +204,23 @@ class ReplicaServer:
         sites_dir: Path = SITES_DIR,
         port: int = 0,
         faults: FaultPlan | None = None,
+        synthetic: int = 0,
+        per_page: int = 50,
     ) -> None:
+        """``synthetic`` > 0 serves that many generated articles per site instead of the real
+        replica pages (crawler/synthetic.py), ``per_page`` to a listing page."""
         folders = sorted(p for p in sites_dir.iterdir() if (p / "site.json").is_file())
         self.sites = {f.name: SiteReplica(f) for f in folders if keys is None or f.name in keys}
         missing = set(keys or []) - set(self.sites)
         if missing:
             raise KeyError(f"no replica for site(s): {', '.join(sorted(missing))}")
+        if synthetic > 0:
+            from crawler.registry import sites
+            from crawler.synthetic import SyntheticSite
+
+            configs = sites()
+            for key, site in self.sites.items():
+                SyntheticSite(site, configs[key], synthetic, per_page).install()
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._port = port
         self.faults = faults
@@ -205,7 +228,7 @@ class ReplicaServer:
     def start(self) -> ReplicaServer:
         for offset, (key, site) in enumerate(self.sites.items()):
             port = self._port + offset if self._port else 0
-            server = ThreadingHTTPServer(("127.0.0.1", port), _handler(site, self.faults))
+            server = _Server(("127.0.0.1", port), _handler(site, self.faults))
             server.daemon_threads = True
             server.fault_plan = self.faults  # type: ignore[attr-defined]
             server.other_port = _closed_port()  # type: ignore[attr-defined]

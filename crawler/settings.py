@@ -47,6 +47,15 @@ LOG_LEVEL = os.environ.get("NEWS_LOG_LEVEL", "INFO")
 
 # --- Project ------------------------------------------------------------------------------
 NEWS_DB_PATH = os.environ.get("NEWS_DB_PATH", "data/news.sqlite3")
+# Extraction runs in a pool of worker processes (crawler/pool.py) so the reactor keeps
+# downloading; a page that hangs or crashes its worker is killed after the timeout, counted
+# and fetched again next run.
+NEWS_EXTRACT_WORKERS = int(os.environ.get("NEWS_EXTRACT_WORKERS", len(os.sched_getaffinity(0))))  # 0: in-process
+NEWS_EXTRACT_TIMEOUT = 30.0  # seconds per page
+# Storage writes are batched in one transaction per NEWS_STORE_BATCH records or
+# NEWS_STORE_FLUSH_SECONDS, whichever comes first, and when the crawl is idle or closes.
+NEWS_STORE_BATCH = 100
+NEWS_STORE_FLUSH_SECONDS = 1.0
 # Cap on the database file, in SQLite pages (0: none); a full database stops the crawl cleanly.
 NEWS_DB_MAX_PAGES = int(os.environ.get("NEWS_DB_MAX_PAGES", "0"))
 # Articles published within this many days are refetched when their last fetch is older than

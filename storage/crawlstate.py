@@ -45,3 +45,18 @@ def unfinished_listings(db: sqlite_utils.Database, site: str) -> list[tuple[str,
     rows = db.query("select detail from url_log where site = ? and outcome = 'listing_error'", [site])
     found = [json.loads(row["detail"]) for row in rows]
     return [(str(d["path"]), int(d["page"])) for d in found]
+
+
+def retry_urls(db: sqlite_utils.Database, site: str, settled: tuple[str, ...]) -> list[str]:
+    """Article URLs a past run failed on (fetch errors, empty or challenge pages, off-site
+    redirects) and that are still not stored: fetched again at the start of the next run, since
+    discovery may never list them again (a 304 feed, a listing page of known articles)."""
+    marks = ", ".join("?" for _ in settled)
+    rows = db.query(
+        "select url from url_log u where site = ? and outcome in ('error', 'dropped') "
+        f"and reason not in ({marks}, 'robots') "
+        "and not exists (select 1 from articles a where a.url_hash = u.url_hash) "
+        "and not exists (select 1 from aliases s where s.alias_hash = u.url_hash) order by seen_at",
+        [site, *settled],
+    )
+    return [row["url"] for row in rows]

@@ -15,7 +15,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from lxml import etree
@@ -25,14 +25,16 @@ from scrapy.http import Request, Response
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
+from crawler import pool
 from crawler.dates import parse_any, parse_vn_date
-from crawler.extraction import NotArticle, decode_page, extract, page_canonical, parse_html
+from crawler.extraction import NotArticle, decode_page
 from crawler.items import ArticleItem, UrlEvent
 from crawler.middlewares import error_kind
+from crawler.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.sites import SiteConfig
 from crawler.urls import canonical_url, origin, rebase, url_hash
-from storage.articles import known_url_hashes, now_iso
-from storage.crawlstate import load_validators, save_validators, unfinished_listings
+from storage.articles import SETTLED_DROPS, known_url_hashes, now_iso
+from storage.crawlstate import load_validators, retry_urls, save_validators, unfinished_listings
 from storage.db import open_db
 
 # No entity expansion, no network, bounded trees: feeds are untrusted input.
@@ -65,6 +67,8 @@ class NewsSpider(scrapy.Spider):
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.seen_validators: dict[str, tuple[str | None, str | None]] = {}
         self.resume: list[tuple[str, int]] = []  # listing pages a past run failed to read
+        self.retry: list[str] = []  # article URLs a past run failed on (real-site URLs)
+        self._pool: ExtractionPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -85,6 +89,7 @@ class NewsSpider(scrapy.Spider):
             entry = [*spider.site.feeds, *spider.site.sitemaps, *spider.site.listings]
             spider.validators = load_validators(db, [spider.record_url(spider.base_url + p) for p in entry])
             spider.resume = unfinished_listings(db, cls.site.key)
+            spider.retry = retry_urls(db, cls.site.key, SETTLED_DROPS)
         finally:
             db.close()
         return spider
@@ -102,6 +107,11 @@ class NewsSpider(scrapy.Spider):
             )
         for path, page in self.resume:  # pick the walk up where a failed run lost it
             yield self._listing_page(path, page)
+        for url in self.retry:  # articles a failed run lost: discovery may not list them again
+            target = rebase(url, self.site.base_url, self.base_url)
+            if self._is_article(target) and url_hash(url) not in self.known:
+                self._count("links/retried")
+                yield Request(target, callback=self.parse_article, errback=self.on_error, meta={"kind": "article"})
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
@@ -199,22 +209,24 @@ class NewsSpider(scrapy.Spider):
 
     # --- articles -------------------------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterator[ArticleItem | UrlEvent]:
+    async def parse_article(self, response: Response) -> AsyncIterator[ArticleItem | UrlEvent]:
+        # The page is parsed in the extraction pool (crawler/pool.py), so the reactor keeps
+        # downloading meanwhile; a page that hangs or kills its worker is counted and retried.
         self._count("pages/article")
         first = canonical_url(response.meta.get("redirect_urls", [response.url])[0])
         url = canonical_url(response.url)
-        alias_reason = "redirect" if first != url else None
         text = self._inspect(response)
         if not response.body.strip():
             self._count("faults/empty")
-        tree = parse_html(text)
-        declared = page_canonical(tree) if tree is not None else None
-        if declared:
-            target = canonical_url(urljoin(response.url, declared))
-            if self._on_site(target) and target != url:
-                url, alias_reason = target, "canonical"
-        record_url = self.record_url(url)
-        result = extract(text, record_url, self.site, fetched_at=now_iso())
+        try:
+            page = await self._extraction_pool().extract(text, url, self.base_url, self.site.key, now_iso())
+        except (ExtractTimeout, ExtractCrash) as exc:
+            kind = "extract_timeout" if isinstance(exc, ExtractTimeout) else "extract_crash"
+            self._count(f"errors/{kind}")
+            self.logger.warning("extraction failed (%s): %s", kind, exc)
+            yield self._event(first, "error", kind, "will be retried on the next run")
+            return
+        result = page.result
         if isinstance(result, NotArticle):
             self._count(f"dropped/{result.reason}")
             yield self._event(first, "dropped", result.reason, result.detail)
@@ -222,8 +234,19 @@ class NewsSpider(scrapy.Spider):
         self._count(f"extractor/{result.extractor}")
         result.raw_html = response.body
         result.fetched_url = self.record_url(first)
-        result.alias_reason = alias_reason
+        result.alias_reason = "canonical" if page.canonical else ("redirect" if first != url else None)
         yield result
+
+    def _extraction_pool(self) -> ExtractionPool:
+        """The crawl's extraction pool, started at the first article page (shared by spiders)."""
+        if self._pool is None:
+            settings = self.crawler.settings
+            workers = settings.get("NEWS_EXTRACT_WORKERS")
+            self._pool = pool.acquire(
+                pool.default_workers() if workers in (None, "") else int(workers),
+                settings.getfloat("NEWS_EXTRACT_TIMEOUT", pool.DEFAULT_TIMEOUT),
+            )
+        return self._pool
 
     def record_url(self, url: str) -> str:
         """The URL an article is stored under: its URL on the real site."""
@@ -240,7 +263,9 @@ class NewsSpider(scrapy.Spider):
             # the stop-at-known-page rule would never reach the articles behind it.
             yield self._listing_event(request.cb_kwargs["path"], request.cb_kwargs["page"], "listing_error", kind)
         if kind == "offsite_redirect" and request.meta.get("kind") == "article":
-            return  # counted where it was dropped; the article is retried next run
+            # counted where it was dropped; logged so the article is retried next run
+            yield self._event(request.url, "error", kind, "redirected off the site; retried next run")
+            return
         if kind == "robots":
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error
             yield self._event(request.url, "dropped", "robots", "disallowed by robots.txt")
@@ -253,6 +278,9 @@ class NewsSpider(scrapy.Spider):
             yield self._event(request.url, "error", kind, "will be retried on the next run")
 
     def closed(self, reason: str) -> None:
+        if self._pool is not None:
+            self._pool = None
+            pool.release()
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
         clean = reason == "finished" and not any(k.startswith("newscrawl/errors/") for k in stats)

@@ -1,0 +1,239 @@
+"""Performance figures, each a ratio measured in the same run (issue 7).
+
+    python -m bench.perf [--part extraction|endtoend|memory|storage|all] [--n 1000] [--workers 2]
+
+- extraction: ms per page of the project's extraction against trafilatura
+  ``bare_extraction(with_metadata=True)`` on the same pages (replica pages with the site path;
+  the public benchmark's pages with the generic path), same process;
+- endtoend: pages per second of ``newscrawl crawl`` over the synthetic replica (``--n`` articles
+  per site, politeness off: bench settings only, robots.txt still obeyed) and of re-extraction
+  of the stored pages, against the ceiling: extracting the same pages with the same number of
+  processes and no crawling;
+- memory: peak RSS (and PSS) of the crawl's process tree for ``--n`` and 3x ``--n`` articles per site;
+- storage: articles stored per second through the batched path (storage.batch.save_articles,
+  as the pipeline does) against a bare ``executemany`` of the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from crawler import extraction
+from crawler.pool import ExtractionPool
+from crawler.registry import sites
+from crawler.replica import ReplicaServer
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARK = REPO.parent / "shared" / "benchmarks" / "article-extraction-benchmark" / "html"
+BENCH_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS": "64",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+    "NEWS_MAX_LISTING_PAGES": "100000",
+    "LOG_LEVEL": "ERROR",
+}
+
+
+def _timed(fn: Any, items: list[Any]) -> float:
+    started = time.perf_counter()
+    for item in items:
+        fn(*item)
+    return (time.perf_counter() - started) / len(items) * 1000
+
+
+def part_extraction() -> None:
+    import trafilatura
+
+    configs = sites()
+    server = ReplicaServer()
+    replica = [
+        (site.render(r, site.real_base), site.real_base + r.path, configs[key])
+        for key, site in server.sites.items()
+        for r in site.routes_of("article")
+    ]
+    public = [
+        (gzip.decompress(p.read_bytes()), "https://example.com/article", None)
+        for p in sorted(BENCHMARK.glob("*.html.gz"))
+    ]
+    print(f"{'pages':24} {'n':>4} {'newscrawl ms':>12} {'trafilatura ms':>14} {'ratio':>6}")
+    for name, pages in (("replica (site path)", replica), ("benchmark (generic path)", public)):
+        failures: list[str] = []
+        ours = _timed(lambda page, url, site, failures=failures: _guarded(failures, page, url, site), pages)
+        theirs = _timed(lambda page, url, _site: trafilatura.bare_extraction(page, url=url, with_metadata=True), pages)
+        print(f"{name:24} {len(pages):>4} {ours:>12.1f} {theirs:>14.1f} {ours / theirs:>5.2f}x")
+        for failure in failures:
+            print(f"  newscrawl raised on a page: {failure}")
+
+
+def _guarded(failures: list[str], page: bytes, url: str, site: Any) -> None:
+    # extract() promises never to raise; a page that makes it raise is a bug to report.
+    try:
+        extraction.extract(page, url, site)
+    except Exception as exc:
+        failures.append(f"{type(exc).__name__}: {exc}")
+
+
+def _crawl(server: ReplicaServer, db: Path, workers: int, sample: bool = False) -> tuple[float, int, int]:
+    """Wall seconds of a `newscrawl crawl` subprocess; peak RSS and PSS (bytes) of its tree."""
+    command = [sys.executable, "-m", "crawler.cli", "crawl", "--db", str(db)]
+    for name, value in {**BENCH_SETTINGS, "NEWS_EXTRACT_WORKERS": str(workers)}.items():
+        command += ["-s", f"{name}={value}"]
+    for key in server.sites:
+        command += ["--base-url", f"{key}={server.base_url(key)}"]
+    peak = [0, 0]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=REPO)
+    done = threading.Event()
+
+    def watch() -> None:
+        root = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                rss = pss = 0
+                for p in tree:
+                    info = p.memory_full_info()
+                    rss, pss = rss + info.rss, pss + info.pss
+                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+            except psutil.Error:
+                pass
+            time.sleep(0.25)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if sample:
+        watcher.start()
+    code = proc.wait()
+    elapsed = time.perf_counter() - started
+    done.set()
+    if code not in (0, 1):
+        raise SystemExit(f"crawl exited {code}")
+    return elapsed, peak[0], peak[1]
+
+
+def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
+    """Pages per second extracting every synthetic article with ``workers`` processes."""
+    pages = []
+    for key, site in server.sites.items():
+        base = server.base_url(key)
+        pages += [
+            (extraction.decode_page(site.render(r, base)), base + r.path, base, key) for r in site.routes_of("article")
+        ]
+    with ExtractionPool(workers) as pool:
+        pool.submit(*pages[0]).result()  # workers up
+        started = time.perf_counter()
+        window: list[Any] = []
+        for page in pages:
+            window.append(pool.submit(*page))
+            if len(window) >= 8 * max(workers, 1):
+                window.pop(0).result()
+        for future in window:
+            future.result()
+        return len(pages) / (time.perf_counter() - started), len(pages)
+
+
+def part_endtoend(n: int, workers: int) -> None:
+    import sqlite_utils
+
+    from crawler.cli_perf import reextract
+
+    with ReplicaServer(synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
+        ceiling, total = _ceiling(server, workers)
+        db = Path(tmp) / "e2e.sqlite3"
+        elapsed, _, _ = _crawl(server, db, workers)
+        store = sqlite_utils.Database(db)
+        stored = store["articles"].count
+        started = time.perf_counter()
+        counts = reextract(store, workers=workers)
+        re_rate = sum(counts.values()) / (time.perf_counter() - started)
+    crawl_rate = stored / elapsed
+    print(f"synthetic replica: {n} articles per site, {total} in all; {workers} extraction processes")
+    print(f"{'path':36} {'pages/s':>8} {'vs ceiling':>10}")
+    print(f"{'ceiling: extraction only':36} {ceiling:>8.1f} {1:>9.2f}x")
+    print(
+        f"{'crawl (process start to exit)':36} {crawl_rate:>8.1f} {crawl_rate / ceiling:>9.2f}x   ({stored} stored in {elapsed:.1f}s)"
+    )
+    print(f"{'reextract (stored pages, no network)':36} {re_rate:>8.1f} {re_rate / ceiling:>9.2f}x")
+
+
+def part_memory(n: int, workers: int) -> None:
+    peaks = []
+    for size in (n, 3 * n):
+        with ReplicaServer(synthetic=size) as server, tempfile.TemporaryDirectory() as tmp:
+            elapsed, rss, pss = _crawl(server, Path(tmp) / "m.sqlite3", workers, sample=True)
+        peaks.append((size, rss, pss, elapsed))
+    print(f"{'articles':>8} {'peak RSS MB':>11} {'peak PSS MB':>11} {'time s':>7}")
+    for size, rss, pss, elapsed in peaks:
+        print(f"{size * 3:>8} {rss / 2**20:>11.0f} {pss / 2**20:>11.0f} {elapsed:>7.1f}")
+    print(f"3x articles: peak RSS {peaks[1][1] / peaks[0][1]:.2f}x, peak PSS {peaks[1][2] / peaks[0][2]:.2f}x")
+
+
+def part_storage(n: int) -> None:
+    from crawler.pool import extract_page
+    from storage.batch import ArticleWrite, save_articles
+    from storage.db import open_db
+
+    server = ReplicaServer(synthetic=n)
+    writes = []
+    for key, site in server.sites.items():
+        for r in site.routes_of("article"):
+            raw = site.render(r, site.real_base)
+            item = extract_page(
+                raw.decode(), site.real_base + r.path, site.real_base, key, "2026-01-01T00:00:00+00:00"
+            ).result
+            assert isinstance(item, extraction.ArticleItem)
+            writes.append(ArticleWrite(item.record(), raw, item.url))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_db(Path(tmp) / "batched.sqlite3")
+        started = time.perf_counter()
+        for i in range(0, len(writes), 100):
+            save_articles(db, writes[i : i + 100])
+        batched = len(writes) / (time.perf_counter() - started)
+        single_db = open_db(Path(tmp) / "single.sqlite3")
+        started = time.perf_counter()
+        for w in writes:
+            save_articles(single_db, [w])  # one transaction per article, as before batching
+        single = len(writes) / (time.perf_counter() - started)
+        bare = open_db(Path(tmp) / "bare.sqlite3")
+        rows = [tuple(str(v) for v in w.record.values()) for w in writes]
+        marks = ", ".join("?" for _ in writes[0].record)
+        bare.execute(f"create table bare ({', '.join(writes[0].record)})")
+        started = time.perf_counter()
+        with bare.conn:
+            bare.conn.executemany(f"insert into bare values ({marks})", rows)
+        plain = len(writes) / (time.perf_counter() - started)
+    print(
+        f"{len(writes)} articles stored per second: batched (100 a transaction) {batched:.0f}, one transaction "
+        f"each {single:.0f} ({batched / single:.2f}x), bare executemany {plain:.0f} ({batched / plain:.3f}x; "
+        "the batched path also versions, aliases and stores the zlib page)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "all"))
+    parser.add_argument("--n", type=int, default=1000, help="synthetic articles per site")
+    parser.add_argument("--workers", type=int, default=2, help="extraction processes")
+    args = parser.parse_args()
+    if args.part in ("extraction", "all"):
+        part_extraction()
+    if args.part in ("endtoend", "all"):
+        part_endtoend(args.n, args.workers)
+    if args.part in ("storage", "all"):
+        part_storage(args.n)
+    if args.part in ("memory", "all"):
+        part_memory(args.n, args.workers)
+
+
+if __name__ == "__main__":
+    main()

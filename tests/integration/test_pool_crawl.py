@@ -1,0 +1,91 @@
+"""A crawl whose extractor hangs on one page and dies on another still completes.
+
+The fault is injected test-only: the crawl subprocess replaces ``crawler.extraction.extract``
+before it starts (the workers are forked from it, so they run the replacement). Production code
+has no trigger for it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from crawler.replica import ReplicaServer
+from tests.conftest import REPO
+
+PATCHED_CLI = """
+import os, sys, time
+from crawler import extraction
+real = extraction.extract
+def extract(page, *args, **kwargs):
+    text = page if isinstance(page, str) else page.decode("utf-8", "replace")
+    if "TEST-HANG" in text:
+        time.sleep(600)
+    if "TEST-CRASH" in text:
+        os._exit(3)
+    return real(page, *args, **kwargs)
+extraction.extract = extract
+from crawler.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture
+def server() -> Iterator[ReplicaServer]:
+    with ReplicaServer(["cao"]) as running:
+        yield running
+
+
+def crawl(server: ReplicaServer, db: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-c",
+        PATCHED_CLI,
+        "crawl",
+        "cao",
+        "--db",
+        str(db),
+        "--base-url",
+        f"cao={server.base_url('cao')}",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "NEWS_EXTRACT_WORKERS=2",
+        "-s",
+        "NEWS_EXTRACT_TIMEOUT=2",
+    ]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240, check=False)
+
+
+def test_hanging_and_crashing_pages_are_counted_and_retried_next_run(server: ReplicaServer, tmp_path: Path) -> None:
+    site, db_path = server.sites["cao"], tmp_path / "news.sqlite3"
+    articles = site.routes_of("article")
+    # Two articles of the main feed: every run reads it, so the next run finds them again.
+    feed = site.raw(site.routes["/rss/home.rss"]).decode("utf-8")
+    hang, crash = [r for r in articles if r.path in feed][:2]
+    originals = {r.path: site.raw(r) for r in (hang, crash)}
+    site.publish(hang.path, originals[hang.path] + b"<!-- TEST-HANG -->")
+    site.publish(crash.path, originals[crash.path] + b"<!-- TEST-CRASH -->")
+
+    done = crawl(server, db_path)
+    assert done.returncode == 1, done.stderr[-3000:]  # finished, with errors
+    db = sqlite_utils.Database(db_path)
+    assert db["articles"].count == len(articles) - 2
+    run = next(db.query("select * from crawl_runs order by id desc limit 1"))
+    assert json.loads(run["errors_by_kind"]) == {"extract_timeout": 1, "extract_crash": 1}
+    events = {r["reason"]: r["outcome"] for r in db.query("select * from url_log where site = 'cao'")}
+    assert events["extract_timeout"] == events["extract_crash"] == "error"
+
+    for route in (hang, crash):
+        site.publish(route.path, originals[route.path])
+    again = crawl(server, db_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert db["articles"].count == len(articles)

@@ -1,0 +1,73 @@
+"""The extraction pool: the same records as in-process extraction; hangs and crashes contained."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from crawler import extraction
+from crawler.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
+from tests.conftest import real_page, replica, site_keys
+
+
+def _pages() -> list[tuple[str, str, str, str]]:
+    pages = []
+    for key in site_keys():
+        site = replica(key)
+        for route in site.routes.values():
+            if route.kind in ("article", "trap") and route.file:
+                text = extraction.decode_page(real_page(site, route))
+                pages.append((text, site.real_base + route.path, site.real_base, key))
+    return pages
+
+
+def test_pool_gives_the_records_of_in_process_extraction_on_every_replica_page() -> None:
+    pages = _pages()
+    assert len(pages) > 30
+    expected = [extract_page(*page, fetched_at="2026-01-01T00:00:00+00:00") for page in pages]
+    with ExtractionPool(2) as pool:
+        futures = [pool.submit(*page, fetched_at="2026-01-01T00:00:00+00:00") for page in pages]
+        got = [f.result(timeout=60) for f in futures]
+    assert got == expected
+    assert sum(isinstance(r.result, extraction.ArticleItem) for r in got) >= 25
+
+
+def test_in_process_pool_is_the_same_function() -> None:
+    page = _pages()[0]
+    with ExtractionPool(0) as pool:
+        assert pool.submit(*page).result() == extract_page(*page)
+
+
+def _pathological(page: str | bytes, *args: object, **kwargs: object) -> object:
+    # Test-only stand-in for extraction bugs, inherited by the forked workers.
+    text = page if isinstance(page, str) else page.decode("utf-8", "replace")
+    if "TEST-HANG" in text:
+        time.sleep(600)
+    if "TEST-CRASH" in text:
+        os._exit(3)
+    return _REAL(page, *args, **kwargs)
+
+
+_REAL = extraction.extract
+
+
+def test_a_hanging_page_is_killed_and_a_crash_is_reported_while_other_pages_finish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(extraction, "extract", _pathological)
+    text, url, base, key = _pages()[0]
+    started = time.monotonic()
+    with ExtractionPool(2, timeout=1.5) as pool:
+        hang = pool.submit(text + "<!-- TEST-HANG -->", url, base, key)
+        crash = pool.submit(text + "<!-- TEST-CRASH -->", url, base, key)
+        fine = [pool.submit(text, url, base, key) for _ in range(4)]
+        with pytest.raises(ExtractTimeout):
+            hang.result(timeout=30)
+        with pytest.raises(ExtractCrash):
+            crash.result(timeout=30)
+        assert all(isinstance(f.result(timeout=30).result, extraction.ArticleItem) for f in fine)
+        # the pool replaced the killed workers and goes on
+        assert isinstance(pool.submit(text, url, base, key).result(timeout=30).result, extraction.ArticleItem)
+    assert time.monotonic() - started < 20
