@@ -23,8 +23,20 @@ from crawler.faults import FaultPlan
 from crawler.replica import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
-SETTINGS = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_TIMEOUT=2",
-            "-s", "NEWS_BACKOFF_START=0.2", "-s", "NEWS_BACKOFF_MAX=1", "-s", "LOG_LEVEL=ERROR"]
+SETTINGS = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "DOWNLOAD_TIMEOUT=2",
+    "-s",
+    "NEWS_BACKOFF_START=0.2",
+    "-s",
+    "NEWS_BACKOFF_MAX=1",
+    "-s",
+    "LOG_LEVEL=ERROR",
+]
 
 
 def crawl(server: ReplicaServer, db: Path) -> float:
@@ -50,8 +62,10 @@ def main() -> None:
                 crawl(server, db_path)
                 after_two = sqlite_utils.Database(db_path)["articles"].count
             base_time = base_time or first_time
-            print(f"{rate:>6.0%} {after_one / total:>19.0%} {after_two / total:>13.0%} {first_time:>10.1f}s "
-                  f"{first_time / base_time:>5.2f}x")
+            print(
+                f"{rate:>6.0%} {after_one / total:>19.0%} {after_two / total:>13.0%} {first_time:>10.1f}s "
+                f"{first_time / base_time:>5.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         with export.snapshot(db):
             if state is None:
                 total = export.count_records(db, selection) if sys.stderr.isatty() else 0
-                records = export.iter_records(db, selection.site, selection.since, selection.since_field)
+                records = export.iter_records(
+                    db, selection.site, selection.since, selection.since_field, selection.one_per_cluster
+                )
             else:
                 upto = export.last_version_rowid(db)
                 after = state.last_version_rowid

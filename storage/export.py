@@ -103,9 +103,10 @@ def iter_records(
     site: str | None = None,
     since: str | None = None,
     since_field: SinceField = "published",
+    one_per_cluster: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every stored record of the selection in insertion order; all are ``change: "new"``."""
-    where, params = Selection(site, since, since_field).where()
+    where, params = Selection(site, since, since_field, one_per_cluster).where()
     sql = f"select {_columns()} from articles a"
     if where:
         sql += " where " + " and ".join(where)

@@ -97,7 +97,9 @@ def test_not_a_database_is_one_line_naming_the_file(tmp_path: Path, command: lis
 def test_corrupt_database_is_one_line_naming_the_file(tmp_path: Path) -> None:
     db_path = tmp_path / "news.sqlite3"
     db = open_db(db_path)
-    db["articles"].insert({"url_hash": "x", "site": "cao", "url": "u", "title": "t", "body": "b" * 5000, "content_hash": "h"})
+    db["articles"].insert(
+        {"url_hash": "x", "site": "cao", "url": "u", "title": "t", "body": "b" * 5000, "content_hash": "h"}
+    )
     db.close()
     data = bytearray(db_path.read_bytes())
     data[4096:12288] = b"\xde\xad\xbe\xef" * 2048  # overwrite pages after the header page
@@ -134,7 +136,8 @@ def test_bad_cli_input_is_a_clear_line_and_exit_code(tmp_path: Path, args: list[
 
 def test_base_url_refusing_connections_exits_nothing_fetched(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{_refusing_port()}"
-    done = newscrawl("crawl", "cao", "--db", str(tmp_path / "n.sqlite3"), "--base-url", f"cao={base}", *FAST,
-                     "-s", "RETRY_TIMES=0")
+    done = newscrawl(
+        "crawl", "cao", "--db", str(tmp_path / "n.sqlite3"), "--base-url", f"cao={base}", *FAST, "-s", "RETRY_TIMES=0"
+    )
     assert done.returncode == 3, done.stderr[-2000:]
     assert "cao: nothing could be fetched (connection_refused" in done.stderr
