@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlite_utils
 
 from crawler.replica import ReplicaServer
 from crawler.urls import canonical_url, url_hash
-from tests.conftest import REPO
+from tests.conftest import crawl_args, run_cli
 
 STORY = {"bocongan": "1783311539", "cao": "185236", "thanhtra": "b81f4c2d7"}  # one statement, three outlets
 UNRELATED = ("cao", "185311")  # same ministry, same kind of event, another story
@@ -20,21 +18,7 @@ UNRELATED = ("cao", "185311")  # same ministry, same kind of event, another stor
 def test_republished_copies_share_one_cluster_and_dumps_can_keep_one(tmp_path: Path) -> None:
     db_path = tmp_path / "news.sqlite3"
     with ReplicaServer() as server:
-        command = [
-            sys.executable,
-            "-m",
-            "crawler.cli",
-            "crawl",
-            "--db",
-            str(db_path),
-            "-s",
-            "DOWNLOAD_DELAY=0",
-            "-s",
-            "AUTOTHROTTLE_ENABLED=False",
-        ]
-        for key in server.sites:
-            command += ["--base-url", f"{key}={server.base_url(key)}"]
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+        done = run_cli(*crawl_args(server, db_path), timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
         hashes = {}
         for key, site in server.sites.items():
@@ -53,14 +37,7 @@ def test_republished_copies_share_one_cluster_and_dumps_can_keep_one(tmp_path: P
     assert original == hashes[("bocongan", STORY["bocongan"])], "the earliest copy is the original"
 
     dump = tmp_path / "one.jsonl"
-    exported = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "export", "--db", str(db_path), "--one-per-cluster", "-o", str(dump)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    exported = run_cli("export", "--db", str(db_path), "--one-per-cluster", "-o", str(dump))
     assert exported.returncode == 0, exported.stderr
     records = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
     assert len(records) == total - 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import sqlite_utils
 from crawler.faults import KINDS, FaultPlan
 from crawler.replica import ReplicaServer
 from crawler.urls import canonical_url
-from tests.conftest import REPO
+from tests.conftest import crawl_args, run_cli
 
 # How the crawler names what each injected fault looks like from its side.
 SEEN_AS = {
@@ -37,27 +36,8 @@ SEEN_AS = {
 
 
 def crawl(server: ReplicaServer, db: Path) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "crawler.cli",
-        "crawl",
-        "--db",
-        str(db),
-        "-s",
-        "DOWNLOAD_DELAY=0",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-        "-s",
-        "DOWNLOAD_TIMEOUT=2",
-        "-s",
-        "NEWS_BACKOFF_START=0.2",
-        "-s",
-        "NEWS_BACKOFF_MAX=1",
-    ]
-    for key in server.sites:
-        command += ["--base-url", f"{key}={server.base_url(key)}"]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    short = ["-s", "DOWNLOAD_TIMEOUT=2", "-s", "NEWS_BACKOFF_START=0.2", "-s", "NEWS_BACKOFF_MAX=1"]
+    return run_cli(*crawl_args(server, db), *short, timeout=300)
 
 
 def test_faulted_then_clean_crawl_stores_every_article_once_unspoiled(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import sqlite_utils
 from crawler.lock import CrawlLock
 from crawler.replica import ReplicaServer, SiteReplica
 from crawler.urls import canonical_url
-from tests.conftest import REPO
+from tests.conftest import REPO, crawl_args
 from tests.integration.replica_edit import edit_article, publish_cao_article
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
@@ -101,23 +101,7 @@ def test_backfill_reaches_beyond_the_first_listing_pages(server: ReplicaServer, 
 
 def test_sigkill_mid_run_loses_nothing(server: ReplicaServer, tmp_path: Path) -> None:
     site, base, db_path = server.sites["cao"], server.base_url("cao"), tmp_path / "news.sqlite3"
-    slow = [
-        sys.executable,
-        "-m",
-        "crawler.cli",
-        "crawl",
-        "cao",
-        "--db",
-        str(db_path),
-        "--base-url",
-        f"cao={base}",
-        "-s",
-        "DOWNLOAD_DELAY=0.4",
-        "-s",
-        "DOWNLOAD_DELAY_JITTER=0",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-    ]
+    slow = [sys.executable, "-m", "crawler.cli", *crawl_args(server, db_path, "cao", delay=0.4)]
     proc = subprocess.Popen(slow, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     stored = 0
@@ -147,21 +131,7 @@ def test_overlapping_crawls_one_runs_the_other_exits_locked(server: ReplicaServe
     assert held.returncode == 4
     assert "holds" in held.stderr and len(held.stderr.strip().splitlines()) == 1
 
-    command = [
-        sys.executable,
-        "-m",
-        "crawler.cli",
-        "crawl",
-        "cao",
-        "--db",
-        str(db_path),
-        "--base-url",
-        f"cao={base}",
-        "-s",
-        "DOWNLOAD_DELAY=0.1",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-    ]
+    command = [sys.executable, "-m", "crawler.cli", *crawl_args(server, db_path, "cao", delay=0.1)]
     procs = [
         subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)
     ]

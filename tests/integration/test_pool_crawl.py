@@ -17,7 +17,7 @@ import pytest
 import sqlite_utils
 
 from crawler.replica import ReplicaServer
-from tests.conftest import REPO
+from tests.conftest import REPO, crawl_args
 
 PATCHED_CLI = """
 import os, sys, time
@@ -43,25 +43,8 @@ def server() -> Iterator[ReplicaServer]:
 
 
 def crawl(server: ReplicaServer, db: Path) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-c",
-        PATCHED_CLI,
-        "crawl",
-        "cao",
-        "--db",
-        str(db),
-        "--base-url",
-        f"cao={server.base_url('cao')}",
-        "-s",
-        "DOWNLOAD_DELAY=0",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-        "-s",
-        "NEWS_EXTRACT_WORKERS=2",
-        "-s",
-        "NEWS_EXTRACT_TIMEOUT=2",
-    ]
+    workers = ["-s", "NEWS_EXTRACT_WORKERS=2", "-s", "NEWS_EXTRACT_TIMEOUT=2"]
+    command = [sys.executable, "-c", PATCHED_CLI, *crawl_args(server, db, "cao"), *workers]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240, check=False)
 
 

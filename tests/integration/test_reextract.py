@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -12,52 +11,18 @@ import sqlite_utils
 
 from crawler.replica import ReplicaServer
 from crawler.urls import canonical_url, url_hash
-from tests.conftest import REPO
-
-# Until `cli_perf.register(sub)` is wired into crawler/cli.py, the command runs from its own parser.
-REEXTRACT = """
-import argparse, sys
-from crawler import cli_perf
-parser = argparse.ArgumentParser(prog="newscrawl")
-cli_perf.register(parser.add_subparsers(dest="command", required=True))
-args = parser.parse_args(sys.argv[1:])
-sys.exit(args.func(args))
-"""
-
-
-def newscrawl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=240, check=False
-    )
+from tests.conftest import crawl_args, run_cli
 
 
 def reextract(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", REEXTRACT, "reextract", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    return run_cli("reextract", *args)
 
 
 def test_reextract_updates_exactly_the_changed_records(tmp_path: Path) -> None:
     db_path = tmp_path / "news.sqlite3"
     with ReplicaServer(["cao"]) as server:
         site = server.sites["cao"]
-        done = newscrawl(
-            "crawl",
-            "cao",
-            "--db",
-            str(db_path),
-            "--base-url",
-            f"cao={server.base_url('cao')}",
-            "-s",
-            "DOWNLOAD_DELAY=0",
-            "-s",
-            "AUTOTHROTTLE_ENABLED=False",
-        )
+        done = run_cli(*crawl_args(server, db_path, "cao"))
     assert done.returncode == 0, done.stderr[-3000:]
     db = sqlite_utils.Database(db_path)
     total = db["articles"].count
