@@ -10,7 +10,6 @@ break the crawl.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -19,12 +18,23 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.dates import parse_any
 from crawler.generic import extract_generic
 from crawler.items import ArticleItem
+from crawler.pagemeta import (
+    ARTICLE_TYPES,
+    NON_ARTICLE_TYPES,
+    PageMeta,
+    decode_page,
+    ld_authors,
+    ld_text,
+    page_canonical,
+    parse_html,
+    read_meta,
+    unique,
+)
 from crawler.sites import SiteConfig
 from crawler.text import clean_line, clean_text, content_hash, normalize_for_hash
 from crawler.urls import url_hash
@@ -42,8 +52,6 @@ _SOFT_404 = re.compile(
 
 # Running text shorter than this is a video, album, tag or stub page, not an article.
 MIN_BODY_CHARS = 300
-ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", "AnalysisNewsArticle"})
-NON_ARTICLE_TYPES = frozenset({"VideoObject", "ImageGallery", "CollectionPage", "ProfilePage", "SearchResultsPage"})
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select", "svg")
 # Bylines join several names: "Thanh Hiếu - Phúc Lộc", "A, B", "A và B".
 _AUTHOR_SEPARATORS = re.compile(r"\s+[-–]\s+|\s*,\s*|\s+và\s+")
@@ -58,60 +66,6 @@ class NotArticle:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class _Meta:
-    canonical: str | None
-    title: str | None
-    description: str | None
-    image: str | None
-    og_type: str | None
-    published: str | None
-    section: str | None
-    ld_types: frozenset[str]
-    ld_article: dict[str, Any]
-    html_lang: str | None
-
-
-def decode_page(body: bytes, declared: str | None = None) -> str:
-    """Bytes of a page as text: UTF-8 first, whatever a header claims; then the declared charset.
-
-    All three sites serve UTF-8, and a wrong ``charset=`` in a header is a common server
-    mistake, so bytes that are valid UTF-8 are read as UTF-8. Invalid bytes in an otherwise
-    UTF-8 page become U+FFFD instead of failing the page.
-    """
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
-        try:
-            return body.decode(declared)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return body.decode("utf-8", errors="replace")
-
-
-def parse_html(page: str | bytes) -> lxml_html.HtmlElement | None:
-    """Parse a page into an lxml tree; None for an empty or unparsable page."""
-    if isinstance(page, str):
-        page = page.encode("utf-8")
-    if not page.strip():
-        return None
-    try:
-        return lxml_html.document_fromstring(page, parser=lxml_html.HTMLParser(encoding="utf-8"))
-    except (etree.ParserError, ValueError):
-        return None
-
-
-def page_canonical(tree: lxml_html.HtmlElement) -> str | None:
-    """The page's declared canonical URL (``<link rel=canonical>``, then ``og:url``)."""
-    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
-        found = tree.xpath(xpath)
-        if found and str(found[0]).strip():
-            return str(found[0]).strip()
-    return None
-
-
 def extract(
     page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None = None
 ) -> ArticleItem | NotArticle:
@@ -123,7 +77,7 @@ def extract(
     tree = parse_html(page)
     if tree is None:
         return NotArticle("empty", "the page is empty or not HTML")
-    meta = _read_meta(tree)
+    meta = read_meta(tree)
     page_title = clean_line(tree.findtext(".//title"))
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
         return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
@@ -141,7 +95,7 @@ def extract(
         if generic is None:
             return NotArticle("no_text", "no article text found")
         fields = generic
-    title = fields["title"] or meta.title or _ld_text(meta.ld_article.get("headline"))
+    title = fields["title"] or meta.title or ld_text(meta.ld_article.get("headline"))
     if not title:
         return NotArticle("no_title", "no title found")
     lead = fields["lead"] or None
@@ -156,7 +110,7 @@ def extract(
         title=title,
         lead=lead,
         body=body,
-        authors=fields["authors"] or _ld_authors(meta.ld_article),
+        authors=fields["authors"] or ld_authors(meta.ld_article),
         published_at=parse_any(date_raw),
         published_at_raw=date_raw,
         category=fields["category"] or meta.section,
@@ -189,13 +143,13 @@ def _site_fields(tree: lxml_html.HtmlElement, site: SiteConfig, url: str) -> dic
         "date_raw": _first_line(tree, sel.date),
         "authors": authors,
         "category": _first_line(tree, sel.category),
-        "tags": _unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
+        "tags": unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
         "images": images,
         "body": _body_text(cleaned),
     }
 
 
-def _looks_like_article(meta: _Meta, url: str, site: SiteConfig | None) -> bool:
+def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig | None) -> bool:
     """Evidence, beyond having text, that an unrecognised page is an article.
 
     Tag, search and section pages have plenty of text too; the generic path only runs on pages
@@ -216,7 +170,7 @@ def _generic_fields(page: str | bytes, tree: lxml_html.HtmlElement, url: str) ->
         "title": clean_line(result.title),
         "lead": clean_line(result.description) or None,
         "date_raw": result.date,
-        "authors": _unique(clean_line(a) for a in result.authors),
+        "authors": unique(clean_line(a) for a in result.authors),
         "category": None,
         "tags": [],
         "images": image,
@@ -329,68 +283,7 @@ def _authors(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> list[st
             titled = node.xpath(".//a[@title]/@title")
             text = clean_line(str(titled[0]) if titled else node.text_content())
             names.extend(part.strip(" -–|") for part in _AUTHOR_SEPARATORS.split(text))
-    return _unique(names)
-
-
-def _ld_authors(article: dict[str, Any]) -> list[str]:
-    author = article.get("author")
-    items = author if isinstance(author, list) else [author]
-    return _unique(clean_line(a.get("name") if isinstance(a, dict) else a) for a in items if a)
-
-
-def _read_meta(tree: lxml_html.HtmlElement) -> _Meta:
-    def meta(*names: str) -> str | None:
-        for name in names:
-            found = tree.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content')
-            if found and str(found[0]).strip():
-                return clean_line(str(found[0]))
-        return None
-
-    ld_types: set[str] = set()
-    ld_article: dict[str, Any] = {}
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        for obj in _ld_objects(str(script)):
-            types = obj.get("@type")
-            names = {types} if isinstance(types, str) else set(types or [])
-            ld_types |= {str(t) for t in names}
-            if names & ARTICLE_TYPES and not ld_article:
-                ld_article = obj
-    lang = tree.get("lang")
-    return _Meta(
-        canonical=page_canonical(tree),
-        title=meta("og:title"),
-        description=meta("og:description", "description"),
-        image=meta("og:image"),
-        og_type=meta("og:type"),
-        published=meta("article:published_time", "pubdate", "datePublished"),
-        section=meta("article:section") or _ld_text(ld_article.get("articleSection")) or None,
-        ld_types=frozenset(ld_types),
-        ld_article=ld_article,
-        html_lang=lang,
-    )
-
-
-def _ld_text(value: Any) -> str:
-    """A JSON-LD text property, which may also be a list of texts (the first one counts)."""
-    if isinstance(value, list):
-        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
-    return clean_line(value) if isinstance(value, str) else ""
-
-
-def _ld_objects(text: str) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(text, strict=False)
-    except ValueError:
-        return []
-    stack = data if isinstance(data, list) else [data]
-    objects: list[dict[str, Any]] = []
-    for obj in stack:
-        if isinstance(obj, dict):
-            objects.append(obj)
-            graph = obj.get("@graph")
-            if isinstance(graph, list):
-                objects.extend(o for o in graph if isinstance(o, dict))
-    return objects
+    return unique(names)
 
 
 def _first(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> lxml_html.HtmlElement | None:
@@ -417,15 +310,10 @@ def _first_text(*candidates: Any) -> str | None:
     return None
 
 
-def _unique(values: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        if value and value not in out:
-            out.append(value)
-    return out
-
-
 def _drop(node: lxml_html.HtmlElement) -> None:
     """Remove ``node`` (not its tail text) unless it is the root of its tree."""
     if node.getparent() is not None:
         node.drop_tree()
+
+
+__all__ = ["NotArticle", "decode_page", "extract", "page_canonical", "parse_html"]
