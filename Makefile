@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test check bench-quality clean
+.PHONY: install system-deps demo test check bench-quality clean
 
 $(BIN)/newscrawl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +12,13 @@ $(BIN)/newscrawl: pyproject.toml
 
 install: $(BIN)/newscrawl
 
+system-deps:
+	bash scripts/system-deps.sh
+
 demo: install
 	$(BIN)/newscrawl demo
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest -q
 
 check: install
