@@ -2,8 +2,8 @@
 
 Workers append finished records (articles with their raw page, URL events) to the Stream
 ``<prefix>:records``; this process reads them through the consumer group ``ingest`` and stores
-each with the same code as the storage pipeline (``storage.articles.save_article``: dedup,
-aliases, versions; ``storage.crawlstate.log_url``). Delivery is at least once: an entry is
+each with the same code as the storage pipeline (``storage.batch.save_one``: aliases, versions,
+near-duplicate clusters, URL events). Delivery is at least once: an entry is
 acknowledged (and deleted from the Stream) only after its SQLite transaction committed, and on
 start the entries a killed predecessor had read but not acknowledged are claimed and stored
 first. Writes are idempotent (a replayed record is a ``duplicate``, an alias or URL event is
@@ -34,8 +34,9 @@ from crawler.distributed import DEFAULT_PREFIX, INGEST_GROUP, Keys, RedisClient,
 from crawler.items import ArticleItem, UrlEvent
 from crawler.registry import sites
 from crawler.urls import url_hash
-from storage.articles import known_url_hashes, save_article
-from storage.crawlstate import log_url, unfinished_listings
+from storage.articles import known_url_hashes
+from storage.batch import ArticleWrite, UrlWrite, save_one
+from storage.crawlstate import unfinished_listings
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class Ingest:
             logger.error("ingest: undecodable record dropped: %s", exc)
             return "undecodable"
         if isinstance(item, UrlEvent):
-            log_url(self.db, {k: v for k, v in vars(item).items()})
+            save_one(self.db, UrlWrite(dict(vars(item))))
             return "url_event"
         if not isinstance(item, ArticleItem):
             return "unknown"
@@ -181,7 +182,9 @@ class Ingest:
         if any(not record.get(name) for name in _REQUIRED):
             return "invalid_record"
         fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
-        return save_article(self.db, record, item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
+        # The storage pipeline's own path: versions, aliases and near-duplicate clusters alike.
+        write = ArticleWrite(record, item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
+        return str(save_one(self.db, write))
 
 
 def run_ingest(url: str, db: sqlite_utils.Database, config: IngestConfig) -> IngestStats:

@@ -65,21 +65,24 @@ def redis_url(redis_port: int) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def single_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, int]]:
-    """What one plain ``newscrawl crawl`` stores (url -> content hash) and the paths it fetches."""
+def single_crawl(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, str], dict[str, int], set[frozenset[str]]]:
+    """What one plain ``newscrawl crawl`` stores (url -> content hash), the paths it fetches and
+    the near-duplicate clusters it forms."""
     db = tmp_path_factory.mktemp("single") / "single.sqlite3"
     with ReplicaServer() as server:
         done = subprocess.run(
             [*CLI, "crawl", "--db", str(db), *base_urls(server), *FAST], cwd=REPO, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr[-3000:]
-        return stored(db), fetched(server)
+        return stored(db), fetched(server), stories(db)
 
 
 def test_two_workers_store_what_one_process_stores_fetching_each_page_once(
-    redis_url: str, single_crawl: tuple[dict[str, str], dict[str, int]], tmp_path: Path
+    redis_url: str, single_crawl: tuple[dict[str, str], dict[str, int], set[frozenset[str]]], tmp_path: Path
 ) -> None:
-    expected, single_fetches = single_crawl
+    expected, single_fetches, single_stories = single_crawl
     db = tmp_path / "news.sqlite3"
     client = redis.Redis.from_url(redis_url)
     with ReplicaServer() as server:
@@ -90,6 +93,7 @@ def test_two_workers_store_what_one_process_stores_fetching_each_page_once(
         assert codes == [0, 0]
         wait_for(lambda: drained(client), 20, "ingest did not drain the stream")
         assert stored(db) == expected
+        assert stories(db) == single_stories and single_stories, "the same duplicate clusters"
         counts = fetched(server)
         twice = {p: n for p, n in counts.items() if n > 1 and not p.endswith(" /robots.txt")}
         assert not twice, f"fetched more than once in one run: {twice}"
@@ -120,13 +124,13 @@ def test_two_workers_store_what_one_process_stores_fetching_each_page_once(
 
 
 def test_killed_worker_and_killed_ingest_lose_and_double_nothing(
-    redis_url: str, single_crawl: tuple[dict[str, str], dict[str, int]], tmp_path: Path
+    redis_url: str, single_crawl: tuple[dict[str, str], dict[str, int], set[frozenset[str]]], tmp_path: Path
 ) -> None:
-    expected, _ = single_crawl
+    expected, _, _ = single_crawl
     db = tmp_path / "news.sqlite3"
     client = redis.Redis.from_url(redis_url)
     # Slow enough that the first worker can be killed mid-crawl.
-    slow = ["-s", "DOWNLOAD_DELAY=0.25", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    slow = ["-s", "DOWNLOAD_DELAY=0.25", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
     with ReplicaServer() as server:
         victim = start(worker(server, redis_url, tmp_path / "a.sqlite3", slow + SHORT_HEARTBEAT), tmp_path / "a.log")
         wait_for(lambda: client.xlen("newscrawl:records") >= 4, 30, "the first worker pushed no records")
@@ -192,6 +196,17 @@ def stored(db: Path) -> dict[str, str]:
     return {
         r["url"]: r["content_hash"] for r in sqlite_utils.Database(db).query("select url, content_hash from articles")
     }
+
+
+def stories(db: Path) -> set[frozenset[str]]:
+    """Near-duplicate clusters as sets of article URLs."""
+    rows = sqlite_utils.Database(db).query(
+        "select m.cluster_id, a.url from dup_members m join articles a on a.url_hash = m.url_hash"
+    )
+    grouped: dict[int, set[str]] = {}
+    for row in rows:
+        grouped.setdefault(row["cluster_id"], set()).add(row["url"])
+    return {frozenset(urls) for urls in grouped.values()}
 
 
 def articles(db: Path) -> int:
