@@ -35,6 +35,11 @@ class PageMeta:
     html_lang: str | None
 
 
+def is_utf8(charset: str) -> bool:
+    """Whether a declared charset name means UTF-8 (``UTF-8``, ``utf8``, ``utf_8``)."""
+    return charset.strip().lower().replace("_", "-") in ("utf-8", "utf8")
+
+
 def decode_page(body: bytes, declared: str | None = None) -> str:
     """Bytes of a page as text: UTF-8 first, whatever a header claims; then the declared charset.
 
@@ -46,7 +51,7 @@ def decode_page(body: bytes, declared: str | None = None) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+    if declared and not is_utf8(declared):
         try:
             return body.decode(declared)
         except (LookupError, UnicodeDecodeError):

@@ -30,6 +30,7 @@ from crawler.dates import parse_any, parse_vn_date
 from crawler.extraction import NotArticle, decode_page
 from crawler.items import ArticleItem, UrlEvent
 from crawler.middlewares import error_kind
+from crawler.pagemeta import is_utf8
 from crawler.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.sites import SiteConfig
 from crawler.urls import canonical_url, origin, rebase, url_hash
@@ -60,6 +61,9 @@ class NewsSpider(scrapy.Spider):
         self.base_url = (base_url or self.site.base_url).rstrip("/")
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.origins = {origin(self.base_url)}
+        # Feeds, sitemaps and first listing pages (real-site URLs): the conditional-GET keys.
+        paths = (*self.site.feeds, *self.site.sitemaps, *self.site.listings)
+        self.entry_urls = {self.record_url(canonical_url(self.base_url + p)) for p in paths}
         self.backfill = str(backfill).lower() in _TRUE
         self.max_pages = int(max_pages) if max_pages else None
         self.until = parse_any(until) if until else None
@@ -86,8 +90,7 @@ class NewsSpider(scrapy.Spider):
                 settings.getfloat("NEWS_RECHECK_HOURS"),
                 datetime.now(UTC),
             )
-            entry = [*spider.site.feeds, *spider.site.sitemaps, *spider.site.listings]
-            spider.validators = load_validators(db, [spider.record_url(spider.base_url + p) for p in entry])
+            spider.validators = load_validators(db, sorted(spider.entry_urls))
             spider.resume = unfinished_listings(db, cls.site.key)
             spider.retry = retry_urls(db, cls.site.key, SETTLED_DROPS)
         finally:
@@ -312,7 +315,7 @@ class NewsSpider(scrapy.Spider):
             self._inspect(response)
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
-        if response.status == 200 and (etag or modified) and key in self._entry_urls():
+        if response.status == 200 and (etag or modified) and key in self.entry_urls:
             self.seen_validators[key] = (
                 etag.decode("latin-1") if etag else None,
                 modified.decode("latin-1") if modified else None,
@@ -325,7 +328,7 @@ class NewsSpider(scrapy.Spider):
         text = decode_page(response.body, declared)
         if "\ufffd" in text:
             self._count("faults/invalid_utf8")  # invalid bytes replaced, the page kept
-        elif declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        elif declared and not is_utf8(declared):
             self._count("faults/charset_mismatch")  # declared another charset, was UTF-8
         return text
 
@@ -334,10 +337,6 @@ class NewsSpider(scrapy.Spider):
         # parsers here do not expand them, and the run counts them.
         if b"<!ENTITY" in response.body[:65536]:
             self._count("faults/xml_entities")
-
-    def _entry_urls(self) -> set[str]:
-        paths = (*self.site.feeds, *self.site.sitemaps, *self.site.listings)
-        return {self.record_url(canonical_url(self.base_url + p)) for p in paths}
 
     def _request(
         self,
