@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from crawler import cli_data, cli_health, cli_perf, cli_redis
+from crawler.cli_args import ArgumentError, Parser, bounded_int, check_base_url, check_settings, port
 from crawler.extraction import NotArticle, extract
 from crawler.registry import sites
 from crawler.urls import canonical_url
@@ -23,12 +25,13 @@ EXIT_NOTHING = 3  # nothing could be fetched
 EXIT_LOCKED = 4  # another crawl holds the lock
 EXIT_STORAGE = 5  # the database cannot be used
 EXIT_UNHEALTHY = 6  # a site's extraction failed the quality gate (crawler/quality.py)
+EXIT_INTERRUPTED = 7  # stopped by SIGTERM or SIGINT before the end; what was stored is kept
+EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): never 1, which schedulers may take for a finished run
 
 DEFAULT_DB = "data/news.sqlite3"
 
-
-class UsageError(Exception):
-    """A bad argument the parser could not catch; printed as one line, exit 2."""
+# A bad argument the parser could not catch; printed as one line, exit 2.
+UsageError = ArgumentError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     except _storage_error() as exc:
         print(f"newscrawl: error: {exc}", file=sys.stderr)
         return EXIT_STORAGE
+    except sqlite3.Error as exc:
+        where = getattr(args, "db", None) or "the database"
+        hint = " (written by an older newscrawl? `newscrawl crawl` updates it)" if "no such" in str(exc) else ""
+        print(f"newscrawl: error: {where}: {exc}{hint}", file=sys.stderr)
+        return EXIT_STORAGE
+    except KeyboardInterrupt:
+        print("newscrawl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print(f"newscrawl: internal error (exit {EXIT_INTERNAL}); the traceback above says where", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _storage_error() -> type[Exception]:
@@ -51,7 +68,7 @@ def _storage_error() -> type[Exception]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newscrawl", description="Crawl Vietnamese public-security news into SQLite.")
+    parser = Parser(prog="newscrawl", description="Crawl Vietnamese public-security news into SQLite.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     crawl = sub.add_parser("crawl", help="crawl sites into the database")
@@ -64,18 +81,25 @@ def _parser() -> argparse.ArgumentParser:
         "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting"
     )
     crawl.add_argument("--backfill", action="store_true", help="walk listings deeper than the first known page")
-    crawl.add_argument("--max-pages", type=int, metavar="N", help="listing pages per category (backfill bound)")
+    crawl.add_argument(
+        "--max-pages", type=bounded_int(1, 1_000_000), metavar="N", help="listing pages per category (backfill bound)"
+    )
     crawl.add_argument("--until", metavar="DATE", help="backfill: stop at listing pages older than DATE")
     crawl.add_argument(
         "--redis",
         metavar="URL",
         help="distributed mode: share the frontier on this Redis; records go to `newscrawl ingest`",
     )
+    crawl.add_argument(
+        "--insecure-redis", action="store_true", help="allow a Redis on another machine without a password"
+    )
     crawl.set_defaults(func=cmd_crawl)
 
     sched = sub.add_parser("schedule", help="run `crawl` in a fresh process every interval, never overlapping")
     sched.add_argument("--every", required=True, metavar="INTERVAL", help="e.g. 30m, 1h, 90s")
-    sched.add_argument("--runs", type=int, default=0, metavar="N", help="stop after N runs (default: forever)")
+    sched.add_argument(
+        "--runs", type=bounded_int(0), default=0, metavar="N", help="stop after N runs (default: forever)"
+    )
     sched.add_argument("crawl_args", nargs=argparse.REMAINDER, help="arguments passed to `newscrawl crawl`")
     sched.set_defaults(func=cmd_schedule)
 
@@ -102,10 +126,16 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replica", help="serve the local site replicas")
     rep.add_argument("--site", action="append", help="only this site (repeatable)")
-    rep.add_argument("--port", type=int, default=0, help="first port (default: any free port)")
+    rep.add_argument("--port", type=port, default=0, help="first port (default: any free port)")
     rep.add_argument("--faults", type=float, default=0.0, metavar="RATE", help="fault this share of responses (0-1)")
-    rep.add_argument("--fault-seed", type=int, default=1, help="random seed of the fault plan")
-    rep.add_argument("--synthetic", type=int, default=0, metavar="N", help="serve N generated articles per site")
+    rep.add_argument("--fault-seed", type=bounded_int(0), default=1, help="random seed of the fault plan")
+    rep.add_argument(
+        "--synthetic",
+        type=bounded_int(0, 10_000_000),
+        default=0,
+        metavar="N",
+        help="serve N generated articles per site",
+    )
     rep.set_defaults(func=cmd_replica)
 
     demo = sub.add_parser("demo", help="offline demo: crawl the replicas into SQLite and export a dump")
@@ -115,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="list recent crawl runs")
     runs.add_argument("--db", help="database path")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=bounded_int(1), default=20, metavar="N", help="at most N runs (default 20)")
     runs.set_defaults(func=cmd_runs)
     return parser
 
@@ -146,30 +176,47 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.lock import CrawlLock, LockHeld
-    from crawler.runner import run_crawl
-    from storage.db import open_db
+    from crawler.runner import project_settings, run_crawl
+    from storage.db import StorageError, check_path, check_writable, open_db, set_busy_timeout
+    from storage.runs import mark_killed
 
+    # Every argument is checked before the database, the lock or the network is touched.
     keys = _site_keys(args.sites)
-    base_urls = _pairs(args.base_url, "--base-url")
+    base_urls = {site: check_base_url(site, url) for site, url in _pairs(args.base_url, "--base-url").items()}
     _site_keys(list(base_urls))
     until = _parse_since(args.until, "--until")
-    if args.max_pages is not None and args.max_pages < 1:
-        raise UsageError("--max-pages must be at least 1")
     db_path = _db_path(args)
     spider_args = {"backfill": args.backfill, "max_pages": args.max_pages, "until": until}
+    settings_overrides = _pairs(args.set, "--set")
+    check_settings(settings_overrides, project_settings())
+    overrides: dict[str, Any] = {"NEWS_DB_PATH": db_path, **settings_overrides}
+    if args.redis:
+        from crawler.cli_args import check_redis_url
+        from crawler.distributed import redis_settings
+
+        check_redis_url(args.redis, args.insecure_redis)
+        overrides.update(redis_settings(args.redis, project_settings()))
+    set_busy_timeout(project_settings(overrides).getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
+    check_path(Path(db_path))
     try:
         with CrawlLock(db_path):
-            open_db(db_path).close()  # fail fast, in one line, on an unusable database
-            overrides: dict[str, Any] = {"NEWS_DB_PATH": db_path, **_pairs(args.set, "--set")}
-            if args.redis:
-                from crawler.distributed import redis_settings
-                from crawler.runner import project_settings
-
-                overrides.update(redis_settings(args.redis, project_settings()))
+            # Fail before fetching, in one line, on a database that could store nothing.
+            db = open_db(db_path)
+            try:
+                check_writable(db, db_path)
+                killed = mark_killed(db)
+            finally:
+                db.close()
+            if killed:
+                print(
+                    f"newscrawl: {killed} earlier run(s) left 'running' (killed) are marked 'killed'", file=sys.stderr
+                )
             results = run_crawl(keys, base_urls, overrides, spider_args)
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
+    except OSError as exc:  # the lock file beside the database cannot be made
+        raise StorageError(f"{db_path}: cannot take the crawl lock: {exc.strerror or exc}") from exc
     if args.redis:
         from crawler.distributed import worker_results
 
@@ -183,12 +230,24 @@ def _crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:
     from crawler.quality import UNHEALTHY_STAT
     from crawler.runner import site_status
 
-    for key, stats in results.items():
-        if site_status(stats) == "failed":
-            print(f"newscrawl: {key}: nothing could be fetched ({_error_summary(stats)})", file=sys.stderr)
-    if any(site_status(s) == "storage_full" for s in results.values()):
+    statuses = {key: site_status(stats) for key, stats in results.items()}
+    if "storage_error" in statuses.values():
+        print("newscrawl: error: the database could not be written; the crawl stopped (see the log)", file=sys.stderr)
+        return EXIT_STORAGE
+    if "storage_full" in statuses.values():
         print("newscrawl: error: the database is full; the crawl stopped (free space and run again)", file=sys.stderr)
         return EXIT_STORAGE
+    if "interrupted" in statuses.values():
+        fetched = sum(int(s.get("downloader/response_status_count/200", 0)) for s in results.values())
+        print(
+            f"newscrawl: interrupted by a signal after {fetched} pages; what was stored is kept, "
+            "the next run picks up the rest",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    for key, status in statuses.items():
+        if status == "failed":
+            print(f"newscrawl: {key}: nothing could be fetched ({_error_summary(results[key])})", file=sys.stderr)
     code = _exit_code({k: site_status(s) for k, s in results.items()})
     if code != EXIT_NOTHING and any(s.get(UNHEALTHY_STAT) for s in results.values()):
         return EXIT_UNHEALTHY
@@ -224,37 +283,52 @@ def _duration(value: str) -> float:
     number, unit = value[:-1], value[-1:].lower()
     if unit not in units or not number.replace(".", "", 1).isdigit() or float(number) <= 0:
         raise UsageError(f"--every must look like 30m, 1h or 90s, got {value!r}")
-    return float(number) * units[unit]
+    seconds = float(number) * units[unit]
+    if seconds > 366 * 86400:
+        raise UsageError(f"--every must be at most a year, got {value!r}")
+    return seconds
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from crawler.urls import canonical_url, url_hash
+    from crawler.terminal import printable
+    from crawler.urls import url_hash
     from storage.articles import versions
     from storage.db import open_db
 
-    db = open_db(_db_path(args), create=False)
-    key = url_hash(canonical_url(args.url))
+    key = url_hash(_url_argument(args.url))
+    db = open_db(_db_path(args), readonly=True)
     alias = next(db.query("select url_hash from aliases where alias_hash = ?", [key]), None)
     rows = versions(db, alias["url_hash"] if alias else key)
     db.close()
     if not rows:
-        print(f"no stored article at {args.url}", file=sys.stderr)
+        print(f"no stored article at {printable(args.url)}", file=sys.stderr)
         return 1
     for row in rows:
         changed = ", ".join(row["changed"]) or "first version"
-        print(f"v{row['version']}  {row['fetched_at']}  {row['content_hash'][:12]}  {changed}  {row['title']}")
+        line = f"v{row['version']}  {row['fetched_at']}  {row['content_hash'][:12]}  {changed}  {row['title']}"
+        print(printable(line))
     return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from crawler.explain import explain
+    from crawler.terminal import printable
     from storage.db import open_db
 
-    db = open_db(_db_path(args), create=False)
+    _url_argument(args.url)
+    db = open_db(_db_path(args), readonly=True)
     for line in explain(db, args.url):
-        print(line)
+        print(printable(line))
     db.close()
     return EXIT_OK
+
+
+def _url_argument(url: str) -> str:
+    """The canonical form of a URL given on the command line, or a one-line refusal."""
+    try:
+        return canonical_url(url)
+    except ValueError as exc:
+        raise UsageError(f"{url}: not a valid URL ({exc})") from None
 
 
 def _exit_code(statuses: dict[str, str]) -> int:
@@ -280,16 +354,29 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.site:
         _site_keys([args.site])
         site = sites()[args.site]
-    try:
-        page = Path(args.file).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
-    result = extract(page, canonical_url(args.url), site)
+    page = _read_page(args.file)
+    result = extract(page, _url_argument(args.url), site)
     if isinstance(result, NotArticle):
         print(f"not an article: {result.reason}: {result.detail}", file=sys.stderr)
         return 1
     print(json.dumps(result.record(), ensure_ascii=False, indent=2))
     return EXIT_OK
+
+
+def _read_page(path: str) -> bytes:
+    """The saved page, refused when larger than a crawl would download (``DOWNLOAD_MAXSIZE``):
+    ``extract /dev/zero`` must not read until the kernel kills it."""
+    from crawler.runner import project_settings
+
+    cap = project_settings().getint("DOWNLOAD_MAXSIZE") or 16 * 1024 * 1024
+    try:
+        with open(path, "rb") as source:
+            page = source.read(cap + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(page) > cap:
+        raise UsageError(f"{path}: larger than {cap} bytes (DOWNLOAD_MAXSIZE), not a page a crawl would store")
+    return page
 
 
 def cmd_replica(args: argparse.Namespace) -> int:
@@ -303,6 +390,8 @@ def cmd_replica(args: argparse.Namespace) -> int:
         server = ReplicaServer(args.site, port=args.port, faults=plan, synthetic=args.synthetic).start()
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from exc
+    except OSError as exc:
+        raise UsageError(f"--port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
     for key in server.sites:
         print(f"{key} {server.base_url(key)}", flush=True)
     stop = threading.Event()
@@ -355,7 +444,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from storage.db import open_db
     from storage.runs import recent_runs
 
-    db = open_db(_db_path(args), create=False)
+    db = open_db(_db_path(args), readonly=True)
     rows = recent_runs(db, args.limit)
     db.close()
     print(

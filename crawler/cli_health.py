@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from crawler.cli_args import bounded_int
 from crawler.quality import COVERAGE, QualityConfig, Sample
 from storage.quality import accept_run, baseline_runs, recent_quality
 
@@ -19,9 +20,14 @@ def register(sub: Any) -> None:
     health = sub.add_parser("health", help="per-site extraction quality of the last runs (the quality gate)")
     health.add_argument("--db", help="database path")
     health.add_argument("--site", help="only this site")
-    health.add_argument("--runs", type=int, default=10, metavar="N", help="runs shown per site (default: 10)")
     health.add_argument(
-        "--accept", type=int, metavar="RUN", help="take run RUN as healthy and the start of its site's new baseline"
+        "--runs", type=bounded_int(1), default=10, metavar="N", help="runs shown per site (default: 10)"
+    )
+    health.add_argument(
+        "--accept",
+        type=bounded_int(1),
+        metavar="RUN",
+        help="take run RUN as healthy and the start of its site's new baseline",
     )
     health.set_defaults(func=cmd_health)
 
@@ -33,10 +39,10 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     if args.site:
         _site_keys([args.site])
-    if args.runs < 1:
-        raise UsageError("--runs must be at least 1")
     config = QualityConfig.from_settings(project_settings())
-    db = open_db(_db_path(args), create=False)
+    path = _db_path(args)
+    # --accept writes one row: an existing, up-to-date database; otherwise read-only.
+    db = open_db(path, create=False, migrate=False) if args.accept is not None else open_db(path, readonly=True)
     try:
         if args.accept is not None:
             site = accept_run(db, args.accept)

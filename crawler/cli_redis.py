@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from crawler.cli_args import bounded_int, check_redis_url
 from crawler.distributed import DEFAULT_PREFIX, INGEST_GROUP, Keys, connect
 
 
@@ -16,7 +18,12 @@ def register(sub: Any) -> None:
     ing = sub.add_parser("ingest", help="distributed mode: write the workers' records from Redis into SQLite")
     ing.add_argument("--redis", required=True, metavar="URL", help="e.g. redis://10.0.0.5:6379/0")
     ing.add_argument("--db", help="database path (default: $NEWS_DB_PATH or data/news.sqlite3)")
-    ing.add_argument("--batch", type=int, default=200, metavar="N", help="records per transaction batch")
+    ing.add_argument(
+        "--batch", type=bounded_int(1, 100_000), default=200, metavar="N", help="records per transaction batch"
+    )
+    ing.add_argument(
+        "--insecure-redis", action="store_true", help="allow a Redis on another machine without a password"
+    )
     ing.add_argument(
         "--idle-exit", type=float, default=0, metavar="SECONDS", help="exit after this long with nothing to ingest"
     )
@@ -40,19 +47,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from crawler.ingest import IngestConfig, run_ingest
     from crawler.lock import CrawlLock, LockHeld
     from crawler.runner import project_settings
-    from storage.db import open_db
+    from storage.db import StorageError, check_path, open_db, set_busy_timeout
 
-    if args.batch < 1:
-        raise UsageError("--batch must be at least 1")
+    check_redis_url(args.redis, args.insecure_redis)
     settings = project_settings()
+    set_busy_timeout(settings.getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
     config = IngestConfig(
         prefix=_prefix(),
         batch=args.batch,
         idle_exit=args.idle_exit,
         recheck_days=settings.getfloat("NEWS_RECHECK_DAYS"),
         recheck_hours=settings.getfloat("NEWS_RECHECK_HOURS"),
+        max_page_bytes=settings.getint("DOWNLOAD_MAXSIZE"),
     )
     db_path = _db_path(args)
+    check_path(Path(db_path))
     try:
         # The one writer of the database: no local crawl and no second ingest meanwhile.
         with CrawlLock(db_path):
@@ -64,6 +73,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
+    except StorageError:
+        raise
+    except OSError as exc:  # the lock file beside the database cannot be made
+        raise StorageError(f"{db_path}: cannot take the ingest lock: {exc.strerror or exc}") from exc
     except redis.ConnectionError as exc:
         raise UsageError(f"--redis {args.redis}: {exc}") from exc
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "nothing"

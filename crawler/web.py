@@ -163,8 +163,10 @@ def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
     from datasette.app import Datasette  # type: ignore[import-untyped]
     from datasette.plugins import pm  # type: ignore[import-untyped]
 
+    from storage.db import open_db
+
     name = Path(path).stem
-    db = sqlite_utils.Database(path)
+    db = open_db(path, readonly=True)  # never creates, migrates or writes the file
     meta = metadata(db, name)
     db.close()
     if not pm.has_plugin("newscrawl"):
@@ -173,10 +175,16 @@ def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
         pm.register(sys.modules[__name__], name="newscrawl")
     ds = Datasette([path], metadata=meta, settings={"facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000})
     # Bind first, so the printed URL is live (and port 0 gets a real port number).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    print(f"serving http://{host}:{sock.getsockname()[1]}/{name}/articles_browse", flush=True)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"serving http://{shown}:{sock.getsockname()[1]}/{name}/articles_browse", flush=True)
     config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on")
     try:
         uvicorn.Server(config).run(sockets=[sock])
