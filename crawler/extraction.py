@@ -32,12 +32,15 @@ from crawler.pagemeta import (
     ld_text,
     page_canonical,
     parse_html,
+    parse_page,
     read_meta,
     unique,
 )
 from crawler.sites import SiteConfig
 from crawler.text import clean_line, clean_text, content_hash, normalize_for_hash
-from crawler.urls import url_hash
+from crawler.urls import is_web_url, url_hash
+
+logger = logging.getLogger(__name__)
 
 # trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
 # reported as a NotArticle reason and counted in the crawl stats instead.
@@ -72,11 +75,22 @@ def extract(
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
     ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
-    a :class:`NotArticle`.
+    a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
+    drop the next run retries): a hostile page must not lose its URL silently.
     """
-    tree = parse_html(page)
+    try:
+        return _extract(page, url, site, fetched_at)
+    except Exception as exc:  # RecursionError included: it is a RuntimeError
+        logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
+        return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None) -> ArticleItem | NotArticle:
+    tree, too_deep = parse_page(page)
     if tree is None:
         return NotArticle("empty", "the page is empty or not HTML")
+    if too_deep:  # the parser stopped part-way: what it built is not the whole page
+        return NotArticle("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
     meta = read_meta(tree)
     page_title = clean_line(tree.findtext(".//title"))
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
@@ -165,7 +179,8 @@ def _generic_fields(page: str | bytes, tree: lxml_html.HtmlElement, url: str) ->
     result = extract_generic(text, url)
     if result is None:
         return None
-    image = [{"url": urljoin(url, result.image), "caption": None}] if result.image else []
+    image_url = urljoin(url, result.image.strip()) if result.image else ""
+    image = [{"url": image_url, "caption": None}] if is_web_url(image_url) else []
     return {
         "title": clean_line(result.title),
         "lead": clean_line(result.description) or None,
@@ -244,9 +259,11 @@ def _images(
 
     def add(img: lxml_html.HtmlElement | None, caption: str | None) -> None:
         src = None if img is None else (img.get("src") or img.get("data-src"))
-        if not src or src.startswith("data:"):
+        if not src:
             return
         absolute = urljoin(url, src.strip())
+        if not is_web_url(absolute):  # data:, javascript:, file: ... are no image to keep
+            return
         if absolute not in seen:
             seen.add(absolute)
             found.append({"url": absolute, "caption": caption or None})

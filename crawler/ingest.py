@@ -30,7 +30,16 @@ from typing import Any
 import redis
 import sqlite_utils
 
-from crawler.distributed import DEFAULT_PREFIX, INGEST_GROUP, Keys, RedisClient, connect, decode_record, worker_id
+from crawler.distributed import (
+    DEFAULT_PREFIX,
+    INGEST_GROUP,
+    MAX_PAGE_BYTES,
+    Keys,
+    RedisClient,
+    connect,
+    decode_record,
+    worker_id,
+)
 from crawler.items import ArticleItem, UrlEvent
 from crawler.registry import sites
 from crawler.urls import url_hash
@@ -54,6 +63,7 @@ class IngestConfig:
     mirror_every: float = 60.0  # republish the known-articles mirror at least this often
     recheck_days: float = 3.0
     recheck_hours: float = 6.0
+    max_page_bytes: int = MAX_PAGE_BYTES  # a record's page decompressing to more is refused
 
 
 @dataclass
@@ -169,7 +179,7 @@ class Ingest:
 
     def _store_one(self, fields: dict[bytes, bytes]) -> str:
         try:
-            item = decode_record(fields)
+            item = decode_record(fields, self.config.max_page_bytes or MAX_PAGE_BYTES)
         except (ValueError, TypeError) as exc:
             logger.error("ingest: undecodable record dropped: %s", exc)
             return "undecodable"

@@ -22,6 +22,14 @@ SaveOutcome = Literal["new", "duplicate", "updated", "alias"]
 _JSON_FIELDS = ("authors", "tags", "images")
 # Fields compared between versions to say what changed.
 _VERSIONED = ("title", "lead", "body", "authors", "published_at", "category", "tags", "images")
+# Stored text holding U+FFFD: the page arrived with invalid bytes. A partial index over exactly
+# this condition (migration m014) finds such articles without reading every body.
+_REPLACED = "instr(coalesce(title, '') || coalesce(lead, '') || coalesce(body, ''), char(65533)) > 0"
+
+
+def create_replacement_index(db: sqlite_utils.Database) -> None:
+    """The partial index of articles whose text holds U+FFFD (for a migration)."""
+    db.execute(f"create index if not exists idx_articles_replacement_char on articles (site) where {_REPLACED}")
 
 
 def now_iso() -> str:
@@ -45,15 +53,27 @@ def known_url_hashes(
     if not db["articles"].exists():
         return set()
     now = now or datetime.now(UTC)
-    # published_at is stored in +07:00 and fetched_at in UTC: compare each in its own offset.
-    young = (now - timedelta(days=recheck_days)).astimezone(_VN).replace(microsecond=0).isoformat()
-    stale = (now - timedelta(hours=recheck_hours)).replace(microsecond=0).isoformat()
+    # published_at is stored in +07:00, fetched_at and first_seen_at in UTC: compare each in its
+    # own offset. An undated article is young while its first sighting is; coalesce() keeps a
+    # NULL comparison from making every undated article "due" on every run.
+    young = now - timedelta(days=recheck_days)
+    params = {
+        "site": site,
+        "days": recheck_days,
+        "young_vn": young.astimezone(_VN).replace(microsecond=0).isoformat(),
+        "young_utc": young.astimezone(UTC).replace(microsecond=0).isoformat(),
+        "stale": (now - timedelta(hours=recheck_hours)).astimezone(UTC).replace(microsecond=0).isoformat(),
+    }
+    due = (
+        ":days > 0 and fetched_at <= :stale and (published_at >= :young_vn "
+        "or (published_at is null and first_seen_at >= :young_utc))"
+    )
     known = {
         row["url_hash"]
-        for row in db.query(
-            "select url_hash from articles where site = ? and not (? > 0 and published_at >= ? and fetched_at <= ?)",
-            [site, recheck_days, young, stale],
-        )
+        for row in db.query(f"select url_hash from articles where site = :site and not coalesce({due}, 0)", params)
+    }
+    known -= {
+        row["url_hash"] for row in db.query(f"select url_hash from articles where site = ? and {_REPLACED}", [site])
     }
     known |= {row["alias_hash"] for row in db.query("select alias_hash from aliases where site = ?", [site])}
     # Pages already found not to be articles (video, album, stub pages at article-shaped URLs)

@@ -143,3 +143,11 @@ def m013_dedup(db: sqlite_utils.Database) -> None:
     from storage.dedup import create_tables
 
     create_tables(db)
+
+
+@migrations()
+def m014_articles_replacement_char(db: sqlite_utils.Database) -> None:
+    """Articles whose text holds U+FFFD (invalid bytes) are found by an index and fetched again."""
+    from storage.articles import create_replacement_index
+
+    create_replacement_index(db)
