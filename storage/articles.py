@@ -23,7 +23,7 @@ _JSON_FIELDS = ("authors", "tags", "images")
 # Fields compared between versions to say what changed.
 _VERSIONED = ("title", "lead", "body", "authors", "published_at", "category", "tags", "images")
 # Stored text holding U+FFFD: the page arrived with invalid bytes. A partial index over exactly
-# this condition (migration m014) finds such articles without reading every body.
+# this condition (migration m015) finds such articles without reading every body.
 _REPLACED = "instr(coalesce(title, '') || coalesce(lead, '') || coalesce(body, ''), char(65533)) > 0"
 
 

@@ -146,7 +146,14 @@ def m013_dedup(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m014_articles_replacement_char(db: sqlite_utils.Database) -> None:
+def m014_source(db: sqlite_utils.Database) -> None:
+    """The credit of a republished text ("Theo TTXVN" -> "TTXVN"), apart from its authors."""
+    if "source" not in db["articles"].columns_dict:
+        db.table("articles").add_column("source", str)
+
+
+@migrations()
+def m015_articles_replacement_char(db: sqlite_utils.Database) -> None:
     """Articles whose text holds U+FFFD (invalid bytes) are found by an index and fetched again."""
     from storage.articles import create_replacement_index
 

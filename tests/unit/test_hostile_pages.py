@@ -49,7 +49,7 @@ def test_any_exception_inside_extraction_is_a_drop_retried_next_run(monkeypatch:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(extraction, "_site_fields", broken)
+    monkeypatch.setattr(extraction, "read_meta", broken)
     result = extract(page, URL, sites()["cao"])
     assert isinstance(result, NotArticle)
     assert result.reason == "extract_error" and "RecursionError" in result.detail
