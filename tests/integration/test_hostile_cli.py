@@ -258,6 +258,22 @@ def test_a_database_held_busy_too_long_is_refused_before_fetching(server: Replic
     assert [r["status"] for r in sqlite_utils.Database(db).query("select status from crawl_runs")] == ["ok"]
 
 
+def test_a_run_whose_start_cannot_be_recorded_stops_before_fetching(server: ReplicaServer, tmp_path: Path) -> None:
+    # The database passes the pre-flight write check, then refuses the run's row (as when
+    # another writer takes the lock between the two): the crawl must not fetch unrecorded.
+    db = tmp_path / "news.sqlite3"
+    open_db(db).close()
+    conn = sqlite3.connect(db)
+    conn.execute("create trigger no_runs before insert on crawl_runs begin select raise(abort, 'refused'); end")
+    conn.commit()
+    conn.close()
+    server.sites["cao"].requests.clear()
+    done = run_cli(*crawl_args(server, db, "cao"))
+    assert done.returncode == 5, done.stderr[-2000:]
+    assert "could not be written" in done.stderr.strip().splitlines()[-1]
+    assert not server.sites["cao"].requests
+
+
 @pytest.mark.parametrize("where", ["/proc/newscrawl-test.sqlite3", "FILE/news.sqlite3", "/sys/news.sqlite3"])
 def test_an_unusable_db_path_is_one_line_exit_5(server: ReplicaServer, tmp_path: Path, where: str) -> None:
     (tmp_path / "FILE").write_text("a file, not a directory", encoding="utf-8")

@@ -138,7 +138,7 @@ def test_a_canonical_moves_the_record_only_to_an_article_url_of_the_site(declare
     from crawler.urls import canonical_target
 
     site = sites()["cao"]
-    assert canonical_target(declared, URL, BASE, site.is_article_path) == expected
+    assert canonical_target(declared, URL, {BASE}, site.is_article_path) == expected
 
 
 def test_undated_articles_are_known_not_refetched_every_run() -> None:
