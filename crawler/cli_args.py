@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 # SQLite integers are signed 64-bit: a larger --limit or run id overflows in the query.
 MAX_SQL_INT = 2**63 - 1
 EXIT_USAGE = 2
-_KINDS = {bool: "True or False", int: "a whole number", float: "a number", dict: "a JSON object"}
 
 
 class ArgumentError(Exception):
@@ -82,28 +81,28 @@ def check_settings(overrides: dict[str, str], defaults: Any) -> None:
 
     Checked with Scrapy's own getters, so what passes here is what the crawl will accept.
     """
-    from scrapy.settings import Settings
+    from scrapy.settings import BaseSettings, Settings
 
-    probe = Settings()
     for name, value in overrides.items():
         default = defaults.get(name)
-        probe.set(name, value)
+        probe = Settings()
         getter: Callable[[str], Any] | None = None
+        kind = ""
         if isinstance(default, bool):
-            getter = probe.getbool
+            getter, kind = probe.getbool, "True or False"
         elif isinstance(default, int):
-            getter = probe.getint
+            getter, kind = probe.getint, "a whole number"
         elif isinstance(default, float):
-            getter = probe.getfloat
-        elif isinstance(default, dict):
-            getter = probe.getdict
+            getter, kind = probe.getfloat, "a number"
+        elif isinstance(default, dict | BaseSettings):
+            getter, kind = probe.getdict, "a JSON object"
         if getter is None:
             continue
         try:
+            probe.set(name, value)
             getter(name)
         except (ValueError, TypeError):
-            kind = _KINDS[type(default)]
-            raise ArgumentError(f"-s {name}={value}: {name} takes {kind} (default {default!r})") from None
+            raise ArgumentError(f"-s {name}={value}: {name} takes {kind}") from None
 
 
 def check_redis_url(url: str, insecure: bool) -> None:

@@ -252,26 +252,26 @@ def check_target(target: Path, allow_streams: bool = True) -> bool:
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise OutputError(f"{target}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     if mode is not None:
         if stat.S_ISDIR(mode):
-            raise OutputError(f"{target}: is a directory")
+            raise OutputError(f"cannot write {target}: it is a directory")
         streamed = stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or _is_descriptor(target)
         if streamed:
             if not allow_streams:
-                raise OutputError(f"{target}: not a regular file (a state file is replaced atomically)")
+                raise OutputError(f"cannot write {target}: not a regular file (a state file is replaced whole)")
             return True
         if not stat.S_ISREG(mode):
-            raise OutputError(f"{target}: not a regular file, FIFO or character device; refused")
+            raise OutputError(f"cannot write {target}: not a regular file, FIFO or character device")
     folder = _existing_folder(real.parent) if not allow_streams else real.parent
     if not folder.is_dir():
-        raise OutputError(f"{target}: no such directory {folder}")
+        raise OutputError(f"cannot write {target}: no such directory {folder}")
     try:
         handle, probe = tempfile.mkstemp(prefix=f".{real.name}.", dir=folder)
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
-        raise OutputError(f"{target}: cannot write in {folder} ({exc.strerror or exc})") from None
+        raise OutputError(f"cannot write {target}: {folder} is not writable ({exc.strerror or exc})") from None
     return False
 
 
@@ -293,7 +293,7 @@ def _existing_folder(folder: Path) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise OutputError(f"{folder}: not a directory")
+        raise OutputError(f"cannot write under {folder}: not a directory")
     return folder
 
 
