@@ -208,9 +208,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             finally:
                 db.close()
             if killed:
-                print(
-                    f"newscrawl: {killed} earlier run(s) left 'running' (killed) are marked 'killed'", file=sys.stderr
-                )
+                print(f"newscrawl: {killed} run(s) left 'running' by a killed crawl marked 'killed'", file=sys.stderr)
             results = run_crawl(keys, base_urls, overrides, spider_args)
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
