@@ -368,6 +368,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_probe(args: argparse.Namespace) -> int:
     """Exit 0 when every site is ok, 6 when one is degraded, 3 when one is broken."""
     from crawler.probe import probe_command
+    from crawler.probe_report import EXIT_CODES
 
     keys = _site_keys(args.sites)
     base_urls = _pairs(args.base_url, "--base-url")
@@ -375,7 +376,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.articles < 1:
         raise UsageError("--articles must be at least 1")
     verdict = probe_command(keys, base_urls, _pairs(args.set, "--set"), args.articles, args.json)
-    return {"ok": EXIT_OK, "degraded": EXIT_UNHEALTHY}.get(verdict, EXIT_NOTHING)
+    return EXIT_CODES[verdict]
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -157,10 +157,11 @@ class ProbeMixin:
     def _read_entry(self, response: Response, output: Iterable[Any]) -> Iterator[Any]:
         """Run the crawler's own parsing of an entry point; pass on requests for more entry
         points (sitemap children, feeds of an index page), keep nothing else."""
-        self._record(self._entry_of(response), response)
+        entry = self._record(self._entry_of(response), response)
         for value in output:
             if isinstance(value, Request) and value.meta.get("kind") != "article":
                 self._entry(value)
+                entry.links += 1
                 yield value
 
     def _follow_articles(self, response: Response, urls: list[str]) -> Iterator[Request]:
@@ -171,7 +172,7 @@ class ProbeMixin:
             url = canonical_url(response.urljoin(raw))
             if self._is_article(url) and url not in links:  # type: ignore[attr-defined]
                 links.append(url)
-        entry.article_links = len(links)
+        entry.links = len(links)
         return iter(())
 
     # --- article pages ----------------------------------------------------------------------
@@ -258,22 +259,12 @@ class ProbeMixin:
 
 
 def probe_class(key: str) -> type[NewsSpider]:
-    """The probe spider of site ``key``: the site's spider with :class:`ProbeMixin` in front."""
+    """The probe spider of site ``key``: the site's spider with :class:`ProbeMixin` in front.
+
+    The site's pace comes with it (``NewsSpider.update_settings``), under the user's ``-s``.
+    """
     site_spider = spiders()[key]
-    site = site_spider.site
-    pace: dict[str, Any] = {}
-    # Below any -s the user passes (spider priority < command line), above the project's.
-    if getattr(site, "download_delay", None) is not None:
-        pace["DOWNLOAD_DELAY"] = getattr(site, "download_delay")  # noqa: B009 -- until SiteConfig has it
-    if getattr(site, "concurrency", None) is not None:
-        pace["CONCURRENT_REQUESTS_PER_DOMAIN"] = getattr(site, "concurrency")  # noqa: B009
-    if getattr(site, "delay_jitter", None) is not None:
-        pace["DOWNLOAD_DELAY_JITTER"] = getattr(site, "delay_jitter")  # noqa: B009
-    attrs = {
-        "name": f"probe-{key}",
-        "custom_settings": {**(site_spider.custom_settings or {}), **pace},
-    }
-    return type(f"Probe{site_spider.__name__}", (ProbeMixin, site_spider), attrs)
+    return type(f"Probe{site_spider.__name__}", (ProbeMixin, site_spider), {"name": f"probe-{key}"})
 
 
 def run_probe(keys: list[str], base_urls: dict[str, str], overrides: dict[str, Any], articles: int) -> list[SiteResult]:
@@ -313,6 +304,7 @@ def probe_command(
     target = None if json_path in (None, "-") else Path(str(json_path))
     if target is not None and not _writable(target):
         raise UsageError(f"cannot write the report to {target}")
+    settings = project_settings(overrides)
     started = _now()
     results = run_probe(keys, base_urls, overrides, articles)
     finished = _now()
@@ -325,9 +317,13 @@ def probe_command(
             tool=tool_versions(),
             started_at=started,
             finished_at=finished,
-            articles=articles,
-            base_urls=base_urls,
-            settings={k: str(v) for k, v in overrides.items()},
+            options={
+                "articles": articles,
+                "base_urls": base_urls,
+                "settings": {k: str(v) for k, v in overrides.items()},
+                "user_agent": settings.get("USER_AGENT"),
+                "robotstxt_obey": settings.getbool("ROBOTSTXT_OBEY"),
+            },
         )
         text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
         if target is None:

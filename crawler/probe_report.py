@@ -23,6 +23,8 @@ CORE_FIELDS = ("title", "body", "published_at")
 NOTED_FIELDS = ("lead", "authors", "category")
 LABELS = {"authors": "byline"}
 VERDICTS = ("ok", "degraded", "broken")
+# The command's exit code per overall verdict (crawler/cli.py: EXIT_OK, EXIT_UNHEALTHY, EXIT_NOTHING).
+EXIT_CODES = {"ok": 0, "degraded": 6, "broken": 3}
 
 
 @dataclass
@@ -45,10 +47,14 @@ class Fetch:
 
 @dataclass
 class EntryResult(Fetch):
-    """One entry point (feed, sitemap, listing page, feed index) and the article links in it."""
+    """One entry point (feed, sitemap, listing page, feed index) and the links found in it.
+
+    ``links`` counts article links, and for a feed index or a sitemap index the feeds or
+    sitemaps it lists (each then an entry point of its own).
+    """
 
     kind: str = "listing"
-    article_links: int = 0
+    links: int = 0
     # Listing pages: which rule found the links ("site:<selector>", or "generic:all_links"
     # when the site's list markup matched nothing and every link on the page was taken).
     links_rule: str | None = None
@@ -119,9 +125,9 @@ def judge(site: SiteResult) -> Verdict:
     if failed:
         kinds = _counted(e.error or f"http_{e.status}" for e in failed)
         reasons.append(f"entry points failed: {len(failed)}/{len(site.entry_points)} ({kinds})")
-    empty = [e for e in site.entry_points if e.answered and not e.article_links and e.kind != "feed_index"]
+    empty = [e for e in site.entry_points if e.answered and not e.links]
     if empty:
-        reasons.append(f"no article links in {', '.join(_path(e.url) for e in empty[:3])}{_more(empty, 3)}")
+        reasons.append(f"no links in {', '.join(_path(e.url) for e in empty[:3])}{_more(empty, 3)}")
     unrecognised = [e for e in site.entry_points if e.links_rule and not e.links_rule.startswith("site:")]
     if unrecognised:
         paths = ", ".join(_path(e.url) for e in unrecognised[:3]) + _more(unrecognised, 3)
@@ -158,6 +164,8 @@ def judge(site: SiteResult) -> Verdict:
 
 def _fallback_line(name: str, pages: list[PageResult], core: bool) -> str | None:
     """``body from generic:trafilatura on 3/3 pages`` for the pages where ``name`` was not the site's."""
+    if name == "authors":  # a page credited to another outlet ("Theo TTXVN") names no author
+        pages = [p for p in pages if p.field_sources.get("source", "none") == "none"] or pages
     sources = [p.field_sources.get(name, "none") for p in pages]
     fallen = Counter(s for s in sources if not s.startswith("site"))
     if not fallen:
@@ -212,13 +220,13 @@ def format_text(sites: list[SiteResult]) -> list[str]:
         )
         if site.robots_txt is not None:
             lines.append(f"  robots.txt  {_answer(site.robots_txt)}")
-        lines.append(f"  {'entry point':52}  {'kind':9}  {'answer':30}  {'links':>5}")
+        lines.append(f"  {'entry point':52}  {'kind':10}  {'answer':30}  {'links':>5}")
         for e in site.entry_points:
-            links = str(e.article_links) if e.answered else "-"
+            links = str(e.links) if e.answered else "-"
             rule = (
                 "  (all links: list markup not found)" if e.links_rule and not e.links_rule.startswith("site:") else ""
             )
-            lines.append(f"  {_path(e.url):52}  {e.kind:9}  {_answer(e):30}  {links:>5}{rule}")
+            lines.append(f"  {_path(e.url):52}  {e.kind:10}  {_answer(e):30}  {links:>5}{rule}")
         for p in site.pages:
             what = (
                 f"{p.extractor} path" if p.extractor else (f"not an article: {p.not_article}" if p.not_article else "")
@@ -251,7 +259,7 @@ def _answer(fetch: Fetch) -> str:
 
 
 def report_json(
-    sites: list[SiteResult], *, tool: dict[str, str], started_at: str, finished_at: str, **options: Any
+    sites: list[SiteResult], *, tool: dict[str, str], started_at: str, finished_at: str, options: dict[str, Any]
 ) -> dict[str, Any]:
     """The report ``--json`` writes: versioned, validated by ``schema/probe.schema.json``."""
     verdict = overall(sites)
@@ -263,11 +271,19 @@ def report_json(
         "finished_at": finished_at,
         "options": options,
         "verdict": verdict,
+        "exit_code": EXIT_CODES[verdict],
         "sites": [_site_json(s) for s in sites],
     }
 
 
 def _site_json(site: SiteResult) -> dict[str, Any]:
     data = asdict(site)
+    for page in data["pages"]:
+        sources = page["field_sources"]
+        page["field_sources"] = {k: sources[k] for k in sorted(sources, key=_field_order)}
     data["pace"] = {"delay_s": data.pop("delay"), "jitter": data.pop("jitter"), "concurrency": data.pop("concurrency")}
     return data
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    return (FIELDS.index(name) if name in FIELDS else len(FIELDS), name)
