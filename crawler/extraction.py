@@ -194,6 +194,7 @@ def _byline(
     site: SiteConfig | None,
 ) -> tuple[Byline, str, str]:
     """Authors and credit, and the rules that gave each: site selectors, then generic rules."""
+    site_name = site.name if site is not None else None
     candidates: list[tuple[str, list[str]]] = []
     for selector in selectors:
         texts = _texts(tree, meta, selector, names=True)
@@ -201,8 +202,7 @@ def _byline(
             candidates.append((f"site:{selector}", texts))
     candidates.append(("generic:right_aligned", body.bylines))
     candidates.append(("generic:meta_author", [meta.author] if meta.author else []))
-    site_name = site.name if site is not None else None
-    candidates.append(("generic:jsonld_author", [a for a in ld_authors(meta.ld_article) if a != site_name]))
+    candidates.append(("generic:jsonld_author", ld_authors(meta.ld_article)))
     if generic is not None:
         candidates.append(("generic:trafilatura", [clean_line(a) for a in generic.authors]))
     authors: list[str] = []
@@ -210,6 +210,8 @@ def _byline(
     authors_rule = source_rule = "none"
     for rule, texts in candidates:
         byline = split_byline(texts)
+        # JSON-LD and meta authors sometimes name the outlet itself, which is no byline.
+        byline = Byline([a for a in byline.authors if a != site_name], byline.source)
         if byline.authors and not authors:
             authors, authors_rule = byline.authors, rule
         if byline.source and source is None:

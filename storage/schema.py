@@ -149,4 +149,4 @@ def m013_dedup(db: sqlite_utils.Database) -> None:
 def m014_source(db: sqlite_utils.Database) -> None:
     """The credit of a republished text ("Theo TTXVN" -> "TTXVN"), apart from its authors."""
     if "source" not in db["articles"].columns_dict:
-        db["articles"].add_column("source", str)
+        db.table("articles").add_column("source", str)
