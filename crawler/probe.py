@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import sys
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -30,12 +31,12 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.middlewares import error_kind, is_challenge
+from crawler.middlewares import ChallengePage, error_kind, is_challenge
 from crawler.pool import extract_page
 from crawler.probe_report import EntryResult, Fetch, PageResult, SiteResult, format_text, judge, overall, report_json
 from crawler.registry import spiders
@@ -54,19 +55,30 @@ FORCED: dict[str, Any] = {"ITEM_PIPELINES": {}, "EXTENSIONS": {}, "JOBDIR": None
 DEFAULTS: dict[str, Any] = {"LOG_LEVEL": "WARNING"}
 
 
-class ProbeResponseMiddleware:
-    """Notes each raw answer on its request (before the retry middleware sees it).
+class ProbeStopped(IgnoreRequest):
+    """The probe stopped asking this site (a firewall challenge came back)."""
 
-    A challenge page never reaches the spider (the retry middleware turns the last one into a
-    ``ChallengePage`` error), so its status, type and size are kept here for the report.
+
+class ProbeMiddleware:
+    """Notes each raw answer on its request, and ends a site's probe at its first challenge.
+
+    It sits just above the retry middleware, so it sees every answer first. A challenge is not
+    retried here (the crawler retries it with a growing backoff, minutes on a blocking site):
+    it is the answer the probe came for, and each further request would only prolong the
+    block. Later requests of the site are dropped before any connection.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ProbeResponseMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> ProbeMiddleware:
         return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
+        if isinstance(spider, ProbeMixin) and spider.result.stopped:
+            raise ProbeStopped(f"probe of {spider.site.key} stopped ({spider.result.stopped}): {request.url}")
 
     def process_response(self, request: Request, response: Response) -> Response:
         answer = {
@@ -77,9 +89,16 @@ class ProbeResponseMiddleware:
         }
         request.meta["probe_answer"] = answer
         spider = self.crawler.spider
-        if urlsplit(request.url).path == "/robots.txt" and isinstance(spider, ProbeMixin):
+        if not isinstance(spider, ProbeMixin):
+            return response
+        if urlsplit(request.url).path == "/robots.txt":
             retries = int(request.meta.get("retry_times", 0))
             spider.result.robots_txt = Fetch(url=request.url, retries=retries, **answer)
+        if answer["challenge"]:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("newscrawl/faults/challenge")
+            spider.result.stopped = "challenge"
+            raise ChallengePage(f"challenge page instead of {request.url}")
         return response
 
 
@@ -108,6 +127,13 @@ class ProbeMixin:
         self.entries: dict[str, EntryResult] = {}
         self.candidates: dict[str, list[str]] = {}  # article URLs by the entry point that linked them
         self.chosen: set[str] = set()
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        super().update_settings(settings)  # type: ignore[misc]  # the site's own pace (NewsSpider)
+        # No more requests leave the scheduler than the site takes at once: after a challenge
+        # none is already waiting in the downloader, beyond the reach of ProbeMiddleware.
+        settings.set("CONCURRENT_REQUESTS", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
@@ -194,16 +220,23 @@ class ProbeMixin:
         raise DontCloseSpider
 
     def _next_candidates(self, count: int) -> Iterator[tuple[str, str]]:
-        """Up to ``count`` article URLs not tried yet, taken in turn from each entry point."""
-        queues = [[(u, entry) for u in urls if u not in self.chosen] for entry, urls in self.candidates.items()]
-        taken = 0
-        while taken < count and any(queues):
-            for queue in queues:
-                if queue and taken < count:
-                    url, entry = queue.pop(0)
-                    self.chosen.add(url)
-                    taken += 1
-                    yield url, entry
+        """Up to ``count`` article URLs not tried yet, with the entry point that linked them.
+
+        Taken in turn from each kind of entry point (feed, sitemap, listing), and within a kind
+        from each entry point in the site's order: every discovery path gets a page, and the
+        choice does not depend on which answer arrived first.
+        """
+        by_kind: dict[str, list[Iterator[tuple[str, str]]]] = {}
+        for entry in self.result.entry_points:
+            links = [(url, entry.url) for url in self.candidates.get(entry.url, ())]
+            by_kind.setdefault(entry.kind, []).append(iter(links))
+        for url, found_in in _round_robin([_round_robin(lanes) for lanes in by_kind.values()]):
+            if count <= 0:
+                return
+            if url not in self.chosen:
+                self.chosen.add(url)
+                count -= 1
+                yield url, found_in
 
     def parse_article(self, response: Response) -> None:
         page = self._record(self.result.pages[response.meta["probe_page"]], response)
@@ -242,10 +275,7 @@ class ProbeMixin:
         fetch.retries = int(request.meta.get("retry_times", 0))
         if isinstance(failure.value, HttpError):
             fetch.status = failure.value.response.status
-        fetch.error = kind
-        if kind == "challenge":
-            self.result.stopped = "challenge"
-            raise CloseSpider("challenge")
+        fetch.error = "not_fetched" if isinstance(failure.value, ProbeStopped) else kind
         return iter(())
 
     def closed(self, reason: str) -> None:
@@ -256,6 +286,17 @@ class ProbeMixin:
             for k, v in stats.items()
             if k.startswith(("newscrawl/faults/", "newscrawl/blocked/", "downloader/")) and isinstance(v, int | float)
         }
+
+
+def _round_robin(iterators: list[Iterator[Any]]) -> Iterator[Any]:
+    """One item from each iterator in turn until all are exhausted."""
+    live = deque(iterators)
+    while live:
+        current = live.popleft()
+        for item in current:
+            yield item
+            live.append(current)
+            break
 
 
 def probe_class(key: str) -> type[NewsSpider]:
@@ -272,7 +313,7 @@ def run_probe(keys: list[str], base_urls: dict[str, str], overrides: dict[str, A
     settings = project_settings({**DEFAULTS, **overrides, **FORCED})
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     # Just above the retry middleware (550): it sees each raw answer, challenges included.
-    middlewares[f"{__name__}.ProbeResponseMiddleware"] = 560
+    middlewares[f"{__name__}.ProbeMiddleware"] = 560
     settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="cmdline")
     process = CrawlerProcess(settings)
     crawlers = {}
