@@ -231,19 +231,23 @@ def format_text(sites: list[SiteResult]) -> list[str]:
             what = (
                 f"{p.extractor} path" if p.extractor else (f"not an article: {p.not_article}" if p.not_article else "")
             )
+            linked = f"  (linked from {_path(p.found_in)})" if p.found_in else ""
             lines.append(f"  page {_path(p.url)}")
-            lines.append(f"    {_answer(p)}{'  ' + what if what else ''}")
+            lines.append(f"    {_answer(p)}{'  ' + what if what else ''}{linked}")
             for name in FIELDS if p.is_article else ():
                 source = p.field_sources.get(name, "none")
-                flag = (
-                    "  <- fallback" if name in (*CORE_FIELDS, *NOTED_FIELDS) and not source.startswith("site") else ""
-                )
-                lines.append(f"    {name:13} {source}{flag}")
+                lines.append(f"    {name:13} {source}{_flag(name, source)}")
         lines.append("")
     lines.append(f"{'site':10}{'verdict':10}why")
     for site in sites:
         lines.append(f"{site.key:10}{site.verdict:10}{'; '.join([*site.reasons, *site.notes])}".rstrip())
     return lines
+
+
+def _flag(name: str, source: str) -> str:
+    if name not in (*CORE_FIELDS, *NOTED_FIELDS) or source.startswith("site"):
+        return ""
+    return "  <- not found" if source == "none" else "  <- fallback"
 
 
 def _answer(fetch: Fetch) -> str:

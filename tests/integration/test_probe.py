@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +158,51 @@ def test_bad_arguments_exit_2_in_one_line(tmp_path: Path) -> None:
             assert done.returncode == 2, (args, done.stderr)
             assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
             assert server.sites["cao"].requests == {}, "nothing was fetched"
+
+
+def readme_section(heading: str = "## Probing the live sites") -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert heading in text, f"README.md has no {heading!r} section"
+    return text.split(heading, 1)[1].split("\n## ", 1)[0]
+
+
+def normalised(output: str) -> str:
+    """Output without what depends on the replica's port: the port and the page sizes."""
+    output = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", output)
+    return re.sub(r"\b\d+ (KB|B)\b", r"N \1", output)
+
+
+def test_readme_probe_examples_run_and_its_sample_output_is_real(tmp_path: Path) -> None:
+    section = readme_section()
+    blocks = re.findall(r"```(\w*)\n(.*?)```", section, re.DOTALL)
+    commands = [line for lang, body in blocks if lang == "sh" for line in body.splitlines()]
+    commands = [c for c in commands if c.startswith("newscrawl probe")]
+    assert len(commands) >= 4, commands
+    sample_at = next(i for i, (lang, body) in enumerate(blocks) if "--base-url" in body)
+    sample_command, (_, sample_output) = blocks[sample_at][1].strip(), blocks[sample_at + 1]
+    with ReplicaServer() as server:
+        for command in commands:
+            args = shlex.split(command, comments=True)[2:]
+            if "--base-url" in args:  # the sample: run as printed, at this replica's port
+                base = server.base_url("cao")
+                args = [a.replace("http://127.0.0.1:8001", base) for a in args]
+                done = subprocess.run(
+                    [sys.executable, "-m", "crawler.cli", "probe", *args],
+                    cwd=tmp_path,
+                    capture_output=True,
+                    text=True,
+                    timeout=240,
+                    check=False,
+                )
+                assert command == sample_command
+                assert done.returncode == 0, done.stderr[-2000:]
+                assert normalised(done.stdout) == normalised(sample_output), "README sample output is stale"
+                continue
+            done = probe(server, *args, db=tmp_path / "news.sqlite3", cwd=tmp_path)
+            selected = [a for a in args if a in site_keys()] or site_keys()
+            assert done.returncode == (6 if PENDING & set(selected) else 0), (command, done.stderr[-2000:])
+            if "--json" in args:
+                target = args[args.index("--json") + 1]
+                text = done.stdout if target == "-" else (tmp_path / target).read_text(encoding="utf-8")
+                jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(text))
+    assert not (tmp_path / "news.sqlite3").exists()
