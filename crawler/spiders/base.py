@@ -222,7 +222,9 @@ class NewsSpider(scrapy.Spider):
             errback=self.on_api_error,
             cb_kwargs={"path": path, "page": page},
             headers={"Accept": "application/json"},
-            meta={"kind": "api"},
+            # One answer decides: JSON, or "API unavailable" (a challenge or an error page is
+            # not retried, so an unconfirmed endpoint is never hammered).
+            meta={"kind": "api", "dont_retry": True, "handle_httpstatus_all": True},
             priority=5,
         )
 
