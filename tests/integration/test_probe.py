@@ -37,6 +37,13 @@ class ChallengeEverything(FaultPlan):
         return None if route_kind == "robots" else "challenge"
 
 
+class ChallengeRobotsToo(FaultPlan):
+    """A firewall that challenges even robots.txt (crawler.faults never faults it)."""
+
+    def choose(self, route_kind: str, path: str) -> str | None:
+        return "challenge"
+
+
 def probe(server: ReplicaServer, *args: str, db: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     """``newscrawl probe ARGS`` on the served replicas, with ``NEWS_DB_PATH`` pointing at ``db``."""
     base_urls = [a for key in server.sites for a in ("--base-url", f"{key}={server.base_url(key)}")]
@@ -145,6 +152,19 @@ def test_a_site_answering_only_challenges_is_broken_and_not_pressed(tmp_path: Pa
     assert result["pages"] == []
     assert sum(n for path, n in served.items() if path != "/robots.txt") == len(challenged)
     assert not db.exists()
+
+
+def test_a_challenged_robots_txt_ends_the_probe_before_any_entry_point(tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    with ReplicaServer(["thanhtra"], faults=ChallengeRobotsToo(1.0)) as server:
+        done = probe(server, "thanhtra", "--json", str(report_path), db=tmp_path / "news.sqlite3")
+        served = dict(server.sites["thanhtra"].requests)
+    assert done.returncode == 3, done.stderr[-3000:]
+    [result] = json.loads(report_path.read_text(encoding="utf-8"))["sites"]
+    assert result["robots_txt"]["challenge"] is True
+    assert {e["error"] for e in result["entry_points"]} == {"not_fetched"}
+    assert result["reasons"][0].startswith("firewall challenge on /robots.txt; probe stopped")
+    assert served == {"/robots.txt": 1}
 
 
 def test_bad_arguments_exit_2_in_one_line(tmp_path: Path) -> None:
