@@ -171,6 +171,9 @@ class ProbeMixin:
     def parse_feed(self, response: Response) -> Iterator[Any]:
         return self._read_entry(response, super().parse_feed(response))  # type: ignore[misc]
 
+    def parse_feed_index(self, response: Response) -> Iterator[Any]:
+        return self._read_entry(response, super().parse_feed_index(response))  # type: ignore[misc]
+
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         return self._read_entry(response, super().parse_sitemap(response))  # type: ignore[misc]
 

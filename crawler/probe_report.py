@@ -121,7 +121,9 @@ def judge(site: SiteResult) -> Verdict:
     if challenged:
         stop = f"; probe stopped ({_not_fetched(site)} not fetched)" if site.stopped == "challenge" else ""
         reasons.append(f"firewall challenge on {', '.join(challenged[:3])}{_more(challenged, 3)}{stop}")
-    failed = [e for e in site.entry_points if not e.answered and e.error not in ("challenge", "not_fetched")]
+    # Entry points left unasked are a failure unless a challenge stopped the probe (said above).
+    skipped = ("challenge", "not_fetched") if site.stopped else ("challenge",)
+    failed = [e for e in site.entry_points if not e.answered and e.error not in skipped]
     if failed:
         kinds = _counted(e.error or f"http_{e.status}" for e in failed)
         reasons.append(f"entry points failed: {len(failed)}/{len(site.entry_points)} ({kinds})")

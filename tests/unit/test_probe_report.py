@@ -109,6 +109,12 @@ def test_a_failed_or_empty_entry_point_degrades() -> None:
     ]
 
 
+def test_an_entry_point_left_unasked_without_a_challenge_is_a_failure() -> None:
+    unasked = entry("/rss", "feed_index", links=0, status=None, content_type=None, size=None, error="not_fetched")
+    result = site([*healthy_entries(), unasked], [page(1), page(2), page(3)])
+    assert (result.verdict, result.reasons) == ("degraded", ["entry points failed: 1/3 (not_fetched)"])
+
+
 def test_a_credited_page_without_byline_is_no_byline_fallback() -> None:
     credited = page(2, authors="none", source="generic:credit")
     result = site(healthy_entries(), [page(1), credited, page(3)])
