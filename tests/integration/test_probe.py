@@ -12,10 +12,12 @@ import re
 import shlex
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema
+import pytest
 
 from crawler.faults import FaultPlan
 from crawler.registry import sites
@@ -87,6 +89,7 @@ def test_the_replicas_probe_ok_with_the_site_path_and_nothing_is_stored(tmp_path
         entry_paths = {*site.feeds, *site.sitemaps, *site.listings, *([site.feed_index] if site.feed_index else [])}
         _assert_polite(served, replicas[key], entry_paths)
         assert result["verdict"] == "ok", (key, result["reasons"])
+        assert result["pace"]["delay_s"] == 0, "the user's -s DOWNLOAD_DELAY wins over the site's pace"
         assert {urlsplit(e["url"]).path for e in result["entry_points"]} >= entry_paths
         assert all(e["status"] == 200 and e["error"] is None for e in result["entry_points"]), key
         articles = [p for p in result["pages"] if p["extractor"]]
@@ -103,6 +106,24 @@ def _assert_polite(served: dict[str, int], replica: SiteReplica, entry_paths: se
     assert sum(n for path, n in served.items() if path in article_paths) <= 6
     listing_paths = {r.path for r in replica.routes_of("listing")}
     assert not {p for p in served if p in listing_paths} - entry_paths, "a probe never paginates"
+
+
+def test_probe_keeps_the_site_pace(tmp_path: Path) -> None:
+    scale = 0.15  # bocongan's 2-4 s shortened to 0.3-0.6 s (NEWS_DELAY_SCALE, the crawl's own knob)
+    report_path = tmp_path / "report.json"
+    with ReplicaServer(["bocongan"]) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "probe", "bocongan", "--json", str(report_path),
+             "--base-url", f"bocongan={server.base_url('bocongan')}",
+             "-s", f"NEWS_DELAY_SCALE={scale}", "-s", "AUTOTHROTTLE_ENABLED=False"],
+            cwd=REPO, capture_output=True, text=True, timeout=240, check=False,
+        )  # fmt: skip
+        timeline = list(server.sites["bocongan"].timeline)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [result] = json.loads(report_path.read_text(encoding="utf-8"))["sites"]
+    assert result["pace"] == {"delay_s": pytest.approx(3.0 * scale), "jitter": pytest.approx(1 / 3), "concurrency": 1}
+    gaps = [b - a for (a, _), (b, _) in pairwise(timeline)]
+    assert min(gaps) >= 2.0 * scale - 0.02, sorted(gaps)[:5]
 
 
 def test_a_changed_template_is_degraded_with_the_fallback_named(tmp_path: Path) -> None:
