@@ -367,7 +367,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     """Exit 0 when every site is ok, 6 when one is degraded, 3 when one is broken."""
-    from crawler.probe import probe_command
+    from crawler.cli_probe import probe_command
     from crawler.probe_report import EXIT_CODES
 
     keys = _site_keys(args.sites)

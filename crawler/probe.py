@@ -6,26 +6,19 @@ pages they link (round robin over the entry points, so each kind is represented)
 extractor on them in-process. Nothing is stored: no item pipeline, no run recorder, no quality
 gate, no lock, and the database is never opened.
 
-It is the crawler's own machinery (a :class:`~crawler.spiders.base.NewsSpider` subclass in a
+It is the crawler's own machinery (the site's spider with :class:`ProbeMixin` in front, in a
 ``CrawlerProcess``), so it sees what a crawl would see: robots.txt obeyed, the project
-User-Agent, the retry and backoff middlewares, and the site's own pace (``download_delay``,
-``concurrency`` of its ``SiteConfig``, under any ``-s`` setting the user passes). Only the
-bookkeeping differs: a probe never paginates, and after a firewall challenge that survived the
-retries it stops asking that site (each further request would only prolong the block).
+User-Agent, the retry middleware, and the site's own pace (``download_delay``, ``concurrency``
+of its ``SiteConfig``, under any ``-s`` setting the user passes). What differs: a probe never
+paginates, and its first firewall challenge ends the probe of that site, unretried.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import sys
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import UTC, datetime
 from importlib.metadata import version
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import scrapy
@@ -36,21 +29,31 @@ from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.extraction import NotArticle
 from crawler.middlewares import ChallengePage, error_kind, is_challenge
 from crawler.pool import extract_page
-from crawler.probe_report import EntryResult, Fetch, PageResult, SiteResult, format_text, judge, overall, report_json
+from crawler.probe_report import EntryResult, Fetch, PageResult, SiteResult, judge
 from crawler.registry import spiders
 from crawler.runner import project_settings
+from crawler.sites import SiteConfig
 from crawler.spiders.base import NewsSpider
 from crawler.urls import canonical_url
+from storage.articles import now_iso
 
-logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Fetch)
 
 # At most this many article pages per wanted article: pages that turn out not to be articles
 # (videos, albums at article-shaped URLs) are replaced, but never without bound.
 MAX_PAGES_PER_ARTICLE = 2
-# Settings a probe always runs with, whatever the user passes: it must never write anywhere.
-FORCED: dict[str, Any] = {"ITEM_PIPELINES": {}, "EXTENSIONS": {}, "JOBDIR": None, "HTTPCACHE_ENABLED": False}
+# Settings a probe always runs with, whatever the user passes: it never writes anywhere, and it
+# is polite to sites it does not crawl.
+FORCED: dict[str, Any] = {
+    "ITEM_PIPELINES": {},
+    "EXTENSIONS": {},
+    "JOBDIR": None,
+    "HTTPCACHE_ENABLED": False,
+    "ROBOTSTXT_OBEY": True,
+}
 # Defaults a user may override with -s: a quiet log (the report is the output).
 DEFAULTS: dict[str, Any] = {"LOG_LEVEL": "WARNING"}
 
@@ -109,9 +112,8 @@ class ProbeMixin:
     """
 
     crawler: Crawler
-    site: Any
+    site: SiteConfig
     base_url: str
-    logger: Any
 
     def __init__(self, *args: Any, articles: int = 3, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -245,17 +247,17 @@ class ProbeMixin:
         page = self._record(self.result.pages[response.meta["probe_page"]], response)
         text = self._inspect(response)  # type: ignore[attr-defined]
         # In this process, not the crawl's extraction pool: a handful of pages.
-        result = extract_page(text, canonical_url(response.url), self.base_url, self.site.key, _now()).result
-        if hasattr(result, "reason"):
-            page.not_article = f"{result.reason}"
+        result = extract_page(text, canonical_url(response.url), self.base_url, self.site.key, now_iso()).result
+        if isinstance(result, NotArticle):
+            page.not_article = result.reason
         else:
             page.extractor = result.extractor
             page.title = result.title
-            page.field_sources = dict(getattr(result, "field_sources", {}) or {})
+            page.field_sources = dict(result.field_sources)
 
     # --- bookkeeping ------------------------------------------------------------------------
 
-    def _record(self, fetch: Fetch, response: Response) -> Any:
+    def _record(self, fetch: F, response: Response) -> F:
         fetch.error = None
         fetch.status = response.status
         fetch.content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
@@ -311,14 +313,19 @@ def probe_class(key: str) -> type[NewsSpider]:
     return type(f"Probe{site_spider.__name__}", (ProbeMixin, site_spider), {"name": f"probe-{key}"})
 
 
-def run_probe(keys: list[str], base_urls: dict[str, str], overrides: dict[str, Any], articles: int) -> list[SiteResult]:
-    """Probe ``keys`` together in one reactor; each site's result judged."""
+def probe_settings(overrides: dict[str, Any]) -> Any:
+    """The project's settings, the user's ``-s`` on top, then what a probe always runs with."""
     settings = project_settings({**DEFAULTS, **overrides, **FORCED})
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     # Just above the retry middleware (550): it sees each raw answer, challenges included.
     middlewares[f"{__name__}.ProbeMiddleware"] = 560
     settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="cmdline")
-    process = CrawlerProcess(settings)
+    return settings
+
+
+def run_probe(keys: list[str], base_urls: dict[str, str], overrides: dict[str, Any], articles: int) -> list[SiteResult]:
+    """Probe ``keys`` together in one reactor; each site's result judged."""
+    process = CrawlerProcess(probe_settings(overrides))
     crawlers = {}
     for key in keys:
         crawler = process.create_crawler(probe_class(key))
@@ -336,56 +343,3 @@ def run_probe(keys: list[str], base_urls: dict[str, str], overrides: dict[str, A
 
 def tool_versions() -> dict[str, str]:
     return {"name": "newscrawl", "version": version("newscrawl"), "scrapy": scrapy.__version__}
-
-
-def probe_command(
-    keys: list[str], base_urls: dict[str, str], overrides: dict[str, Any], articles: int, json_path: str | None
-) -> str:
-    """``newscrawl probe``: run, print the report (on stderr when the JSON goes to stdout),
-    write the JSON report; return the overall verdict."""
-    from crawler.cli import UsageError
-
-    target = None if json_path in (None, "-") else Path(str(json_path))
-    if target is not None and not _writable(target):
-        raise UsageError(f"cannot write the report to {target}")
-    settings = project_settings(overrides)
-    started = _now()
-    results = run_probe(keys, base_urls, overrides, articles)
-    finished = _now()
-    out = sys.stderr if json_path == "-" else sys.stdout
-    for line in format_text(results):
-        print(line, file=out)
-    if json_path is not None:
-        report = report_json(
-            results,
-            tool=tool_versions(),
-            started_at=started,
-            finished_at=finished,
-            options={
-                "articles": articles,
-                "base_urls": base_urls,
-                "settings": {k: str(v) for k, v in overrides.items()},
-                "user_agent": settings.get("USER_AGENT"),
-                "robotstxt_obey": settings.getbool("ROBOTSTXT_OBEY"),
-            },
-        )
-        text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
-        if target is None:
-            sys.stdout.write(text)
-        else:
-            # Written whole or not at all: an earlier report at that path is never half-replaced.
-            partial = target.with_name(target.name + ".partial")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(target)
-    return overall(results)
-
-
-def _writable(path: Path) -> bool:
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir() or not folder.is_dir():
-        return False
-    return os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
