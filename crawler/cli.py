@@ -147,7 +147,9 @@ def _parser() -> argparse.ArgumentParser:
         "probe", help="check the live sites: fetch entry points and a few articles, report what extraction made of them"
     )
     probe.add_argument("sites", nargs="*", metavar="SITE", help="site keys (default: all)")
-    probe.add_argument("--articles", type=int, default=3, metavar="N", help="article pages per site (default: 3)")
+    probe.add_argument(
+        "--articles", type=bounded_int(1, 1000), default=3, metavar="N", help="article pages per site (default: 3)"
+    )
     probe.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE (- for stdout)")
     probe.add_argument(
         "--base-url", action="append", default=[], metavar="SITE=URL", help="probe SITE at URL (a replica or mirror)"
@@ -456,13 +458,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
     """Exit 0 when every site is ok, 6 when one is degraded, 3 when one is broken."""
     from crawler.cli_probe import probe_command
     from crawler.probe_report import EXIT_CODES
+    from crawler.runner import project_settings
 
     keys = _site_keys(args.sites)
-    base_urls = _pairs(args.base_url, "--base-url")
+    base_urls = {site: check_base_url(site, url) for site, url in _pairs(args.base_url, "--base-url").items()}
     _site_keys(list(base_urls))
-    if args.articles < 1:
-        raise UsageError("--articles must be at least 1")
-    verdict = probe_command(keys, base_urls, _pairs(args.set, "--set"), args.articles, args.json)
+    overrides = _pairs(args.set, "--set")
+    check_settings(overrides, project_settings())
+    verdict = probe_command(keys, base_urls, overrides, args.articles, args.json)
     return EXIT_CODES[verdict]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from crawler.probe import probe_settings, run_probe, tool_versions
 from crawler.probe_report import format_text, overall, report_json
+from crawler.terminal import printable
 from storage.articles import now_iso
 
 
@@ -29,7 +30,7 @@ def probe_command(
     finished = now_iso()
     out = sys.stderr if json_path == "-" else sys.stdout
     for line in format_text(results):
-        print(line, file=out)
+        print(printable(line), file=out)  # titles and URLs come from pages: nothing drives the terminal
     if json_path is not None:
         report = report_json(
             results,

@@ -36,6 +36,7 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("crawler.runner.run_crawl", started)
     monkeypatch.setattr("crawler.web.serve", started)
     monkeypatch.setattr("crawler.ingest.run_ingest", started)
+    monkeypatch.setattr("crawler.cli_probe.run_probe", started)
     monkeypatch.setattr("crawler.replica.ReplicaServer.start", started)
     monkeypatch.setattr("subprocess.run", started)
 
@@ -140,6 +141,9 @@ BAD_ARGUMENTS: list[tuple[str, list[str], str]] = [
     ("replica port", ["replica", "--port", "70000"], "--port"),
     ("ingest batch", ["ingest", "--redis", "redis://127.0.0.1:9/0", "--batch", HUGE], "--batch"),
     ("unknown option", ["search", "x", "--colour"], "--colour"),
+    ("probe base", ["probe", "cao", "--base-url", "cao=file:///etc"], "--base-url"),
+    ("probe setting", ["probe", "cao", "--base-url", CLOSED, "-s", "DOWNLOAD_DELAY=slow"], "DOWNLOAD_DELAY"),
+    ("probe articles", ["probe", "cao", "--base-url", CLOSED, "--articles", HUGE], "--articles"),
 ]
 
 
@@ -161,7 +165,7 @@ def test_bad_arguments_are_one_line_exit_2(
             arg = arg.replace(key, value) if arg.startswith(key) else arg
         argv.append(arg)
     word = word.replace("STATE", str(state)).replace("FIFO", str(fifo)).replace("DIR", str(tmp_path))
-    if argv[0] not in ("schedule", "replica", "extract"):
+    if argv[0] not in ("schedule", "replica", "extract", "probe"):
         argv += ["--db", str(db_path)]
     before = hashlib.sha256(db_path.read_bytes()).hexdigest()
     code, _, err = run(capsys, *argv)
