@@ -27,7 +27,7 @@ def test_the_systemd_unit_counts_only_finished_or_stopped_runs_as_success() -> N
 
 
 def test_every_redis_example_would_be_accepted_by_a_worker() -> None:
-    urls = re.findall(r"--redis ([a-z]+://\S+)", README)
+    urls = re.findall(r"^newscrawl .*--redis ([a-z]+://\S+)", README, re.MULTILINE)
     assert urls, "the distributed section shows --redis examples"
     for url in urls:
         check_redis_url(url, insecure=False)
