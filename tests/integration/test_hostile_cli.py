@@ -8,6 +8,7 @@ applications' files are tested in-process, in tests/unit/test_hostile_cli.py.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -19,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
@@ -241,6 +243,59 @@ def test_a_run_left_running_by_sigkill_is_marked_killed_by_the_next(server: Repl
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {r["id"]: r["status"] for r in sqlite_utils.Database(db_path).query("select id, status from crawl_runs")}
     assert rows[ghost] == "killed" and sorted(rows.values()) == ["killed", "ok"]
+
+
+# --- 3, 4, 11. hostile pages in a crawl ------------------------------------------------------------
+
+TEMPLATE = (
+    "/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html"
+)
+
+
+def publish_variant(server: ReplicaServer, article_id: int, change: Any) -> str:
+    """A new CAO article made from a replica page by ``change``, listed first in a feed."""
+    site = server.sites["cao"]
+    route = site.lookup(TEMPLATE)
+    assert route is not None
+    path = f"/tin-chinh/bai-thu-nghiem-{article_id}_{article_id}.html"
+    own = f"<p>Bài thử nghiệm số {article_id}: một đoạn văn chúng tôi tự viết cho bài này.</p>"
+    page = site.raw(route).decode("utf-8").replace(TEMPLATE, path)
+    page = page.replace('<div id="article_content">', '<div id="article_content">' + own, 1)
+    site.publish(path, change(page), name=str(article_id))
+    feed = site.lookup("/rss/tin-chinh")
+    assert feed is not None
+    item = f"<item><title>Bài {article_id}</title><link>{{{{BASE}}}}{path}</link></item>"
+    site.publish("/rss/tin-chinh", site.raw(feed).decode("utf-8").replace("<channel>", "<channel>" + item, 1), "feed")
+    return path
+
+
+def test_hostile_pages_are_stored_clean_or_logged_and_retried(tmp_path: Path) -> None:
+    ld = '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>"
+    with ReplicaServer(["cao"]) as server:
+        json_ld = publish_variant(server, 990001, lambda p: p.replace("</head>", ld + "</head>", 1))
+        deep = publish_variant(server, 990002, lambda p: p.replace("<p>", "<div>" * 50_000 + "<p>", 1))
+        controls = publish_variant(server, 990003, lambda p: p.replace("Tết", "T\x1b[2J\u202eết"))
+        db = tmp_path / "news.sqlite3"
+        first = run_cli(*crawl_args(server, db, "cao"))
+        assert first.returncode == 0, first.stderr[-3000:]
+        real = "https://congan.com.vn"
+        store = sqlite_utils.Database(db)
+        stored = {r["url"]: r for r in store.query("select url, title, body from articles")}
+        assert real + json_ld in stored, "nested JSON-LD must not cost the article"
+        assert real + controls in stored
+        assert not any(ch in r["title"] + r["body"] for r in stored.values() for ch in "\x1b\u202e")
+        assert real + deep not in stored, "a page the parser truncated is not stored"
+        log = {r["url"]: r for r in store.query("select url, outcome, reason from url_log")}
+        assert log[real + deep]["reason"] == "parse_depth"
+        stats = json.loads(next(store.query("select stats from crawl_runs"))["stats"])
+        assert stats["newscrawl/faults/parse_depth"] == 1
+        store.close()
+
+        server.sites["cao"].requests.clear()
+        again = run_cli(*crawl_args(server, db, "cao"))
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert server.sites["cao"].fetched(deep) == 1, "a parse_depth page is fetched again next run"
+        assert server.sites["cao"].fetched(json_ld) == 0
 
 
 # --- 8. Scrapy's remote-control endpoint ----------------------------------------------------------
