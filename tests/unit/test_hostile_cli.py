@@ -143,7 +143,6 @@ BAD_ARGUMENTS: list[tuple[str, list[str], str]] = [
     ("unknown option", ["search", "x", "--colour"], "--colour"),
     ("probe base", ["probe", "cao", "--base-url", "cao=file:///etc"], "--base-url"),
     ("probe setting", ["probe", "cao", "--base-url", CLOSED, "-s", "DOWNLOAD_DELAY=slow"], "DOWNLOAD_DELAY"),
-    ("probe articles", ["probe", "cao", "--base-url", CLOSED, "--articles", HUGE], "--articles"),
 ]
 
 
