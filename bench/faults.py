@@ -19,8 +19,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.faults import FaultPlan
-from crawler.replica import ReplicaServer
+from crawler.testing.faults import FaultPlan
+from crawler.testing.replica import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = [

@@ -28,10 +28,10 @@ from typing import Any
 
 import psutil
 
-from crawler import extraction
-from crawler.pool import ExtractionPool
-from crawler.registry import sites
-from crawler.replica import ReplicaServer
+from crawler.crawl.pool import ExtractionPool
+from crawler.extract import article as extraction
+from crawler.sites.registry import sites
+from crawler.testing.replica import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARK = REPO.parent / "shared" / "benchmarks" / "article-extraction-benchmark" / "html"
@@ -145,7 +145,7 @@ def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
 def part_endtoend(n: int, workers: int) -> None:
     import sqlite_utils
 
-    from crawler.cli_perf import reextract
+    from crawler.cli.reextract import reextract
 
     with ReplicaServer(synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
         ceiling, total = _ceiling(server, workers)
@@ -179,7 +179,7 @@ def part_memory(n: int, workers: int) -> None:
 
 
 def part_storage(n: int) -> None:
-    from crawler.pool import extract_page
+    from crawler.crawl.pool import extract_page
     from storage.batch import ArticleWrite, save_articles
     from storage.db import open_db
 

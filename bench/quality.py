@@ -6,7 +6,7 @@
    times the extractors in the same run. Rows: trafilatura
    ``include_comments=False`` (the baseline every time ratio is relative to),
    ``favor_precision``, ``fast``, readability-lxml, and the project's generic
-   path ``crawler.generic.extract_generic``. Add rows by appending to the list
+   path ``crawler.extract.generic.extract_generic``. Add rows by appending to the list
    returned by ``default_extractors()``.
 2. Replica pages: every ``article`` route of ``tests/sites/<key>/`` (rendered
    as the real site serves it) against its reviewed golden record
@@ -14,7 +14,7 @@
    title, lead, authors: share of exact matches (whitespace and Unicode form
    folded); date: same calendar day, and date+time: the same instant (n/a for
    trafilatura, which gives days only). Rows: the project's per-site path
-   (``crawler.extraction.extract`` with the site config), its generic path
+   (``crawler.extract.article.extract`` with the site config), its generic path
    (``extract`` with ``site=None``, what a redesigned site gets) and
    trafilatura's own ``bare_extraction(with_metadata=True,
    include_comments=False)``, plain, ``favor_precision`` and ``fast``, as
@@ -119,7 +119,7 @@ def readability_text(html: str, url: str | None) -> str | None:
 
 
 def generic_text(html: str, url: str | None) -> str | None:
-    from crawler.generic import extract_generic
+    from crawler.extract.generic import extract_generic
 
     result = extract_generic(html, url)
     return result.body if result else None
@@ -132,7 +132,7 @@ def default_extractors() -> list[tuple[str, ExtractFn]]:
         ("trafilatura favor_precision", trafilatura_fn(favor_precision=True)),
         ("trafilatura fast", trafilatura_fn(fast=True)),
         ("readability-lxml", readability_text),
-        ("crawler.generic.extract_generic", generic_text),
+        ("crawler.extract.generic.extract_generic", generic_text),
     ]
 
 
@@ -196,8 +196,8 @@ class ReplicaRow:
 
 def load_replica_pages(sites_dir: Path | None = None) -> list[ReplicaPage]:
     """Every article page of every replica, as the real site serves it, with its golden record."""
-    from crawler.replica import SITES_DIR, SiteReplica
-    from crawler.urls import canonical_url
+    from crawler.extract.urls import canonical_url
+    from crawler.testing.replica import SITES_DIR, SiteReplica
 
     root = sites_dir or SITES_DIR
     pages: list[ReplicaPage] = []
@@ -212,8 +212,8 @@ def load_replica_pages(sites_dir: Path | None = None) -> list[ReplicaPage]:
 
 def project_fn(*, generic: bool) -> ArticleFn:
     """The project's extraction: the site's path, or (``generic``) the path a redesign gets."""
-    from crawler.extraction import NotArticle, extract
-    from crawler.registry import sites
+    from crawler.extract.article import NotArticle, extract
+    from crawler.sites.registry import sites
 
     configs = sites()
 

@@ -28,10 +28,10 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.text import hash_key
 from storage import export
 from storage.db import open_db
 from storage.search import fold, search
+from storage.text import hash_key
 
 VN = timezone(timedelta(hours=7))
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")

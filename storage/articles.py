@@ -77,7 +77,7 @@ def save_article(
     fetched_hash: str | None = None,
     alias_reason: str | None = None,
 ) -> SaveOutcome:
-    """Store one record (the fields of :data:`crawler.items.RECORD_FIELDS`) in one transaction.
+    """Store one record (the fields of :data:`crawler.extract.items.RECORD_FIELDS`) in one transaction.
 
     - a new URL whose text equals an article already stored for the same site becomes an
       alias of that article (outcome ``alias``);

@@ -23,9 +23,9 @@ import numpy.typing as npt
 import sqlite_utils
 from datasketch import MinHash
 
-from crawler.text import normalize_for_hash
 from storage.articles import now_iso
 from storage.db import write_transaction
+from storage.text import normalize_for_hash
 
 Signature = npt.NDArray[np.uint32]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.replica import SITES_DIR, ReplicaServer, Route, SiteReplica
+from crawler.testing.replica import SITES_DIR, ReplicaServer, Route, SiteReplica
 
 REPO = Path(__file__).resolve().parent.parent
 

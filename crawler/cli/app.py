@@ -10,10 +10,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from crawler import cli_data, cli_health, cli_perf, cli_redis
-from crawler.extraction import NotArticle, extract
-from crawler.registry import sites
-from crawler.urls import canonical_url
+from crawler.cli import data as cli_data
+from crawler.cli import distributed as cli_redis
+from crawler.cli import health as cli_health
+from crawler.cli import reextract as cli_perf
+from crawler.extract.article import NotArticle, extract
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import sites
 
 # Exit codes (documented in the README).
 EXIT_OK = 0
@@ -121,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _db_path(args: argparse.Namespace) -> str:
-    from crawler.runner import project_settings
+    from crawler.crawl.runner import project_settings
 
     return str(args.db or project_settings().get("NEWS_DB_PATH") or DEFAULT_DB)
 
@@ -145,8 +148,8 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.lock import CrawlLock, LockHeld
-    from crawler.runner import run_crawl
+    from crawler.crawl.lock import CrawlLock, LockHeld
+    from crawler.crawl.runner import run_crawl
     from storage.db import open_db
 
     keys = _site_keys(args.sites)
@@ -162,8 +165,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             open_db(db_path).close()  # fail fast, in one line, on an unusable database
             overrides: dict[str, Any] = {"NEWS_DB_PATH": db_path, **_pairs(args.set, "--set")}
             if args.redis:
-                from crawler.distributed import redis_settings
-                from crawler.runner import project_settings
+                from crawler.crawl.runner import project_settings
+                from crawler.distributed.worker import redis_settings
 
                 overrides.update(redis_settings(args.redis, project_settings()))
             results = run_crawl(keys, base_urls, overrides, spider_args)
@@ -171,7 +174,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
     if args.redis:
-        from crawler.distributed import worker_results
+        from crawler.distributed.worker import worker_results
 
         # A worker whose peers took every request fetched nothing, and that is fine.
         results = worker_results(results)
@@ -180,8 +183,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def _crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:
     """3 (nothing fetched) wins over 6 (unhealthy extraction), which wins over 1 (errors)."""
-    from crawler.quality import UNHEALTHY_STAT
-    from crawler.runner import site_status
+    from crawler.crawl.quality import UNHEALTHY_STAT
+    from crawler.crawl.runner import site_status
 
     for key, stats in results.items():
         if site_status(stats) == "failed":
@@ -228,7 +231,7 @@ def _duration(value: str) -> float:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from crawler.urls import canonical_url, url_hash
+    from crawler.extract.urls import canonical_url, url_hash
     from storage.articles import versions
     from storage.db import open_db
 
@@ -247,7 +250,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from crawler.explain import explain
+    from crawler.cli.explain import explain
     from storage.db import open_db
 
     db = open_db(_db_path(args), create=False)
@@ -265,7 +268,7 @@ def _exit_code(statuses: dict[str, str]) -> int:
 
 
 def _parse_since(value: str | None, option: str) -> str | None:
-    from crawler.dates import parse_iso
+    from crawler.extract.dates import parse_iso
 
     if value is None:
         return None
@@ -293,8 +296,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_replica(args: argparse.Namespace) -> int:
-    from crawler.faults import FaultPlan
-    from crawler.replica import ReplicaServer
+    from crawler.testing.faults import FaultPlan
+    from crawler.testing.replica import ReplicaServer
 
     if not 0 <= args.faults <= 1:
         raise UsageError(f"--faults must be between 0 and 1, got {args.faults}")
@@ -316,9 +319,9 @@ def cmd_replica(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from crawler.replica import ReplicaServer
-    from crawler.runner import run_crawl, site_status
-    from crawler.runs import run_counters
+    from crawler.crawl.runner import run_crawl, site_status
+    from crawler.crawl.runs import run_counters
+    from crawler.testing.replica import ReplicaServer
     from storage.db import open_db
     from storage.export import iter_records, open_output, write_jsonl
 
@@ -367,11 +370,3 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{r['articles_new'] or 0:>5} {r['articles_updated'] or 0:>8} {r['dropped'] or 0:>8} {r['errors'] or 0:>7}"
         )
     return EXIT_OK
-
-
-if __name__ == "__main__":
-    # Through the module, so `python -m crawler.cli` and the console script share one set of
-    # classes (UsageError raised in crawler.cli_data must be the one caught in main()).
-    from crawler.cli import main as _main
-
-    sys.exit(_main())

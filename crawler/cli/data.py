@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from crawler.cli import EXIT_ERRORS, EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
+    from crawler.cli.app import EXIT_ERRORS, EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
     from storage import export
     from storage.db import open_db
 
@@ -137,7 +137,7 @@ class ProgressBar:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from crawler.cli import EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
+    from crawler.cli.app import EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
     from storage.db import open_db
     from storage.search import QueryError, search
 
@@ -169,8 +169,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from crawler.cli import EXIT_OK, _db_path
-    from crawler.web import serve
+    from crawler.cli.app import EXIT_OK, _db_path
+    from crawler.cli.web import serve
     from storage.db import open_db
 
     path = _db_path(args)
@@ -180,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_dupes(args: argparse.Namespace) -> int:
-    from crawler.cli import EXIT_OK, _db_path, _parse_since, _site_keys
+    from crawler.cli.app import EXIT_OK, _db_path, _parse_since, _site_keys
     from storage import dedup
     from storage.db import open_db
 

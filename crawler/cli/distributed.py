@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from crawler.distributed import DEFAULT_PREFIX, INGEST_GROUP, Keys, connect
+from crawler.distributed.worker import DEFAULT_PREFIX, INGEST_GROUP, Keys, connect
 
 
 def register(sub: Any) -> None:
@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
 
 
 def _prefix() -> str:
-    from crawler.runner import project_settings
+    from crawler.crawl.runner import project_settings
 
     return str(project_settings().get("NEWS_REDIS_PREFIX") or DEFAULT_PREFIX)
 
@@ -36,10 +36,10 @@ def _prefix() -> str:
 def cmd_ingest(args: argparse.Namespace) -> int:
     import redis
 
-    from crawler.cli import EXIT_LOCKED, EXIT_OK, UsageError, _db_path
-    from crawler.ingest import IngestConfig, run_ingest
-    from crawler.lock import CrawlLock, LockHeld
-    from crawler.runner import project_settings
+    from crawler.cli.app import EXIT_LOCKED, EXIT_OK, UsageError, _db_path
+    from crawler.crawl.lock import CrawlLock, LockHeld
+    from crawler.crawl.runner import project_settings
+    from crawler.distributed.ingest import IngestConfig, run_ingest
     from storage.db import open_db
 
     if args.batch < 1:
@@ -74,8 +74,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     import redis
 
-    from crawler.cli import EXIT_OK, UsageError
-    from crawler.registry import sites
+    from crawler.cli.app import EXIT_OK, UsageError
+    from crawler.sites.registry import sites
 
     keys = Keys(_prefix())
     server = connect(args.redis)

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from crawler.registry import sites
-from crawler.sites import SiteConfig
-from crawler.urls import canonical_url, url_hash
+from crawler.extract.siteconfig import SiteConfig
+from crawler.extract.urls import canonical_url, url_hash
+from crawler.sites.registry import sites
 from storage.articles import versions
 from storage.crawlstate import url_events
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.quality import COVERAGE, QualityConfig, Sample
+from crawler.crawl.quality import COVERAGE, QualityConfig, Sample
 from storage.quality import accept_run, baseline_runs, recent_quality
 
 _VERDICTS = {1: "healthy", 0: "UNHEALTHY", None: "pending"}
@@ -31,8 +31,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from crawler.cli import EXIT_OK, UsageError, _db_path, _site_keys
-    from crawler.runner import project_settings
+    from crawler.cli.app import EXIT_OK, UsageError, _db_path, _site_keys
+    from crawler.crawl.runner import project_settings
     from storage.db import open_db
 
     if args.site:

@@ -20,9 +20,9 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.extraction import NotArticle, decode_page
-from crawler.items import RECORD_FIELDS, ArticleItem
-from crawler.pool import ExtractCrash, ExtractionPool, ExtractTimeout, default_workers
+from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, default_workers
+from crawler.extract.article import NotArticle, decode_page
+from crawler.extract.items import RECORD_FIELDS, ArticleItem
 from storage.articles import decode_row, load_raw_html
 from storage.batch import ArticleWrite, save_articles
 
@@ -41,8 +41,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
-    from crawler.cli import EXIT_ERRORS, EXIT_OK, _db_path, _parse_since, _site_keys
-    from crawler.runner import project_settings
+    from crawler.cli.app import EXIT_ERRORS, EXIT_OK, _db_path, _parse_since, _site_keys
+    from crawler.crawl.runner import project_settings
     from storage.db import open_db
 
     if args.site:
@@ -87,7 +87,7 @@ def reextract(
     ``since``; store changed records; count ``unchanged`` / ``updated`` / ``metadata_only`` /
     ``failed`` (not an article any more, timed out, crashed) and ``alias``/``new`` (should a
     changed page now declare another canonical URL)."""
-    from crawler.registry import sites
+    from crawler.sites.registry import sites
 
     configs = sites()
     where, params = ["1 = 1"], []

@@ -21,7 +21,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.urls import canonical_url, origin
+from crawler.extract.urls import canonical_url, origin
 
 logger = logging.getLogger(__name__)
 

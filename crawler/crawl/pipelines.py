@@ -18,8 +18,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.items import ArticleItem, UrlEvent
-from crawler.urls import url_hash
+from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.extract.urls import url_hash
 from storage.batch import ArticleWrite, UrlWrite, Write, save_articles, save_one
 from storage.db import is_disk_full, open_db
 

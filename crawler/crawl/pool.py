@@ -2,7 +2,7 @@
 
 The task sent to a worker is :func:`extract_page`, a pure function of pickle-friendly values
 (the page text, its URL, the crawl's base URL, the site key); the worker looks the
-:class:`~crawler.sites.SiteConfig` up in the registry. The same function runs in-process when
+:class:`~crawler.extract.siteconfig.SiteConfig` up in the registry. The same function runs in-process when
 the pool has no workers (``NEWS_EXTRACT_WORKERS = 0``), so both paths give the same record.
 
 Processes are managed by pebble's ``ProcessPool``: a page that makes the extractor hang is
@@ -26,10 +26,10 @@ from urllib.parse import urljoin
 
 from pebble import ProcessExpired, ProcessPool
 
-from crawler import extraction
-from crawler.items import ArticleItem
-from crawler.sites import SiteConfig
-from crawler.urls import canonical_url, origin, rebase
+from crawler.extract import article as extraction
+from crawler.extract.items import ArticleItem
+from crawler.extract.siteconfig import SiteConfig
+from crawler.extract.urls import canonical_url, origin, rebase
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def default_workers() -> int:
 
 @cache
 def _site(key: str) -> SiteConfig:
-    from crawler.registry import sites  # the registry imports the spiders: only when needed
+    from crawler.sites.registry import sites  # the registry imports the spiders: only when needed
 
     return sites()[key]
 

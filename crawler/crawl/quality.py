@@ -35,7 +35,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
-from crawler.items import ArticleItem
+from crawler.extract.items import ArticleItem
 from storage.db import open_db
 from storage.quality import baseline_runs, create_tables, pending_runs, save_quality
 
@@ -194,7 +194,7 @@ def judge(sample: Sample, baseline: Sample, config: QualityConfig) -> Verdict:
 class QualityGate:
     """Scrapy extension: collects each extracted article, judges the run when the spider closes.
 
-    Needs ``crawler.runs.RunRecorder`` (the run id comes from its stat ``newscrawl/run_id``);
+    Needs ``crawler.crawl.runs.RunRecorder`` (the run id comes from its stat ``newscrawl/run_id``);
     give it a lower ``EXTENSIONS`` order so its stats are in the ``crawl_runs`` row.
     """
 

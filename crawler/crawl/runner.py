@@ -8,8 +8,8 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
-from crawler.registry import spiders
-from crawler.runs import PREFIX
+from crawler.crawl.runs import PREFIX
+from crawler.sites.registry import spiders
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Any:

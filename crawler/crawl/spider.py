@@ -26,15 +26,15 @@ from scrapy.http import Request, Response
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
-from crawler import pool
-from crawler.dates import parse_any, parse_vn_date
-from crawler.extraction import NotArticle, decode_page
-from crawler.items import ArticleItem, UrlEvent
-from crawler.middlewares import error_kind
-from crawler.pagemeta import is_utf8
-from crawler.pool import ExtractCrash, ExtractionPool, ExtractTimeout
-from crawler.sites import SiteConfig
-from crawler.urls import canonical_url, origin, rebase, url_hash
+from crawler.crawl import pool
+from crawler.crawl.middlewares import error_kind
+from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
+from crawler.extract.article import NotArticle, decode_page
+from crawler.extract.dates import parse_any, parse_vn_date
+from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.extract.pagemeta import is_utf8
+from crawler.extract.siteconfig import SiteConfig
+from crawler.extract.urls import canonical_url, origin, rebase, url_hash
 from storage.articles import SETTLED_DROPS, known_url_hashes, now_iso
 from storage.crawlstate import load_validators, retry_urls, save_validators, unfinished_listings
 from storage.db import open_db

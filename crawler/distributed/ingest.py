@@ -30,10 +30,18 @@ from typing import Any
 import redis
 import sqlite_utils
 
-from crawler.distributed import DEFAULT_PREFIX, INGEST_GROUP, Keys, RedisClient, connect, decode_record, worker_id
-from crawler.items import ArticleItem, UrlEvent
-from crawler.registry import sites
-from crawler.urls import url_hash
+from crawler.distributed.worker import (
+    DEFAULT_PREFIX,
+    INGEST_GROUP,
+    Keys,
+    RedisClient,
+    connect,
+    decode_record,
+    worker_id,
+)
+from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.extract.urls import url_hash
+from crawler.sites.registry import sites
 from storage.articles import known_url_hashes
 from storage.batch import ArticleWrite, UrlWrite, save_one
 from storage.crawlstate import unfinished_listings

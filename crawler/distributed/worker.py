@@ -47,7 +47,7 @@ from scrapy_redis.queue import PriorityQueue  # type: ignore[import-untyped]
 from scrapy_redis.scheduler import Scheduler  # type: ignore[import-untyped]
 from twisted.internet import task
 
-from crawler.items import ArticleItem, UrlEvent
+from crawler.extract.items import ArticleItem, UrlEvent
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +92,12 @@ def redis_settings(url: str, settings: BaseSettings | None = None) -> dict[str, 
     :class:`RecordPipeline` while any other pipeline stays in place.
     """
     pipelines = dict(settings.getdict("ITEM_PIPELINES")) if settings is not None else {}
-    order = pipelines.pop("crawler.pipelines.StoragePipeline", 300)
-    pipelines["crawler.pipelines.StoragePipeline"] = None
-    pipelines["crawler.distributed.RecordPipeline"] = order
+    order = pipelines.pop("crawler.crawl.pipelines.StoragePipeline", 300)
+    pipelines["crawler.crawl.pipelines.StoragePipeline"] = None
+    pipelines["crawler.distributed.worker.RecordPipeline"] = order
     return {
         "NEWS_REDIS_URL": url,
-        "SCHEDULER": "crawler.distributed.RunScheduler",
+        "SCHEDULER": "crawler.distributed.worker.RunScheduler",
         "ITEM_PIPELINES": pipelines,
     }
 

@@ -2,7 +2,7 @@
 
 Per-site knowledge comes first (JSON-LD, meta tags, the site's confirmed selectors); the body
 is the site's body container with its furniture removed, run through trafilatura. When the
-site's template is not recognised (a redesign), the generic path (:mod:`crawler.generic`)
+site's template is not recognised (a redesign), the generic path (:mod:`crawler.extract.generic`)
 produces the record instead, marked ``extractor="generic"``: a redesign degrades, it does not
 break the crawl.
 """
@@ -20,11 +20,11 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml import html as lxml_html
 
-from crawler.bylines import Byline, right_aligned_bylines, split_byline
-from crawler.dates import parse_any
-from crawler.generic import GenericResult, extract_generic
-from crawler.items import ArticleItem
-from crawler.pagemeta import (
+from crawler.extract.bylines import Byline, right_aligned_bylines, split_byline
+from crawler.extract.dates import parse_any
+from crawler.extract.generic import GenericResult, extract_generic
+from crawler.extract.items import ArticleItem
+from crawler.extract.pagemeta import (
     ARTICLE_TYPES,
     NON_ARTICLE_TYPES,
     PageMeta,
@@ -36,9 +36,9 @@ from crawler.pagemeta import (
     read_meta,
     unique,
 )
-from crawler.sites import Selectors, SiteConfig
-from crawler.text import clean_line, clean_text, content_hash, normalize_for_hash
-from crawler.urls import url_hash
+from crawler.extract.siteconfig import Selectors, SiteConfig
+from crawler.extract.urls import url_hash
+from storage.text import clean_line, clean_text, content_hash, normalize_for_hash
 
 # trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
 # reported as a NotArticle reason and counted in the crawl stats instead.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lxml import html as lxml_html
 
-from crawler.text import clean_line
+from storage.text import clean_line
 
 # Bylines join several names: "Thanh Hiếu - Phúc Lộc", "A, B", "A và B".
 AUTHOR_SEPARATORS = re.compile(r"\s+[-–]\s+|\s*,\s*|\s*;\s*|\s+và\s+")

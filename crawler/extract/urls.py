@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
 
-from crawler.text import hash_key
+from storage.text import hash_key
 
 # Parameters that only say where a click came from; they never select content.
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_")

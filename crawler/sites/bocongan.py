@@ -14,8 +14,8 @@ checks it against the live site, and a non-JSON answer just means "API unavailab
 
 from __future__ import annotations
 
-from crawler.sites import ApiListing, Selectors, SiteConfig
-from crawler.spiders.base import NewsSpider
+from crawler.crawl.spider import NewsSpider
+from crawler.extract.siteconfig import ApiListing, Selectors, SiteConfig
 
 # The era-A web part; its child positions are the confirmed ones (title, date, sapo, body, author).
 _PART = "#ctl00_ctl30_g_a823d20f_9452_45d0_bad1_428f6d2d36fe > div"

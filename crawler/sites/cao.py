@@ -7,8 +7,8 @@ replica's choice, the real one is unknown). Inline related boxes sit inside
 
 from __future__ import annotations
 
-from crawler.sites import Selectors, SiteConfig
-from crawler.spiders.base import NewsSpider
+from crawler.crawl.spider import NewsSpider
+from crawler.extract.siteconfig import Selectors, SiteConfig
 
 SITE = SiteConfig(
     key="cao",

@@ -5,18 +5,18 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-import crawler.spiders
-from crawler.sites import SiteConfig
-from crawler.spiders.base import NewsSpider
+import crawler.sites
+from crawler.crawl.spider import NewsSpider
+from crawler.extract.siteconfig import SiteConfig
 
 
 def spiders() -> dict[str, type[NewsSpider]]:
     """Spider classes by site key, in key order."""
     found: dict[str, type[NewsSpider]] = {}
-    for module_info in pkgutil.iter_modules(crawler.spiders.__path__):
-        if module_info.name == "base":
+    for module_info in pkgutil.iter_modules(crawler.sites.__path__):
+        if module_info.name == "registry":
             continue
-        module = importlib.import_module(f"crawler.spiders.{module_info.name}")
+        module = importlib.import_module(f"crawler.sites.{module_info.name}")
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, NewsSpider) and value is not NewsSpider:
                 found[value.site.key] = value

@@ -7,8 +7,8 @@ sitemap is known. Class strings hold ``[``/``#`` so selectors match the whole cl
 
 from __future__ import annotations
 
-from crawler.sites import Selectors, SiteConfig
-from crawler.spiders.base import NewsSpider
+from crawler.crawl.spider import NewsSpider
+from crawler.extract.siteconfig import Selectors, SiteConfig
 
 SITE = SiteConfig(
     key="thanhtra",

@@ -22,10 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from crawler.faults import FaultPlan, serve_fault
-from crawler.urls import canonical_url
+from crawler.extract.urls import canonical_url
+from crawler.testing.faults import FaultPlan, serve_fault
 
-SITES_DIR = Path(__file__).resolve().parent.parent / "tests" / "sites"
+SITES_DIR = Path(__file__).resolve().parents[2] / "tests" / "sites"
 BASE_PLACEHOLDER = "{{BASE}}"
 _CONTENT_TYPES = {
     "robots": "text/plain; charset=utf-8",
@@ -217,8 +217,8 @@ class ReplicaServer:
         if missing:
             raise KeyError(f"no replica for site(s): {', '.join(sorted(missing))}")
         if synthetic > 0:
-            from crawler.registry import sites
-            from crawler.synthetic import SyntheticSite
+            from crawler.sites.registry import sites
+            from crawler.testing.synthetic import SyntheticSite
 
             configs = sites()
             for key, site in self.sites.items():

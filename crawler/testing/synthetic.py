@@ -24,8 +24,8 @@ from xml.sax.saxutils import escape
 from lxml import html as lxml_html
 
 if TYPE_CHECKING:
-    from crawler.replica import Route, SiteReplica
-    from crawler.sites import SiteConfig
+    from crawler.extract.siteconfig import SiteConfig
+    from crawler.testing.replica import Route, SiteReplica
 
 _WORD = re.compile(r"^[^\W\d_]+$")
 _KEEP_KINDS = ("robots",)
@@ -107,7 +107,7 @@ class SyntheticSite:
 
     def install(self) -> None:
         """Replace the replica's routes by the synthetic site's."""
-        from crawler.replica import Route, route_key
+        from crawler.testing.replica import Route, route_key
 
         kept = {k: r for k, r in self.site.routes.items() if r.kind in _KEEP_KINDS}
         generated: dict[str, tuple[Route, object]] = {}

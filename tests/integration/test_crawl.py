@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
-from crawler.urls import canonical_url, url_hash
+from crawler.extract.urls import canonical_url, url_hash
+from crawler.testing.replica import ReplicaServer
 from tests.conftest import REPO, site_keys
 
 

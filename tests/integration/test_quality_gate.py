@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.replica import SITES_DIR, ReplicaServer, SiteReplica
+from crawler.testing.replica import SITES_DIR, ReplicaServer, SiteReplica
 from storage.db import open_db
 from storage.quality import TABLE, create_tables
 from tests.conftest import REPO, site_keys
@@ -89,7 +89,7 @@ def test_redesigned_site_is_flagged_unhealthy_and_still_stored(tmp_path: Path) -
         first = crawl_all(healthy, baseline_db)
     assert first.returncode == 0, first.stderr[-3000:]
     db = sqlite_utils.Database(baseline_db)
-    assert db[TABLE].exists(), "no run_quality rows: crawler.quality.QualityGate is not in EXTENSIONS"
+    assert db[TABLE].exists(), "no run_quality rows: crawler.crawl.quality.QualityGate is not in EXTENSIONS"
     baseline = latest_quality(db)
     assert sorted(baseline) == site_keys()
     for key, row in baseline.items():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
-from crawler.urls import canonical_url, url_hash
+from crawler.extract.urls import canonical_url, url_hash
+from crawler.testing.replica import ReplicaServer
 from tests.conftest import crawl_args, run_cli
 
 

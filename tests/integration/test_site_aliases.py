@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlite_utils
 
-from crawler.replica import SITES_DIR, SiteReplica
+from crawler.testing.replica import SITES_DIR, SiteReplica
 from tests.conftest import REPO
 
 WWW = "http://www.thanhtra.com.vn"

@@ -115,7 +115,7 @@ def test_folded_query_finds_the_article_typed_without_accents(served: str, brows
 def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: Path) -> None:
     from datasette.utils import escape_fts  # type: ignore[import-untyped]
 
-    from crawler.web import metadata
+    from crawler.cli.web import metadata
     from storage import dedup
 
     db = build_replica_db(tmp_path / "news.sqlite3")
@@ -131,7 +131,7 @@ def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: 
 
 
 def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
-    from crawler.cli import main
+    from crawler.cli.app import main
 
     assert main(["serve", "--db", str(tmp_path / "missing.sqlite3"), "--port", "0"]) == 5
     assert not (tmp_path / "missing.sqlite3").exists()

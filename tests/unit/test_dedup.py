@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import sqlite_utils
 
-from crawler.text import content_hash
 from storage import dedup
 from storage.db import open_db
+from storage.text import content_hash
 
 LEAD = (
     "Ngày 15/3, tại Hà Nội, Bộ Công an tổ chức Hội nghị triển khai đợt cao điểm tấn công, trấn áp tội phạm "

@@ -18,12 +18,12 @@ import jsonschema
 import pytest
 import sqlite_utils
 
-from crawler.cli import main
-from crawler.text import content_hash
-from crawler.urls import url_hash
+from crawler.cli.app import main
+from crawler.extract.urls import url_hash
 from storage.articles import save_article
 from storage.db import open_db
 from storage.export import EXPORT_FIELDS, iter_records, write_jsonl
+from storage.text import content_hash
 from tests.conftest import REPO
 from tests.unit.test_search import build_replica_db
 

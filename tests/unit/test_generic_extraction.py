@@ -13,7 +13,7 @@ from bench.metric import (
     shingle_matching,
     tokenize,
 )
-from crawler.generic import GenericResult, extract_generic
+from crawler.extract.generic import GenericResult, extract_generic
 
 BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "article-extraction-benchmark"
 

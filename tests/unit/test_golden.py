@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import NotArticle, extract
-from crawler.registry import sites
-from crawler.replica import SITES_DIR
-from crawler.urls import canonical_url
+from crawler.extract.article import NotArticle, extract
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import sites
+from crawler.testing.replica import SITES_DIR
 from tests.conftest import real_page, replica, site_keys
 
 ARTICLES = [(key, route.path) for key in site_keys() for route in replica(key).routes_of("article")]

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from crawler import extraction
-from crawler.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
+from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
+from crawler.extract import article as extraction
 from tests.conftest import real_page, replica, site_keys
 
 

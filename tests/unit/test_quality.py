@@ -10,9 +10,9 @@ import pytest
 import sqlite_utils
 from scrapy.settings import Settings
 
-from crawler import cli_health
-from crawler.items import ArticleItem
-from crawler.quality import QualityConfig, Sample, Verdict, binom_cdf, judge, quantile, record_run
+from crawler.cli import health as cli_health
+from crawler.crawl.quality import QualityConfig, Sample, Verdict, binom_cdf, judge, quantile, record_run
+from crawler.extract.items import ArticleItem
 from storage.db import open_db
 from storage.quality import accept_run, recent_quality
 

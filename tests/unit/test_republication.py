@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 import sqlite_utils
 
-from crawler.extraction import NotArticle, extract
-from crawler.registry import sites
-from crawler.urls import canonical_url
+from crawler.extract.article import NotArticle, extract
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import sites
 from storage import dedup
 from storage.db import open_db
 from tests.conftest import real_page, replica, site_keys

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from crawler.cli import main
-from crawler.extraction import extract
-from crawler.items import ArticleItem
-from crawler.registry import sites
-from crawler.urls import canonical_url
+from crawler.cli.app import main
+from crawler.extract.article import extract
+from crawler.extract.items import ArticleItem
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import sites
 from storage.articles import save_article
 from storage.db import open_db
 from storage.search import EXACT_FTS, FOLDED_FTS, QueryError, fold, match_expression, rebuild, search
