@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlite_utils
 
 from crawler.testing.faults import FaultPlan
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = [

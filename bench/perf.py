@@ -31,7 +31,7 @@ import psutil
 from crawler.crawl.pool import ExtractionPool
 from crawler.extract import article as extraction
 from crawler.sites.registry import sites
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARK = REPO.parent / "shared" / "benchmarks" / "article-extraction-benchmark" / "html"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 BOT_NAME = "newscrawl"
-SPIDER_MODULES = ["crawler.sites"]
-NEWSPIDER_MODULE = "crawler.sites"
+SPIDER_MODULES = ["crawler.crawl.spiders"]
 
 # --- Politeness -----------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True

@@ -25,6 +25,7 @@ from datasketch import MinHash
 
 from storage.articles import now_iso
 from storage.db import write_transaction
+from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
 from storage.text import normalize_for_hash
 
 Signature = npt.NDArray[np.uint32]
@@ -60,10 +61,6 @@ ROWS = 4
 # of a crowded bucket keeps every insert constant-time without losing them.
 BUCKET_CAP = 50
 
-SIGNATURES = "dup_signatures"
-BAND_ROWS = "dup_bands"
-CLUSTERS = "dup_clusters"
-MEMBERS = "dup_members"
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
 _PERMUTATIONS: Any = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
@@ -98,25 +95,6 @@ class Cluster:
     original: str
     created_at: str
     members: list[Member]
-
-
-def create_tables(db: sqlite_utils.Database) -> None:
-    """Create the dedup tables and indexes if missing (for a migration)."""
-    # dup_bands: its primary key is the (band, bucket) index that matches a new article; WITHOUT
-    # ROWID stores the rows in that index (no second copy) and makes re-inserting a row a no-op.
-    # dup_clusters.merged_into: a cluster absorbed by another keeps its row, so an id an analyst
-    # noted down still resolves.
-    db.executescript(f"""
-        create table if not exists {SIGNATURES} (url_hash text primary key, site text not null,
-            published_at text, num_perm integer not null, signature blob not null, indexed_at text);
-        create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null,
-            url_hash text not null, primary key (band, bucket, url_hash)) without rowid;
-        create table if not exists {CLUSTERS} (cluster_id integer primary key, original text not null,
-            created_at text not null, merged_into integer);
-        create table if not exists {MEMBERS} (url_hash text primary key, cluster_id integer not null,
-            similarity float);
-        create index if not exists idx_{MEMBERS}_cluster_id on {MEMBERS} (cluster_id);
-    """)
 
 
 def dedup_text(lead: str | None, body: str | None) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from storage.search import create_indexes
+from storage.tables import create_dedup_tables, create_quality_tables
+
 migrations = Migrations("newscrawl")
 
 
@@ -108,8 +111,6 @@ def m002_incremental(db: sqlite_utils.Database) -> None:
 @migrations()
 def m010_search(db: sqlite_utils.Database) -> None:
     """Exact and accent-folded FTS5 indexes over articles, kept in sync by SQL-only triggers."""
-    from storage.search import create_indexes
-
     create_indexes(db)
 
 
@@ -126,9 +127,7 @@ def m011_articles_browse(db: sqlite_utils.Database) -> None:
 @migrations()
 def m012_run_quality(db: sqlite_utils.Database) -> None:
     """Per-site extraction quality of each crawl run (the quality gate, crawler/quality.py)."""
-    from storage.quality import create_tables
-
-    create_tables(db)
+    create_quality_tables(db)
 
 
 @migrations()
@@ -140,9 +139,7 @@ def m012_articles_published_index(db: sqlite_utils.Database) -> None:
 @migrations()
 def m013_dedup(db: sqlite_utils.Database) -> None:
     """Near-duplicate signatures, the LSH band index and story clusters (storage/dedup.py)."""
-    from storage.dedup import create_tables
-
-    create_tables(db)
+    create_dedup_tables(db)
 
 
 @migrations()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.testing.replica import SITES_DIR, ReplicaServer, Route, SiteReplica
+from crawler.testing.replica import SITES_DIR, Route, SiteReplica
+from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 

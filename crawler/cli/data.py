@@ -10,27 +10,33 @@ import sys
 import time
 from typing import Any, TextIO
 
+from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, db_path, parse_since, site_keys
+from crawler.cli.web import serve
+from storage import dedup, export
+from storage.db import open_db
+from storage.search import QueryError, search
+
 
 def register(sub: Any) -> None:
     """Add this module's subcommands to the ``newscrawl`` parser."""
-    export = sub.add_parser("export", help="write stored articles as JSON lines or CSV")
-    export.add_argument("--db", help="database path")
-    export.add_argument("--site", help="only this site")
-    export.add_argument("--since", help="only articles published (or fetched) on or after DATE (YYYY-MM-DD or ISO)")
-    export.add_argument(
+    exp = sub.add_parser("export", help="write stored articles as JSON lines or CSV")
+    exp.add_argument("--db", help="database path")
+    exp.add_argument("--site", help="only this site")
+    exp.add_argument("--since", help="only articles published (or fetched) on or after DATE (YYYY-MM-DD or ISO)")
+    exp.add_argument(
         "--since-field", choices=("published", "fetched"), default="published", help="the time --since applies to"
     )
-    export.add_argument(
+    exp.add_argument(
         "--one-per-cluster", action="store_true", help="one record per story: each duplicate cluster's original only"
     )
-    export.add_argument(
+    exp.add_argument(
         "--incremental",
         metavar="STATE_FILE",
         help="only what is new or changed since the export recorded in STATE_FILE (created if missing)",
     )
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv")
-    export.add_argument("-o", "--output", required=True, help="output file (.gz for gzip, - for stdout)")
-    export.set_defaults(func=cmd_export)
+    exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv")
+    exp.add_argument("-o", "--output", required=True, help="output file (.gz for gzip, - for stdout)")
+    exp.set_defaults(func=cmd_export)
 
     search = sub.add_parser("search", help="full-text search of stored articles, best first")
     search.add_argument("query", help='words (all must occur), "a phrase", or a prefix*')
@@ -58,21 +64,17 @@ def register(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from crawler.cli.app import EXIT_ERRORS, EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
-    from storage import export
-    from storage.db import open_db
-
     if args.site:
-        _site_keys([args.site])
+        site_keys([args.site])
     selection = export.Selection(
-        args.site, _parse_since(args.since, "--since"), args.since_field, one_per_cluster=args.one_per_cluster
+        args.site, parse_since(args.since, "--since"), args.since_field, one_per_cluster=args.one_per_cluster
     )
     try:
         state = export.read_state(args.incremental, selection) if args.incremental else None
     except export.StateError as exc:
         raise UsageError(str(exc)) from exc
     write = export.write_csv if args.format == "csv" else export.write_jsonl
-    db = open_db(_db_path(args), create=False)
+    db = open_db(db_path(args), create=False)
     try:
         with export.snapshot(db):
             if state is None:
@@ -137,18 +139,14 @@ class ProgressBar:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from crawler.cli.app import EXIT_OK, UsageError, _db_path, _parse_since, _site_keys
-    from storage.db import open_db
-    from storage.search import QueryError, search
-
     if args.site:
-        _site_keys([args.site])
+        site_keys([args.site])
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    since = _parse_since(args.since, "--since")
+    since = parse_since(args.since, "--since")
     tty = sys.stdout.isatty() and not args.json
     markers = ("\033[1;33m", "\033[0m") if tty else ("[", "]")
-    db = open_db(_db_path(args), create=False)
+    db = open_db(db_path(args), create=False)
     try:
         hits = search(
             db, args.query, folded=args.folded, site=args.site, since=since, limit=args.limit, markers=markers
@@ -169,25 +167,17 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from crawler.cli.app import EXIT_OK, _db_path
-    from crawler.cli.web import serve
-    from storage.db import open_db
-
-    path = _db_path(args)
+    path = db_path(args)
     open_db(path, create=False).close()  # migrate (search index, views) and fail in one line if unusable
     serve(path, args.port, args.host)
     return EXIT_OK
 
 
 def cmd_dupes(args: argparse.Namespace) -> int:
-    from crawler.cli.app import EXIT_OK, _db_path, _parse_since, _site_keys
-    from storage import dedup
-    from storage.db import open_db
-
     if args.site:
-        _site_keys([args.site])
-    since = _parse_since(args.since, "--since")
-    db = open_db(_db_path(args), create=False)
+        site_keys([args.site])
+    since = parse_since(args.since, "--since")
+    db = open_db(db_path(args), create=False)
     try:
         if args.backfill:
             print(f"indexed {dedup.index_stored(db)} stored articles", file=sys.stderr)

@@ -8,14 +8,22 @@ import sys
 import time
 from typing import Any
 
+import redis
+
+from crawler.cli.common import EXIT_LOCKED, EXIT_OK, UsageError, db_help, db_path
+from crawler.crawl.lock import CrawlLock, LockHeld
+from crawler.crawl.runner import project_settings
+from crawler.distributed.ingest import IngestConfig, run_ingest
 from crawler.distributed.worker import DEFAULT_PREFIX, INGEST_GROUP, Keys, connect
+from crawler.sites.registry import sites
+from storage.db import open_db
 
 
 def register(sub: Any) -> None:
     """Add this module's subcommands to the ``newscrawl`` parser."""
     ing = sub.add_parser("ingest", help="distributed mode: write the workers' records from Redis into SQLite")
     ing.add_argument("--redis", required=True, metavar="URL", help="e.g. redis://10.0.0.5:6379/0")
-    ing.add_argument("--db", help="database path (default: $NEWS_DB_PATH or data/news.sqlite3)")
+    ing.add_argument("--db", help=db_help())
     ing.add_argument("--batch", type=int, default=200, metavar="N", help="records per transaction batch")
     ing.add_argument(
         "--idle-exit", type=float, default=0, metavar="SECONDS", help="exit after this long with nothing to ingest"
@@ -28,19 +36,10 @@ def register(sub: Any) -> None:
 
 
 def _prefix() -> str:
-    from crawler.crawl.runner import project_settings
-
     return str(project_settings().get("NEWS_REDIS_PREFIX") or DEFAULT_PREFIX)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    import redis
-
-    from crawler.cli.app import EXIT_LOCKED, EXIT_OK, UsageError, _db_path
-    from crawler.crawl.lock import CrawlLock, LockHeld
-    from crawler.crawl.runner import project_settings
-    from crawler.distributed.ingest import IngestConfig, run_ingest
-    from storage.db import open_db
 
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
@@ -52,11 +51,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         recheck_days=settings.getfloat("NEWS_RECHECK_DAYS"),
         recheck_hours=settings.getfloat("NEWS_RECHECK_HOURS"),
     )
-    db_path = _db_path(args)
+    path = db_path(args)
     try:
         # The one writer of the database: no local crawl and no second ingest meanwhile.
-        with CrawlLock(db_path):
-            db = open_db(db_path, max_pages=settings.getint("NEWS_DB_MAX_PAGES"))
+        with CrawlLock(path):
+            db = open_db(path, max_pages=settings.getint("NEWS_DB_MAX_PAGES"))
             try:
                 stats = run_ingest(args.redis, db, config)
             finally:
@@ -72,10 +71,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    import redis
-
-    from crawler.cli.app import EXIT_OK, UsageError
-    from crawler.sites.registry import sites
 
     keys = Keys(_prefix())
     server = connect(args.redis)

@@ -9,7 +9,10 @@ from typing import Any
 
 import sqlite_utils
 
+from crawler.cli.common import EXIT_OK, UsageError, db_path, site_keys
 from crawler.crawl.quality import COVERAGE, QualityConfig, Sample
+from crawler.crawl.runner import project_settings
+from storage.db import open_db
 from storage.quality import accept_run, baseline_runs, recent_quality
 
 _VERDICTS = {1: "healthy", 0: "UNHEALTHY", None: "pending"}
@@ -31,16 +34,12 @@ def register(sub: Any) -> None:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from crawler.cli.app import EXIT_OK, UsageError, _db_path, _site_keys
-    from crawler.crawl.runner import project_settings
-    from storage.db import open_db
-
     if args.site:
-        _site_keys([args.site])
+        site_keys([args.site])
     if args.runs < 1:
         raise UsageError("--runs must be at least 1")
     config = QualityConfig.from_settings(project_settings())
-    db = open_db(_db_path(args), create=False)
+    db = open_db(db_path(args), create=False)
     try:
         if args.accept is not None:
             site = accept_run(db, args.accept)

@@ -20,11 +20,15 @@ from typing import Any
 
 import sqlite_utils
 
+from crawler.cli.common import EXIT_ERRORS, EXIT_OK, db_path, parse_since, site_keys
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, default_workers
+from crawler.crawl.runner import project_settings
 from crawler.extract.article import NotArticle, decode_page
 from crawler.extract.items import RECORD_FIELDS, ArticleItem
+from crawler.sites.registry import sites
 from storage.articles import decode_row, load_raw_html
 from storage.batch import ArticleWrite, save_articles
+from storage.db import open_db
 
 _COMPARED = tuple(f for f in RECORD_FIELDS if f != "fetched_at")
 BATCH = 100
@@ -41,20 +45,16 @@ def register(sub: Any) -> None:
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
-    from crawler.cli.app import EXIT_ERRORS, EXIT_OK, _db_path, _parse_since, _site_keys
-    from crawler.crawl.runner import project_settings
-    from storage.db import open_db
-
     if args.site:
-        _site_keys([args.site])
-    since = _parse_since(args.since, "--since")
+        site_keys([args.site])
+    since = parse_since(args.since, "--since")
     settings = project_settings()
     workers = args.workers
     if workers is None:
         configured = settings.get("NEWS_EXTRACT_WORKERS")
         workers = default_workers() if configured in (None, "") else int(configured)
     timeout = settings.getfloat("NEWS_EXTRACT_TIMEOUT", 30.0)
-    db = open_db(_db_path(args), create=False)
+    db = open_db(db_path(args), create=False)
     started = time.perf_counter()
     try:
         counts = reextract(db, args.site, since, workers, timeout, _progress if sys.stderr.isatty() else None)
@@ -87,8 +87,6 @@ def reextract(
     ``since``; store changed records; count ``unchanged`` / ``updated`` / ``metadata_only`` /
     ``failed`` (not an article any more, timed out, crashed) and ``alias``/``new`` (should a
     changed page now declare another canonical URL)."""
-    from crawler.sites.registry import sites
-
     configs = sites()
     where, params = ["1 = 1"], []
     if site:

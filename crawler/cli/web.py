@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from markupsafe import Markup
 
 from storage.search import EXACT_FTS, FOLDED_FTS, fold_sql
 
@@ -144,8 +145,6 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
 
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
     """Datasette hook: a title links to its article, a URL column is a link."""
-    from markupsafe import Markup
-
     del table, database, datasette
     if column == "title" and isinstance(value, str) and row is not None and "url" in row.keys():
         url = row["url"]
@@ -158,6 +157,8 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
 
 def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
     """Serve ``path`` until interrupted; prints ``serving URL`` once the socket listens."""
+    # Imported here, not at the top: Datasette and uvicorn take ~1 s to import, a cost every
+    # other ``newscrawl`` command would pay for nothing.
     import uvicorn
     from datasette import hookimpl  # type: ignore[import-untyped]
     from datasette.app import Datasette  # type: ignore[import-untyped]

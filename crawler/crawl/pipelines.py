@@ -71,6 +71,8 @@ class StoragePipeline:
         if len(self.pending) >= self.batch_size:
             self.flush()
         elif self._timer is None:
+            # Imported at first use: importing the reactor at module level would install
+            # Twisted's default one before Scrapy installs the asyncio reactor it is set to use.
             from twisted.internet import reactor
 
             self._timer = cast(Any, reactor).callLater(self.flush_seconds, self._flush_due)

@@ -30,6 +30,7 @@ from crawler.extract import article as extraction
 from crawler.extract.items import ArticleItem
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase
+from crawler.sites.registry import sites
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,6 @@ def default_workers() -> int:
 
 @cache
 def _site(key: str) -> SiteConfig:
-    from crawler.sites.registry import sites  # the registry imports the spiders: only when needed
-
     return sites()[key]
 
 

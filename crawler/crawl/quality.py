@@ -34,10 +34,11 @@ import sqlite_utils
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
+from storage.tables import create_quality_tables
 
 from crawler.extract.items import ArticleItem
 from storage.db import open_db
-from storage.quality import baseline_runs, create_tables, pending_runs, save_quality
+from storage.quality import baseline_runs, pending_runs, save_quality
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ def record_run(
 ) -> tuple[Verdict, Sample]:
     """Judge one run of ``site`` (pooled with its pending predecessors) against the site's
     healthy history and store its ``run_quality`` row; return the verdict and the pooled sample."""
-    create_tables(db)
+    create_quality_tables(db)
     pending = pending_runs(db, site, run_id, config.baseline_runs)
     history = baseline_runs(db, site, run_id, config.baseline_runs)
     pooled = sum((Sample.from_row(r) for r in pending), sample)

@@ -9,7 +9,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from crawler.crawl.runs import PREFIX
-from crawler.sites.registry import spiders
+from crawler.crawl.spiders import spiders
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Any:

@@ -14,7 +14,6 @@ checks it against the live site, and a non-JSON answer just means "API unavailab
 
 from __future__ import annotations
 
-from crawler.crawl.spider import NewsSpider
 from crawler.extract.siteconfig import ApiListing, Selectors, SiteConfig
 
 # The era-A web part; its child positions are the confirmed ones (title, date, sapo, body, author).
@@ -74,8 +73,3 @@ SITE = SiteConfig(
         remove=("#text-to-speech", "#action-social", "#article-bottom", ".share", ".related"),
     ),
 )
-
-
-class BoconganSpider(NewsSpider):
-    name = SITE.key
-    site = SITE

@@ -7,7 +7,6 @@ replica's choice, the real one is unknown). Inline related boxes sit inside
 
 from __future__ import annotations
 
-from crawler.crawl.spider import NewsSpider
 from crawler.extract.siteconfig import Selectors, SiteConfig
 
 SITE = SiteConfig(
@@ -33,8 +32,3 @@ SITE = SiteConfig(
         remove=(".col-sm-12.col-md-6.fLeft", "div.inner-article", ".ad-embed", "#subiz_wrapper"),
     ),
 )
-
-
-class CaoSpider(NewsSpider):
-    name = SITE.key
-    site = SITE

@@ -1,28 +1,30 @@
-"""The site registry: every spider module under crawler/spiders with a SITE, by key."""
+"""The site registry: every module of this package that defines ``SITE``, by site key."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import cache
+from types import ModuleType
 
 import crawler.sites
-from crawler.crawl.spider import NewsSpider
 from crawler.extract.siteconfig import SiteConfig
 
 
-def spiders() -> dict[str, type[NewsSpider]]:
-    """Spider classes by site key, in key order."""
-    found: dict[str, type[NewsSpider]] = {}
+@cache
+def site_modules() -> dict[str, ModuleType]:
+    """The site modules by site key (``SITE.key``), in key order."""
+    found: dict[str, ModuleType] = {}
     for module_info in pkgutil.iter_modules(crawler.sites.__path__):
         if module_info.name == "registry":
             continue
         module = importlib.import_module(f"crawler.sites.{module_info.name}")
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, NewsSpider) and value is not NewsSpider:
-                found[value.site.key] = value
+        site = getattr(module, "SITE", None)
+        if isinstance(site, SiteConfig):
+            found[site.key] = module
     return dict(sorted(found.items()))
 
 
 def sites() -> dict[str, SiteConfig]:
     """Site configs by key."""
-    return {key: spider.site for key, spider in spiders().items()}
+    return {key: module.SITE for key, module in site_modules().items()}

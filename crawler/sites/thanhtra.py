@@ -7,7 +7,6 @@ sitemap is known. Class strings hold ``[``/``#`` so selectors match the whole cl
 
 from __future__ import annotations
 
-from crawler.crawl.spider import NewsSpider
 from crawler.extract.siteconfig import Selectors, SiteConfig
 
 SITE = SiteConfig(
@@ -42,8 +41,3 @@ SITE = SiteConfig(
         captions=("p.editor-image-caption", ".editor-image-caption", "figcaption"),
     ),
 )
-
-
-class ThanhtraSpider(NewsSpider):
-    name = SITE.key
-    site = SITE

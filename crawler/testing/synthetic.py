@@ -18,14 +18,12 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from lxml import html as lxml_html
 
-if TYPE_CHECKING:
-    from crawler.extract.siteconfig import SiteConfig
-    from crawler.testing.replica import Route, SiteReplica
+from crawler.extract.siteconfig import SiteConfig
+from crawler.testing.replica import Route, SiteReplica, route_key
 
 _WORD = re.compile(r"^[^\W\d_]+$")
 _KEEP_KINDS = ("robots",)
@@ -107,8 +105,6 @@ class SyntheticSite:
 
     def install(self) -> None:
         """Replace the replica's routes by the synthetic site's."""
-        from crawler.testing.replica import Route, route_key
-
         kept = {k: r for k, r in self.site.routes.items() if r.kind in _KEEP_KINDS}
         generated: dict[str, tuple[Route, object]] = {}
         for i in range(self.count):

@@ -19,7 +19,7 @@ import pytest
 import sqlite_utils
 
 from crawler.testing.faults import CHALLENGE_PAGE
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from tests.conftest import crawl_args, run_cli
 
 ARCHIVE = "/bai-viet/hoi-nghi-tong-ket-cong-tac-nam-cu-chi-co-trong-api-1700000123"

@@ -13,7 +13,7 @@ import pytest
 import sqlite_utils
 
 from crawler.extract.urls import canonical_url, url_hash
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from tests.conftest import REPO, site_keys
 
 

@@ -19,7 +19,7 @@ import pytest
 import redis
 import sqlite_utils
 
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from tests.conftest import REPO
 from tests.integration.replica_edit import publish_cao_article

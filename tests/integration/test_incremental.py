@@ -16,7 +16,8 @@ import sqlite_utils
 
 from crawler.crawl.lock import CrawlLock
 from crawler.extract.urls import canonical_url
-from crawler.testing.replica import ReplicaServer, SiteReplica
+from crawler.testing.replica import SiteReplica
+from crawler.testing.server import ReplicaServer
 from tests.conftest import REPO, crawl_args
 from tests.integration.replica_edit import edit_article, publish_cao_article
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from tests.conftest import REPO, crawl_args
 
 PATCHED_CLI = """
@@ -31,7 +31,7 @@ def extract(page, *args, **kwargs):
         os._exit(3)
     return real(page, *args, **kwargs)
 extraction.extract = extract
-from crawler.cli.app import main
+from crawler.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -20,10 +20,12 @@ import sys
 from pathlib import Path
 
 import sqlite_utils
+from storage.tables import QUALITY as TABLE
+from storage.tables import create_quality_tables
 
-from crawler.testing.replica import SITES_DIR, ReplicaServer, SiteReplica
+from crawler.testing.replica import SITES_DIR, SiteReplica
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
-from storage.quality import TABLE, create_tables
 from tests.conftest import REPO, site_keys
 
 VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"
@@ -69,7 +71,7 @@ def seed_history(source: Path, target: Path) -> None:
     """A fresh database holding only the run history (runs and their quality rows) of ``source``."""
     src = sqlite_utils.Database(source)
     dst = open_db(target)
-    create_tables(dst)
+    create_quality_tables(dst)
     with dst.atomic():
         dst.table("crawl_runs").insert_all(src.query("select * from crawl_runs"))
         dst.table(TABLE).insert_all(src.query(f"select * from {TABLE}"))

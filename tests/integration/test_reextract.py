@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlite_utils
 
 from crawler.extract.urls import canonical_url, url_hash
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from tests.conftest import crawl_args, run_cli
 
 

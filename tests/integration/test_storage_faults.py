@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.testing.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from tests.conftest import REPO
 

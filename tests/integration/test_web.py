@@ -131,7 +131,7 @@ def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: 
 
 
 def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
-    from crawler.cli.app import main
+    from crawler.cli import main
 
     assert main(["serve", "--db", str(tmp_path / "missing.sqlite3"), "--port", "0"]) == 5
     assert not (tmp_path / "missing.sqlite3").exists()

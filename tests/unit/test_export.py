@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 import sqlite_utils
 
-from crawler.cli.app import main
+from crawler.cli import main
 from crawler.extract.urls import url_hash
 from storage.articles import save_article
 from storage.db import open_db

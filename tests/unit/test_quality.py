@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 from scrapy.settings import Settings
 
-from crawler.cli import health as cli_health
+from crawler.cli import health
 from crawler.crawl.quality import QualityConfig, Sample, Verdict, binom_cdf, judge, quantile, record_run
 from crawler.extract.items import ArticleItem
 from storage.db import open_db
@@ -193,7 +193,7 @@ def test_health_command_shows_trends_reasons_and_baseline(tmp_path: Path, capsys
     record_run(disk, "cao", 3, sample(8, generic=8), CONFIG)
     disk.close()
     parser = argparse.ArgumentParser()
-    cli_health.register(parser.add_subparsers())
+    health.register(parser.add_subparsers())
     args = parser.parse_args(["health", "--db", str(path), "--site", "cao"])
     assert args.func(args) == 0
     out = capsys.readouterr().out

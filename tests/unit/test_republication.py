@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlite_utils
+from storage.tables import create_dedup_tables
 
 from crawler.extract.article import NotArticle, extract
 from crawler.extract.urls import canonical_url
@@ -44,7 +45,7 @@ def records() -> dict[tuple[str, str], dict[str, object]]:
 @pytest.fixture
 def db(records: dict[tuple[str, str], dict[str, object]]) -> Iterator[sqlite_utils.Database]:
     database = open_db(":memory:")
-    dedup.create_tables(database)
+    create_dedup_tables(database)
     # Newest first, as a crawl of the home pages meets them: the original arrives after its copies.
     for record in sorted(records.values(), key=lambda r: str(r["published_at"]), reverse=True):
         columns = ("url_hash", "site", "url", "title", "body", "published_at", "content_hash")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from crawler.cli.app import main
+from crawler.cli import main
 from crawler.extract.article import extract
 from crawler.extract.items import ArticleItem
 from crawler.extract.urls import canonical_url
