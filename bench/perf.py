@@ -29,6 +29,7 @@ from typing import Any
 import psutil
 
 from crawler.crawl.pool import ExtractionPool
+from crawler.crawl.runner import project_settings
 from crawler.extract import article as extraction
 from crawler.sites.registry import sites
 from crawler.testing.server import ReplicaServer
@@ -121,6 +122,10 @@ def _crawl(server: ReplicaServer, db: Path, workers: int, sample: bool = False) 
     return elapsed, peak[0], peak[1]
 
 
+def _extract_timeout() -> float:
+    return float(project_settings().getfloat("NEWS_EXTRACT_TIMEOUT"))
+
+
 def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
     """Pages per second extracting every synthetic article with ``workers`` processes."""
     pages = []
@@ -129,7 +134,7 @@ def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
         pages += [
             (extraction.decode_page(site.render(r, base)), base + r.path, base, key) for r in site.routes_of("article")
         ]
-    with ExtractionPool(workers) as pool:
+    with ExtractionPool(workers, _extract_timeout()) as pool:
         pool.submit(*pages[0]).result()  # workers up
         started = time.perf_counter()
         window: list[Any] = []
@@ -154,7 +159,7 @@ def part_endtoend(n: int, workers: int) -> None:
         store = sqlite_utils.Database(db)
         stored = store["articles"].count
         started = time.perf_counter()
-        counts = reextract(store, workers=workers)
+        counts = reextract(store, workers, _extract_timeout())
         re_rate = sum(counts.values()) / (time.perf_counter() - started)
     crawl_rate = stored / elapsed
     print(f"synthetic replica: {n} articles per site, {total} in all; {workers} extraction processes")

@@ -27,6 +27,7 @@ from storage.articles import now_iso
 from storage.db import write_transaction
 from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
 from storage.text import normalize_for_hash
+from storage.text import shingles as text_shingles
 
 Signature = npt.NDArray[np.uint32]
 
@@ -104,10 +105,7 @@ def dedup_text(lead: str | None, body: str | None) -> str:
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
     """Overlapping ``size``-word shingles of the normalised text; a shorter text is one shingle."""
-    words = normalize_for_hash(text).split()
-    if len(words) <= size:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return {" ".join(s) for s in text_shingles(normalize_for_hash(text).split(), size)}
 
 
 def signature(text: str, size: int = SHINGLE_SIZE) -> Signature | None:

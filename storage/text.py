@@ -1,4 +1,4 @@
-"""Text normalisation and hashing shared by extraction, storage and dedup.
+"""Text normalisation, hashing and shingles shared by extraction, storage, dedup and the benchmarks.
 
 Vietnamese text reaches us in NFC and NFD and as HTML entities (``&#7873;``, ``&ocirc;``);
 everything that compares, hashes or stores text goes through :func:`clean_text` first so the
@@ -11,6 +11,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -53,3 +54,17 @@ def normalize_for_hash(text: str) -> str:
 def content_hash(title: str | None, lead: str | None, body: str | None) -> str:
     """Hash of an article's normalised title, lead and body."""
     return hash_key(normalize_for_hash("\n".join(p for p in (title, lead, body) if p)))
+
+
+def shingles(tokens: Sequence[str], size: int) -> list[tuple[str, ...]]:
+    """Overlapping ``size``-token windows of ``tokens``, in order (a multiset: repeats kept).
+
+    Fewer than ``size`` tokens make one short shingle; no token makes none. The one shingle
+    rule of the project: the body metric (bench/metric.py), the generic extractor's edge trim
+    and near-duplicate signatures (storage/dedup.py) all count with it.
+    """
+    if not tokens:
+        return []
+    if len(tokens) <= size:
+        return [tuple(tokens)]
+    return [tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)]

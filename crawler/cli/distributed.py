@@ -14,7 +14,7 @@ from crawler.cli.common import EXIT_LOCKED, EXIT_OK, UsageError, db_help, db_pat
 from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
 from crawler.distributed.ingest import IngestConfig, run_ingest
-from crawler.distributed.worker import DEFAULT_PREFIX, INGEST_GROUP, Keys, connect
+from crawler.distributed.worker import INGEST_GROUP, Keys, connect
 from crawler.sites.registry import sites
 from storage.db import open_db
 
@@ -36,21 +36,14 @@ def register(sub: Any) -> None:
 
 
 def _prefix() -> str:
-    return str(project_settings().get("NEWS_REDIS_PREFIX") or DEFAULT_PREFIX)
+    return str(project_settings().get("NEWS_REDIS_PREFIX"))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
     settings = project_settings()
-    config = IngestConfig(
-        prefix=_prefix(),
-        batch=args.batch,
-        idle_exit=args.idle_exit,
-        recheck_days=settings.getfloat("NEWS_RECHECK_DAYS"),
-        recheck_hours=settings.getfloat("NEWS_RECHECK_HOURS"),
-    )
+    config = IngestConfig.from_settings(settings, batch=args.batch, idle_exit=args.idle_exit)
     path = db_path(args)
     try:
         # The one writer of the database: no local crawl and no second ingest meanwhile.

@@ -21,7 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler.cli.common import EXIT_ERRORS, EXIT_OK, db_path, parse_since, site_keys
-from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, default_workers
+from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_workers
 from crawler.crawl.runner import project_settings
 from crawler.extract.article import NotArticle, decode_page
 from crawler.extract.items import RECORD_FIELDS, ArticleItem
@@ -49,15 +49,12 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         site_keys([args.site])
     since = parse_since(args.since, "--since")
     settings = project_settings()
-    workers = args.workers
-    if workers is None:
-        configured = settings.get("NEWS_EXTRACT_WORKERS")
-        workers = default_workers() if configured in (None, "") else int(configured)
-    timeout = settings.getfloat("NEWS_EXTRACT_TIMEOUT", 30.0)
+    workers = extract_workers(settings) if args.workers is None else args.workers
+    timeout = settings.getfloat("NEWS_EXTRACT_TIMEOUT")
     db = open_db(db_path(args), create=False)
     started = time.perf_counter()
     try:
-        counts = reextract(db, args.site, since, workers, timeout, _progress if sys.stderr.isatty() else None)
+        counts = reextract(db, workers, timeout, args.site, since, _progress if sys.stderr.isatty() else None)
     finally:
         db.close()
     if sys.stderr.isatty():
@@ -77,10 +74,10 @@ def _progress(done: int, total: int) -> None:
 
 def reextract(
     db: sqlite_utils.Database,
+    workers: int,
+    timeout: float,
     site: str | None = None,
     since: str | None = None,
-    workers: int = 0,
-    timeout: float = 30.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> Counter[str]:
     """Re-extract the stored pages of ``site`` (all sites when None) published on or after

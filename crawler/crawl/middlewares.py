@@ -170,8 +170,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
-        self.backoff_max = settings.getfloat("NEWS_BACKOFF_MAX", 300.0)
-        self.backoff_start = settings.getfloat("NEWS_BACKOFF_START", 5.0)
+        self.backoff_max = settings.getfloat("NEWS_BACKOFF_MAX")
+        self.backoff_start = settings.getfloat("NEWS_BACKOFF_START")
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
         if request.meta.get("dont_retry", False):

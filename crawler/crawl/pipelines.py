@@ -25,10 +25,6 @@ from storage.db import is_disk_full, open_db
 
 logger = logging.getLogger(__name__)
 
-_REQUIRED = ("site", "url", "title", "body", "url_hash", "content_hash")
-DEFAULT_BATCH = 100
-DEFAULT_FLUSH_SECONDS = 1.0
-
 
 class StoragePipeline:
     """Stores each article once per canonical URL; counts new / duplicate / updated."""
@@ -37,8 +33,8 @@ class StoragePipeline:
         self.crawler = crawler
         settings = crawler.settings
         self.db_path: str = settings.get("NEWS_DB_PATH")
-        self.batch_size = max(1, settings.getint("NEWS_STORE_BATCH", DEFAULT_BATCH))
-        self.flush_seconds = settings.getfloat("NEWS_STORE_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS)
+        self.batch_size = max(1, settings.getint("NEWS_STORE_BATCH"))
+        self.flush_seconds = settings.getfloat("NEWS_STORE_FLUSH_SECONDS")
         self.db: sqlite_utils.Database | None = None
         self.full = False
         self.pending: list[Write] = []
@@ -83,13 +79,11 @@ class StoragePipeline:
             return UrlWrite(dict(vars(item)))
         if not isinstance(item, ArticleItem):
             return None
-        record = item.record()
-        missing = [name for name in _REQUIRED if not record.get(name)]
+        missing = item.missing_fields()
         if missing:
             self._count("dropped/invalid_record")
             raise DropItem(f"record without {', '.join(missing)}: {item.url}")
-        fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
-        return ArticleWrite(record, item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
+        return article_write(item)
 
     def _flush_due(self) -> None:
         self._timer = None
@@ -150,6 +144,12 @@ class StoragePipeline:
     def _count(self, key: str) -> None:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"newscrawl/{key}")
+
+
+def article_write(item: ArticleItem) -> ArticleWrite:
+    """What storage writes for a (valid) article: the record, its raw page and the URL first asked."""
+    fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
+    return ArticleWrite(item.record(), item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
 
 
 def _url(write: Write) -> str:

@@ -34,8 +34,6 @@ from crawler.sites.registry import sites
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 30.0
-
 
 class ExtractTimeout(Exception):
     """The page took longer than the pool's timeout; its worker was killed."""
@@ -59,8 +57,15 @@ class PageResult:
     result: ArticleItem | extraction.NotArticle
 
 
+def extract_workers(settings: Any) -> int:
+    """``NEWS_EXTRACT_WORKERS`` as a pool size; set but empty (``-s NEWS_EXTRACT_WORKERS=``)
+    means one worker per core, as the setting's own default does."""
+    value = settings.get("NEWS_EXTRACT_WORKERS")
+    return default_workers() if value in (None, "") else int(value)
+
+
 def default_workers() -> int:
-    """The default pool size: one worker per core the process may use."""
+    """One worker per core the process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -98,7 +103,7 @@ class ExtractionPool:
     ``workers == 0`` extracts in the calling process (no timeout can apply there).
     """
 
-    def __init__(self, workers: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, workers: int, timeout: float) -> None:
         self.workers = workers
         self.timeout = timeout
         self._pool: ProcessPool | None = None

@@ -34,11 +34,11 @@ import sqlite_utils
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
-from storage.tables import create_quality_tables
 
 from crawler.extract.items import ArticleItem
 from storage.db import open_db
 from storage.quality import baseline_runs, pending_runs, save_quality
+from storage.tables import create_quality_tables
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +49,17 @@ COVERAGE = ("lead", "date", "authors", "images")
 
 @dataclass(frozen=True)
 class QualityConfig:
-    """Gate thresholds; ``from_settings`` reads the ``NEWS_QUALITY_*`` settings."""
+    """Gate thresholds; ``from_settings`` reads the ``NEWS_QUALITY_*`` settings (their
+    defaults and meaning are in crawler/settings.py)."""
 
-    baseline_runs: int = 20  # healthy runs pooled into the baseline
-    min_baseline: int = 10  # articles the baseline needs before drops are judged
-    min_articles: int = 5  # articles (pooled over pending runs) before coverage is judged
-    min_generic: int = 3  # articles before the generic-share rule applies
-    max_generic_share: float = 0.5  # above this share of generic articles: a redesign
-    max_drop: float = 0.25  # coverage share drop (absolute) that counts as a fall
-    alpha: float = 0.01  # ... when the count is this improbable under the baseline share
-    max_body_drop: float = 0.5  # median body length below (1 - this) x baseline median
+    baseline_runs: int  # healthy runs pooled into the baseline
+    min_baseline: int  # articles the baseline needs before drops are judged
+    min_articles: int  # articles (pooled over pending runs) before coverage is judged
+    min_generic: int  # articles before the generic-share rule applies
+    max_generic_share: float  # above this share of generic articles: a redesign
+    max_drop: float  # coverage share drop (absolute) that counts as a fall
+    alpha: float  # ... when the count is this improbable under the baseline share
+    max_body_drop: float  # median body length below (1 - this) x baseline median
 
     @classmethod
     def from_settings(cls, settings: Any) -> QualityConfig:
@@ -66,10 +67,9 @@ class QualityConfig:
         ints["min_generic"] = "MIN_GENERIC"
         floats = {"max_generic_share": "MAX_GENERIC_SHARE", "max_drop": "MAX_DROP", "alpha": "ALPHA"}
         floats["max_body_drop"] = "MAX_BODY_DROP"
-        default = cls()
         values: dict[str, Any] = {
-            **{k: settings.getint(f"NEWS_QUALITY_{n}", getattr(default, k)) for k, n in ints.items()},
-            **{k: settings.getfloat(f"NEWS_QUALITY_{n}", getattr(default, k)) for k, n in floats.items()},
+            **{k: settings.getint(f"NEWS_QUALITY_{n}") for k, n in ints.items()},
+            **{k: settings.getfloat(f"NEWS_QUALITY_{n}") for k, n in floats.items()},
         }
         return cls(**values)
 

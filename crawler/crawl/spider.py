@@ -103,7 +103,7 @@ class NewsSpider(scrapy.Spider):
         settings = crawler.settings
         if spider.max_pages is None:
             name = "NEWS_BACKFILL_MAX_PAGES" if spider.backfill else "NEWS_MAX_LISTING_PAGES"
-            spider.max_pages = settings.getint(name) or spider.site.max_listing_pages
+            spider.max_pages = settings.getint(name)
         api = cls.site.api
         if api is not None and spider.backfill and settings.getbool("NEWS_API_BACKFILL"):
             spider.api_base = (settings.getdict("NEWS_API_BASES").get(cls.site.key) or api.base).rstrip("/")
@@ -344,11 +344,7 @@ class NewsSpider(scrapy.Spider):
         """The crawl's extraction pool, started at the first article page (shared by spiders)."""
         if self._pool is None:
             settings = self.crawler.settings
-            workers = settings.get("NEWS_EXTRACT_WORKERS")
-            self._pool = pool.acquire(
-                pool.default_workers() if workers in (None, "") else int(workers),
-                settings.getfloat("NEWS_EXTRACT_TIMEOUT", pool.DEFAULT_TIMEOUT),
-            )
+            self._pool = pool.acquire(pool.extract_workers(settings), settings.getfloat("NEWS_EXTRACT_TIMEOUT"))
         return self._pool
 
     def record_url(self, url: str) -> str:

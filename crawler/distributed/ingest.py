@@ -30,8 +30,8 @@ from typing import Any
 import redis
 import sqlite_utils
 
+from crawler.crawl.pipelines import article_write
 from crawler.distributed.worker import (
-    DEFAULT_PREFIX,
     INGEST_GROUP,
     Keys,
     RedisClient,
@@ -40,28 +40,39 @@ from crawler.distributed.worker import (
     worker_id,
 )
 from crawler.extract.items import ArticleItem, UrlEvent
-from crawler.extract.urls import url_hash
 from crawler.sites.registry import sites
 from storage.articles import known_url_hashes
-from storage.batch import ArticleWrite, UrlWrite, save_one
+from storage.batch import UrlWrite, save_one
 from storage.crawlstate import unfinished_listings
 
 logger = logging.getLogger(__name__)
 
-_REQUIRED = ("site", "url", "title", "body", "url_hash", "content_hash")
-
 
 @dataclass
 class IngestConfig:
-    """How the ingest loop runs; seconds for all durations."""
+    """How the ingest loop runs; seconds for all durations.
 
-    prefix: str = DEFAULT_PREFIX
-    batch: int = 200  # entries read (and committed, then acknowledged) at a time
-    block: float = 1.0  # wait for new entries this long per read
+    ``prefix`` and the recheck window come from the settings (``NEWS_REDIS_PREFIX``,
+    ``NEWS_RECHECK_DAYS``, ``NEWS_RECHECK_HOURS``): see :meth:`from_settings`.
+    """
+
+    prefix: str
+    recheck_days: float
+    recheck_hours: float
+    batch: int  # entries read (and committed, then acknowledged) at a time
     idle_exit: float = 0.0  # > 0: exit after this long with nothing to read (cron, tests)
+    block: float = 1.0  # wait for new entries this long per read
     mirror_every: float = 60.0  # republish the known-articles mirror at least this often
-    recheck_days: float = 3.0
-    recheck_hours: float = 6.0
+
+    @classmethod
+    def from_settings(cls, settings: Any, batch: int, idle_exit: float = 0.0) -> IngestConfig:
+        return cls(
+            prefix=settings.get("NEWS_REDIS_PREFIX"),
+            recheck_days=settings.getfloat("NEWS_RECHECK_DAYS"),
+            recheck_hours=settings.getfloat("NEWS_RECHECK_HOURS"),
+            batch=batch,
+            idle_exit=idle_exit,
+        )
 
 
 @dataclass
@@ -186,13 +197,10 @@ class Ingest:
             return "url_event"
         if not isinstance(item, ArticleItem):
             return "unknown"
-        record = item.record()
-        if any(not record.get(name) for name in _REQUIRED):
+        if item.missing_fields():
             return "invalid_record"
-        fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
         # The storage pipeline's own path: versions, aliases and near-duplicate clusters alike.
-        write = ArticleWrite(record, item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
-        return str(save_one(self.db, write))
+        return str(save_one(self.db, article_write(item)))
 
 
 def run_ingest(url: str, db: sqlite_utils.Database, config: IngestConfig) -> IngestStats:

@@ -51,7 +51,6 @@ from crawler.extract.items import ArticleItem, UrlEvent
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "newscrawl"
 # redis-py types every command as ``Awaitable[T] | T`` (its sync and asyncio clients share the
 # annotations), which strict mypy cannot narrow: the client is handled untyped.
 RedisClient = Any
@@ -61,7 +60,7 @@ INGEST_GROUP = "ingest"
 class Keys:
     """Redis key names, all under one prefix (``NEWS_REDIS_PREFIX``)."""
 
-    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.records = f"{prefix}:records"  # the Stream of finished records
         self.mirror_meta = f"{prefix}:known:meta"  # site -> time the mirror was published
@@ -165,11 +164,11 @@ class RunScheduler(Scheduler):  # type: ignore[misc]
         super().__init__(server, persist=True)
         self.crawler = crawler
         settings = crawler.settings
-        self.keys = Keys(settings.get("NEWS_REDIS_PREFIX") or DEFAULT_PREFIX)
-        self.heartbeat_ttl = max(1, settings.getint("NEWS_REDIS_HEARTBEAT_TTL", 15))
-        self.run_ttl = max(self.heartbeat_ttl * 2, settings.getint("NEWS_REDIS_RUN_TTL", 300))
-        self.poll = settings.getfloat("NEWS_REDIS_POLL", 0.5)
-        self.grace = max(1, settings.getint("NEWS_REDIS_RUN_GRACE", 60))
+        self.keys = Keys(settings.get("NEWS_REDIS_PREFIX"))
+        self.heartbeat_ttl = max(1, settings.getint("NEWS_REDIS_HEARTBEAT_TTL"))
+        self.run_ttl = max(self.heartbeat_ttl * 2, settings.getint("NEWS_REDIS_RUN_TTL"))
+        self.poll = settings.getfloat("NEWS_REDIS_POLL")
+        self.grace = max(1, settings.getint("NEWS_REDIS_RUN_GRACE"))
         self.worker = worker_id()
         self.run = ""
         self.inflight: dict[str, Request] = {}
@@ -370,7 +369,7 @@ class RecordPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.server = connect(crawler.settings.get("NEWS_REDIS_URL"))
-        self.stream = Keys(crawler.settings.get("NEWS_REDIS_PREFIX") or DEFAULT_PREFIX).records
+        self.stream = Keys(crawler.settings.get("NEWS_REDIS_PREFIX")).records
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:

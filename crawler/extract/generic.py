@@ -54,6 +54,8 @@ from trafilatura.external import try_readability
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from storage.text import shingles
+
 __all__ = ["GenericResult", "extract_generic"]
 
 _MIN_AGREEMENT = 0.6  # share of the reference's shingles found in the main text
@@ -86,11 +88,7 @@ def _tokens(text: str) -> list[str]:
 
 def _shingles(tokens: list[str]) -> list[Shingle]:
     """Overlapping 4-token shingles; a shorter non-empty text is one shingle."""
-    if not tokens:
-        return []
-    if len(tokens) < _SHINGLE:
-        return [tuple(tokens)]
-    return [tuple(tokens[i : i + _SHINGLE]) for i in range(len(tokens) - _SHINGLE + 1)]
+    return shingles(tokens, _SHINGLE)
 
 
 def _containment(part: list[Shingle], whole: Counter[Shingle]) -> float:

@@ -26,6 +26,9 @@ RECORD_FIELDS: tuple[str, ...] = (
     "fetched_at",
 )
 
+# Fields a record cannot be stored without (checked before storage, crawl and ingest alike).
+REQUIRED_FIELDS: tuple[str, ...] = ("site", "url", "title", "body", "url_hash", "content_hash")
+
 
 @dataclass
 class ArticleItem:
@@ -70,6 +73,10 @@ class ArticleItem:
         """The public record, in :data:`RECORD_FIELDS` order."""
         data = asdict(self)
         return {name: data[name] for name in RECORD_FIELDS}
+
+    def missing_fields(self) -> list[str]:
+        """The :data:`REQUIRED_FIELDS` this record lacks (empty counts as missing)."""
+        return [name for name in REQUIRED_FIELDS if not getattr(self, name)]
 
 
 @dataclass

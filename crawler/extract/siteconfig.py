@@ -69,7 +69,6 @@ class SiteConfig:
     # Format of the listing page N >= 2, from the listing path: "{path}?page={n}".
     pagination: str | None = None
     listing_links: str = "a[href]"
-    max_listing_pages: int = 5
     language: str = "vi"
     extra_hosts: tuple[str, ...] = field(default=())
     # An HTML page that links the site's feeds; links matching ``feed_links`` are read as feeds.

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from scrapy.settings import Settings
 
 from crawler.cli import health
 from crawler.crawl.quality import QualityConfig, Sample, Verdict, binom_cdf, judge, quantile, record_run
+from crawler.crawl.runner import project_settings
 from crawler.extract.items import ArticleItem
 from storage.db import open_db
 from storage.quality import accept_run, recent_quality
 
-CONFIG = QualityConfig()
+CONFIG = QualityConfig.from_settings(project_settings())
 
 
 def sample(
@@ -148,7 +148,7 @@ def test_article_pages_that_give_no_article_are_unhealthy() -> None:
 
 
 def test_thresholds_come_from_settings() -> None:
-    settings = Settings({"NEWS_QUALITY_MIN_GENERIC": "5", "NEWS_QUALITY_MAX_DROP": "0.1"})
+    settings = project_settings({"NEWS_QUALITY_MIN_GENERIC": "5", "NEWS_QUALITY_MAX_DROP": "0.1"})
     config = QualityConfig.from_settings(settings)
     assert (config.min_generic, config.max_drop, config.min_articles) == (5, 0.1, CONFIG.min_articles)
     assert judge(sample(3, generic=3), Sample(), config).healthy is None
