@@ -1,12 +1,14 @@
 """The shared spider: discovery (feeds, sitemaps, listings) and the article callback, once.
 
-A site module only declares ``SITE = SiteConfig(...)`` and a tiny subclass.
+A site module only declares ``SITE = SiteConfig(...)``; crawler/crawl/spiders.py makes its
+subclass. What the database says before the run (known articles, entry-point validators,
+listing pages and articles to retry) and the validators saved after it live in
+:class:`~crawler.crawl.state.CrawlState` (``self.state``).
 
 Scheduled runs re-read the entry points (with conditional GET) but fetch only articles not
 stored yet, or stored but young enough to be due for a recheck. Listing pagination stops at
 the first page holding no such article; ``-a backfill=1`` walks deeper (``max_pages``,
-``until``). Validators of the entry points are saved only after a run that finished without
-fetch errors, so a killed or failing run can never hide an article behind a 304 next time.
+``until``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -29,15 +31,14 @@ from twisted.python.failure import Failure
 from crawler.crawl import pool
 from crawler.crawl.middlewares import error_kind
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
+from crawler.crawl.state import CrawlState
 from crawler.extract.article import NotArticle, decode_page
 from crawler.extract.dates import parse_any, parse_vn_date
 from crawler.extract.items import ArticleItem, UrlEvent
 from crawler.extract.pagemeta import is_utf8
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase, url_hash
-from storage.articles import SETTLED_DROPS, known_url_hashes, now_iso
-from storage.crawlstate import load_validators, retry_urls, save_validators, unfinished_listings
-from storage.db import open_db
+from storage.articles import now_iso
 
 # No entity expansion, no network, bounded trees: feeds are untrusted input.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
@@ -74,11 +75,7 @@ class NewsSpider(scrapy.Spider):
         self.backfill = str(backfill).lower() in _TRUE
         self.max_pages = int(max_pages) if max_pages else None
         self.until = parse_any(until) if until else None
-        self.known: set[str] = set()
-        self.validators: dict[str, tuple[str | None, str | None]] = {}
-        self.seen_validators: dict[str, tuple[str | None, str | None]] = {}
-        self.resume: list[tuple[str, int]] = []  # listing pages a past run failed to read
-        self.retry: list[str] = []  # article URLs a past run failed on (real-site URLs)
+        self.state = CrawlState()  # loaded from the database in from_crawler
         self._pool: ExtractionPool | None = None
 
     @classmethod
@@ -111,22 +108,7 @@ class NewsSpider(scrapy.Spider):
             # like any other (Scrapy's RobotsTxtMiddleware reads it per origin).
             spider.origins.add(origin(spider.api_base))
             spider.allowed_domains.append(urlsplit(spider.api_base).hostname or "")
-        db = open_db(settings.get("NEWS_DB_PATH"))
-        try:
-            spider.known = known_url_hashes(
-                db,
-                cls.site.key,
-                settings.getfloat("NEWS_RECHECK_DAYS"),
-                settings.getfloat("NEWS_RECHECK_HOURS"),
-                datetime.now(UTC),
-            )
-            spider.validators = load_validators(db, sorted(spider.entry_urls))
-            # A site without page URLs (bocongan) never resumes one: asking for a page URL
-            # the site does not have only pokes its firewall.
-            spider.resume = unfinished_listings(db, cls.site.key) if cls.site.pagination else []
-            spider.retry = retry_urls(db, cls.site.key, SETTLED_DROPS)
-        finally:
-            db.close()
+        spider.state = CrawlState.from_crawler(crawler, cls.site, spider.entry_urls)
         return spider
 
     # --- discovery ------------------------------------------------------------------------
@@ -142,11 +124,11 @@ class NewsSpider(scrapy.Spider):
             yield self._request(
                 path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": 1}, conditional=True
             )
-        for path, page in self.resume:  # pick the walk up where a failed run lost it
+        for path, page in self.state.resume:  # pick the walk up where a failed run lost it
             yield self._listing_page(path, page)
-        for url in self.retry:  # articles a failed run lost: discovery may not list them again
+        for url in self.state.retry:  # articles a failed run lost: discovery may not list them again
             target = rebase(url, self.site.base_url, self.base_url)
-            if self._is_article(target) and url_hash(url) not in self.known:
+            if self._is_article(target) and url_hash(url) not in self.state.known:
                 self._count("links/retried")
                 yield Request(target, callback=self.parse_article, errback=self.on_error, meta={"kind": "article"})
 
@@ -302,7 +284,7 @@ class NewsSpider(scrapy.Spider):
                 continue
             if not self._is_article(url):
                 continue
-            if url_hash(self.record_url(url)) in self.known:
+            if url_hash(self.record_url(url)) in self.state.known:
                 self._count("links/known")
                 continue
             yield Request(url, callback=self.parse_article, errback=self.on_error, meta={"kind": "article"})
@@ -335,10 +317,12 @@ class NewsSpider(scrapy.Spider):
         for name, rule in result.field_sources.items():
             # "fields/authors/generic:meta_author": which rule gave each field, for health/probe
             self._count(f"fields/{name}/{rule}")
-        result.raw_html = response.body
-        result.fetched_url = self.record_url(first)
-        result.alias_reason = "canonical" if page.canonical else ("redirect" if first != url else None)
-        yield result
+        yield replace(
+            result,
+            raw_html=response.body,
+            fetched_url=self.record_url(first),
+            alias_reason="canonical" if page.canonical else ("redirect" if first != url else None),
+        )
 
     def _extraction_pool(self) -> ExtractionPool:
         """The crawl's extraction pool, started at the first article page (shared by spiders)."""
@@ -381,15 +365,6 @@ class NewsSpider(scrapy.Spider):
         if self._pool is not None:
             self._pool = None
             pool.release()
-        assert self.crawler.stats is not None
-        stats = self.crawler.stats.get_stats()
-        clean = reason == "finished" and not any(k.startswith("newscrawl/errors/") for k in stats)
-        if clean and self.seen_validators:
-            db = open_db(self.crawler.settings.get("NEWS_DB_PATH"))
-            try:
-                save_validators(db, self.seen_validators)
-            finally:
-                db.close()
 
     def _event(self, url: str, outcome: str, reason: str, detail: str) -> UrlEvent:
         record_url = self.record_url(canonical_url(url))
@@ -413,7 +388,7 @@ class NewsSpider(scrapy.Spider):
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
         if response.status == 200 and (etag or modified) and key in self.entry_urls:
-            self.seen_validators[key] = (
+            self.state.seen_validators[key] = (
                 etag.decode("latin-1") if etag else None,
                 modified.decode("latin-1") if modified else None,
             )
@@ -446,7 +421,7 @@ class NewsSpider(scrapy.Spider):
         url = self.base_url + path
         headers: dict[str, str] = {}
         meta: dict[str, Any] = {"kind": kind}
-        etag, modified = self.validators.get(self.record_url(canonical_url(url)), (None, None))
+        etag, modified = self.state.validators.get(self.record_url(canonical_url(url)), (None, None))
         # A backfill must walk past page 1 even when it has not changed: no conditional GET.
         if conditional and not self.backfill and (etag or modified):
             if etag:

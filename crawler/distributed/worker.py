@@ -16,7 +16,7 @@ Switched on by ``NEWS_REDIS_URL`` (``newscrawl crawl --redis URL``, see :func:`r
   key expires ``NEWS_REDIS_RUN_TTL`` seconds after the last heartbeat.
 - "Already stored" still comes from the article store: the ingest process mirrors each site's
   known url_hashes (and unfinished listing pages) to Redis, and a worker reads that mirror at
-  start in place of its SQLite file (``spider.known``, ``spider.resume``).
+  start in place of its SQLite file (``spider.state``: crawler/crawl/state.py).
 - :class:`RecordPipeline` replaces the storage pipeline: workers never write the article
   database, they append each record to a Redis Stream that ``newscrawl ingest`` (crawler/ingest.py)
   writes to SQLite.
@@ -47,6 +47,8 @@ from scrapy_redis.queue import PriorityQueue  # type: ignore[import-untyped]
 from scrapy_redis.scheduler import Scheduler  # type: ignore[import-untyped]
 from twisted.internet import task
 
+from crawler.crawl.spider import NewsSpider
+from crawler.crawl.state import CrawlState
 from crawler.extract.items import ArticleItem, UrlEvent
 
 logger = logging.getLogger(__name__)
@@ -196,7 +198,8 @@ class RunScheduler(Scheduler):  # type: ignore[misc]
         self.queue = PriorityQueue(self.server, spider, self._key("requests"))
         self.df = RFPDupeFilter(self.server, self._key("dupefilter"))
         self._refresh_ttls()
-        load_mirror(self.server, self.keys, spider, self._count)
+        assert isinstance(spider, NewsSpider), f"{spider.name}: not a newscrawl spider"
+        load_mirror(self.server, self.keys, spider.name, spider.state, self._count)
         # The engine polls the scheduler on this beat when nothing is in flight locally: short,
         # so an idle worker picks up requests another worker queues.
         engine = self.crawler.engine
@@ -345,22 +348,21 @@ class RunScheduler(Scheduler):  # type: ignore[misc]
             self.stats.inc_value(f"newscrawl/{key}", count)
 
 
-def load_mirror(server: RedisClient, keys: Keys, spider: Spider, count: Any) -> None:
-    """Replace the spider's SQLite-loaded ``known`` and ``resume`` with the ingest's mirror.
+def load_mirror(server: RedisClient, keys: Keys, site: str, state: CrawlState, count: Any) -> None:
+    """Replace the SQLite-loaded ``known`` and ``resume`` of ``state`` with the ingest's mirror.
 
     Without a mirror (no ingest has published yet) the spider keeps what its own database says.
     Validators are dropped: no conditional GET in distributed mode (see the module docstring).
     """
-    site = spider.name
-    spider.validators = {}  # type: ignore[attr-defined]
+    state.validators = {}
     if not server.hexists(keys.mirror_meta, site):
         count("redis/known_mirror_missing")
         logger.warning("%s: no known-articles mirror in Redis yet (is `newscrawl ingest` running?)", site)
         return
-    spider.known = {h.decode() for h in server.smembers(keys.known(site))}  # type: ignore[attr-defined]
+    state.known = {h.decode() for h in server.smembers(keys.known(site))}
     raw = server.get(keys.resume(site))
-    spider.resume = [(str(p), int(n)) for p, n in json.loads(raw)] if raw else []  # type: ignore[attr-defined]
-    count("redis/known_mirror", len(spider.known))  # type: ignore[attr-defined]
+    state.resume = [(str(p), int(n)) for p, n in json.loads(raw)] if raw else []
+    count("redis/known_mirror", len(state.known))
 
 
 class RecordPipeline:

@@ -30,7 +30,7 @@ RECORD_FIELDS: tuple[str, ...] = (
 REQUIRED_FIELDS: tuple[str, ...] = ("site", "url", "title", "body", "url_hash", "content_hash")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ArticleItem:
     """One extracted article.
 
@@ -42,6 +42,7 @@ class ArticleItem:
     ``fetched_url`` is the URL first requested (before redirects), keyed to the real site, and
     ``alias_reason`` says why it differs from ``url`` (``redirect``, ``canonical``), if it does.
     ``raw_html`` is the page as fetched, kept so the page can be re-extracted later.
+    Frozen: the spider adds the fetch facts with ``dataclasses.replace``.
     """
 
     site: str
@@ -79,7 +80,7 @@ class ArticleItem:
         return [name for name in REQUIRED_FIELDS if not getattr(self, name)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class UrlEvent:
     """A URL that was fetched or refused but yields no article, and why (for ``explain``)."""
 
