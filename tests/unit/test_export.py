@@ -156,6 +156,7 @@ def test_state_file_of_another_selection_is_refused(db_path: Path, tmp_path: Pat
     assert export(db_path, "--site", "cao", "--incremental", str(state), "-o", str(tmp_path / "c.jsonl")) == 2
 
 
+@pytest.mark.slow  # a subprocess on a pseudo-terminal
 def test_progress_bar_only_on_a_terminal(db_path: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert export(db_path, "-o", str(tmp_path / "a.jsonl")) == 0
     assert "exporting [" not in capfd.readouterr().err
@@ -172,6 +173,7 @@ def test_progress_bar_only_on_a_terminal(db_path: Path, tmp_path: Path, capfd: p
     assert f"exporting [{'#' * 30}] {count}/{count} 100%" in shown
 
 
+@pytest.mark.slow  # builds and dumps a database of thousands of rows
 def test_export_memory_does_not_grow_with_the_database() -> None:
     def peak(rows: int) -> int:
         db = open_db(":memory:")

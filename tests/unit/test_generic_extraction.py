@@ -87,6 +87,7 @@ def test_short_texts_and_empty_prediction() -> None:
     not (BENCHMARK_DIR / "ground-truth.json").is_file(),
     reason=f"article-extraction-benchmark not found at {BENCHMARK_DIR}",
 )
+@pytest.mark.slow  # extracts the 181 benchmark pages
 def test_generic_path_quality_on_benchmark() -> None:
     from bench.quality import generic_text, load_pages, score_pages
 
