@@ -43,7 +43,7 @@ _COLUMNS = (
 
 def replica_rows() -> list[dict[str, Any]]:
     """The replica articles, extracted (the tests' builder, without its pytest imports)."""
-    from tests.unit.test_search import replica_items
+    from tests.helpers import replica_items
 
     return [item.record() for item in replica_items()]
 

@@ -20,7 +20,7 @@ import sqlite_utils
 
 from crawler.testing.faults import CHALLENGE_PAGE
 from crawler.testing.server import ReplicaServer
-from tests.conftest import crawl_args, run_cli
+from tests.helpers import crawl_args, run_cli
 
 ARCHIVE = "/bai-viet/hoi-nghi-tong-ket-cong-tac-nam-cu-chi-co-trong-api-1700000123"
 

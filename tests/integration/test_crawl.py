@@ -14,7 +14,7 @@ import sqlite_utils
 
 from crawler.extract.urls import canonical_url, url_hash
 from crawler.testing.server import ReplicaServer
-from tests.conftest import REPO, site_keys
+from tests.helpers import REPO, site_keys
 
 
 @pytest.fixture(scope="module")

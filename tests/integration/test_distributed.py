@@ -21,7 +21,7 @@ import sqlite_utils
 
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.integration.replica_edit import publish_cao_article
 
 CLI = [sys.executable, "-m", "crawler.cli"]

@@ -12,7 +12,7 @@ import sqlite_utils
 from crawler.extract.urls import canonical_url
 from crawler.testing.faults import KINDS, FaultPlan
 from crawler.testing.server import ReplicaServer
-from tests.conftest import crawl_args, run_cli
+from tests.helpers import crawl_args, run_cli
 
 # How the crawler names what each injected fault looks like from its side.
 SEEN_AS = {

@@ -18,7 +18,7 @@ from crawler.crawl.lock import CrawlLock
 from crawler.extract.urls import canonical_url
 from crawler.testing.replica import SiteReplica
 from crawler.testing.server import ReplicaServer
-from tests.conftest import REPO, crawl_args
+from tests.helpers import REPO, crawl_args
 from tests.integration.replica_edit import edit_article, publish_cao_article
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]

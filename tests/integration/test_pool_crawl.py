@@ -17,7 +17,7 @@ import pytest
 import sqlite_utils
 
 from crawler.testing.server import ReplicaServer
-from tests.conftest import REPO, crawl_args
+from tests.helpers import REPO, crawl_args
 
 PATCHED_CLI = """
 import os, sys, time

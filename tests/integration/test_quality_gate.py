@@ -20,13 +20,13 @@ import sys
 from pathlib import Path
 
 import sqlite_utils
-from storage.tables import QUALITY as TABLE
-from storage.tables import create_quality_tables
 
 from crawler.testing.replica import SITES_DIR, SiteReplica
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
-from tests.conftest import REPO, site_keys
+from storage.tables import QUALITY as TABLE
+from storage.tables import create_quality_tables
+from tests.helpers import REPO, site_keys
 
 VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"
 EXIT_UNHEALTHY = 6

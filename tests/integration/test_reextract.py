@@ -11,7 +11,7 @@ import sqlite_utils
 
 from crawler.extract.urls import canonical_url, url_hash
 from crawler.testing.server import ReplicaServer
-from tests.conftest import crawl_args, run_cli
+from tests.helpers import crawl_args, run_cli
 
 
 def reextract(*args: str) -> subprocess.CompletedProcess[str]:

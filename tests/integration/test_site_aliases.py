@@ -21,7 +21,7 @@ import pytest
 import sqlite_utils
 
 from crawler.testing.replica import SITES_DIR, SiteReplica
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 WWW = "http://www.thanhtra.com.vn"
 

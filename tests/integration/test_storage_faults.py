@@ -15,7 +15,7 @@ import sqlite_utils
 
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 

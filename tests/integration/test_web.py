@@ -20,8 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import REPO
-from tests.unit.test_search import build_replica_db
+from tests.helpers import REPO, build_replica_db
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 OUTPUT = REPO / "test-output"

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
 import sqlite_utils
 
 from storage import dedup, tables
-from storage.db import open_db
-from storage.tables import create_dedup_tables
 from storage.text import content_hash
 
 LEAD = (
@@ -91,14 +87,6 @@ THANHTRA_COPY = article(
 SAME_TOPIC = article(
     "cao", 4, "2025-03-15T11:00:00+07:00", "Bộ Công an sơ kết 6 tháng thực hiện Đề án 06", UNRELATED_LEAD, UNRELATED
 )
-
-
-@pytest.fixture
-def db() -> Iterator[sqlite_utils.Database]:
-    database = open_db(":memory:")
-    create_dedup_tables(database)
-    yield database
-    database.close()
 
 
 def index(db: sqlite_utils.Database, record: dict[str, str]) -> dedup.DupResult:

@@ -24,8 +24,7 @@ from storage.articles import save_article
 from storage.db import open_db
 from storage.export import EXPORT_FIELDS, iter_records, write_jsonl
 from storage.text import content_hash
-from tests.conftest import REPO
-from tests.unit.test_search import build_replica_db
+from tests.helpers import REPO, build_replica_db
 
 SCHEMA = json.loads((REPO / "schema" / "article.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())

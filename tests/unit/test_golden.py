@@ -15,7 +15,7 @@ from crawler.extract.article import NotArticle, extract
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import sites
 from crawler.testing.replica import SITES_DIR
-from tests.conftest import real_page, replica, site_keys
+from tests.helpers import real_page, replica, site_keys
 
 ARTICLES = [(key, route.path) for key in site_keys() for route in replica(key).routes_of("article")]
 TRAPS = [

@@ -9,7 +9,7 @@ import pytest
 
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
 from crawler.extract import article as extraction
-from tests.conftest import real_page, replica, site_keys
+from tests.helpers import real_page, replica, site_keys
 
 
 def _pages() -> list[tuple[str, str, str, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,12 +54,10 @@ def item(extractor: str = "site", lead: str | None = "Sapo.", authors: tuple[str
     )
 
 
-@pytest.fixture
-def db() -> Iterator[sqlite_utils.Database]:
-    database = open_db(":memory:")
-    database.table("crawl_runs").insert_all([{"id": i, "site": "cao", "status": "ok"} for i in range(1, 30)])
-    yield database
-    database.close()
+@pytest.fixture(autouse=True)
+def _runs(db: sqlite_utils.Database) -> None:
+    """The crawl runs the quality records below refer to."""
+    db.table("crawl_runs").insert_all([{"id": i, "site": "cao", "status": "ok"} for i in range(1, 30)])
 
 
 def test_quantile_and_binomial_tail() -> None:

@@ -15,11 +15,6 @@ from storage.db import StorageError, open_db
 from storage.text import content_hash
 
 
-@pytest.fixture
-def db() -> sqlite_utils.Database:
-    return open_db(":memory:")
-
-
 def record(
     url: str, body: str = "Thân bài. " * 50, title: str = "Tiêu đề", published: str = "2026-11-20T08:00:00+07:00"
 ) -> dict[str, Any]:

@@ -1,0 +1,81 @@
+"""Helpers shared by the tests (and bench/search_export.py): replica pages, CLI runs, a replica database.
+
+Tests import these from here; fixtures live in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from crawler.extract.article import extract
+from crawler.extract.items import ArticleItem
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import sites
+from crawler.testing.replica import SITES_DIR, Route, SiteReplica
+from crawler.testing.server import ReplicaServer
+from storage.articles import save_article
+from storage.db import open_db
+
+REPO = Path(__file__).resolve().parent.parent
+FETCHED_AT = "2026-02-01T03:00:00+00:00"
+
+
+def replica(key: str) -> SiteReplica:
+    """The replica of one site, loaded from its folder."""
+    return SiteReplica(SITES_DIR / key)
+
+
+def real_page(site: SiteReplica, route: Route) -> bytes:
+    """A replica page as the real site serves it (``{{BASE}}`` is the real domain)."""
+    return site.render(route, site.real_base)
+
+
+def site_keys() -> list[str]:
+    return sorted(p.name for p in SITES_DIR.iterdir() if (p / "site.json").is_file())
+
+
+def crawl_args(server: ReplicaServer, db: Path, *keys: str, delay: float = 0.0) -> list[str]:
+    """Arguments of ``newscrawl crawl`` for replica sites (all when no key is given) into ``db``.
+
+    Politeness delays are off (``delay`` seconds between requests, no jitter, no AutoThrottle):
+    the server is the test's own; robots.txt is still obeyed.
+    """
+    args = ["crawl", *keys, "--db", str(db)]
+    for key in keys or tuple(server.sites):
+        args += ["--base-url", f"{key}={server.base_url(key)}"]
+    return [*args, "-s", f"DOWNLOAD_DELAY={delay}", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+
+
+def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``python -m crawler.cli ARGS`` from the repository, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def replica_items() -> Iterator[ArticleItem]:
+    """Every article of the three replicas, extracted as the crawler would store it."""
+    for key in site_keys():
+        site, config = replica(key), sites()[key]
+        for route in site.routes_of("article"):
+            item = extract(real_page(site, route), canonical_url(site.real_base + route.path), config, FETCHED_AT)
+            if isinstance(item, ArticleItem):
+                yield item
+
+
+def build_replica_db(path: str | Path = ":memory:") -> sqlite_utils.Database:
+    """A migrated database holding the replica articles (no crawl: extract + save_article)."""
+    db = open_db(path)
+    for item in replica_items():
+        save_article(db, item.record())
+    return db
