@@ -9,9 +9,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.test import get_crawler
 
+from crawler.crawl.runner import project_settings
 from crawler.extract.article import extract
 from crawler.extract.items import ArticleItem
 from crawler.extract.urls import canonical_url
@@ -79,3 +85,14 @@ def build_replica_db(path: str | Path = ":memory:") -> sqlite_utils.Database:
     for item in replica_items():
         save_article(db, item.record())
     return db
+
+
+def project_crawler(spidercls: type[Spider] = Spider, **overrides: Any) -> Crawler:
+    """Scrapy's test crawler (``get_crawler``) with crawler/settings.py and ``overrides`` applied.
+
+    Only the project's own settings are passed: Scrapy's defaults stay get_crawler's, which
+    match the reactor (or its absence) of the test process.
+    """
+    settings = project_settings(overrides)
+    own = {name: settings[name] for name in settings if settings.getpriority(name) >= SETTINGS_PRIORITIES["project"]}
+    return get_crawler(spidercls, own)
