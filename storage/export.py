@@ -31,7 +31,7 @@ import sqlite_utils
 
 from storage.articles import decode_row, now_iso
 
-# Stored columns of an exported record, in order (the article record of crawler/items.py,
+# Stored columns of an exported record, in order (the article record of crawler/extract/items.py,
 # plus bookkeeping); ``change`` follows them.
 STORED_FIELDS: tuple[str, ...] = (
     "site", "url", "title", "lead", "body", "authors", "source", "published_at", "published_at_raw",

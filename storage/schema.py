@@ -126,7 +126,7 @@ def m011_articles_browse(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m012_run_quality(db: sqlite_utils.Database) -> None:
-    """Per-site extraction quality of each crawl run (the quality gate, crawler/quality.py)."""
+    """Per-site extraction quality of each crawl run (the quality gate, crawler/crawl/quality.py)."""
     create_quality_tables(db)
 
 

@@ -1,7 +1,7 @@
 """``newscrawl reextract``: run extraction again over the stored raw pages, without network.
 
 Pages come from the ``pages`` table (zlib, :func:`storage.articles.load_raw_html`) and are
-extracted in the crawl's worker pool (crawler/pool.py). A record whose content hash changed is
+extracted in the crawl's worker pool (crawler/crawl/pool.py). A record whose content hash changed is
 stored as a new version (:func:`storage.articles.save_article`, batched); its ``fetched_at``
 stays that of the original fetch, since the text still comes from that fetch. A record whose
 content hash is the same but whose other fields (authors, date, images...) differ is counted as

@@ -292,7 +292,7 @@ class NewsSpider(scrapy.Spider):
     # --- articles -------------------------------------------------------------------------
 
     async def parse_article(self, response: Response) -> AsyncIterator[ArticleItem | UrlEvent]:
-        # The page is parsed in the extraction pool (crawler/pool.py), so the reactor keeps
+        # The page is parsed in the extraction pool (crawler/crawl/pool.py), so the reactor keeps
         # downloading meanwhile; a page that hangs or kills its worker is counted and retried.
         self._count("pages/article")
         first = canonical_url(response.meta.get("redirect_urls", [response.url])[0])

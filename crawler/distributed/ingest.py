@@ -11,7 +11,7 @@ upserted), so a replay doubles nothing.
 
 After each batch that stored something, and every ``mirror_every`` seconds, the set of known
 url_hashes per site (``storage.articles.known_url_hashes``, recheck window included) and the
-unfinished listing pages are published to Redis for the workers (crawler/distributed.py).
+unfinished listing pages are published to Redis for the workers (crawler/distributed/worker.py).
 """
 
 from __future__ import annotations

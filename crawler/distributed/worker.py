@@ -18,7 +18,7 @@ Switched on by ``NEWS_REDIS_URL`` (``newscrawl crawl --redis URL``, see :func:`r
   known url_hashes (and unfinished listing pages) to Redis, and a worker reads that mirror at
   start in place of its SQLite file (``spider.state``: crawler/crawl/state.py).
 - :class:`RecordPipeline` replaces the storage pipeline: workers never write the article
-  database, they append each record to a Redis Stream that ``newscrawl ingest`` (crawler/ingest.py)
+  database, they append each record to a Redis Stream that ``newscrawl ingest`` (crawler/distributed/ingest.py)
   writes to SQLite.
 
 Conditional GET is off in distributed mode: no single worker knows whether the whole run (and

@@ -1,6 +1,6 @@
 """The SiteConfig type: everything the shared spider and extractor need to know of one site.
 
-Site data itself lives in ``crawler/spiders/<key>.py`` as one ``SITE = SiteConfig(...)``.
+Site data itself lives in ``crawler/sites/<key>.py`` as one ``SITE = SiteConfig(...)``.
 """
 
 from __future__ import annotations
