@@ -5,6 +5,8 @@ Tests import these from here; fixtures live in tests/conftest.py.
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ from storage.db import open_db
 
 REPO = Path(__file__).resolve().parent.parent
 FETCHED_AT = "2026-02-01T03:00:00+00:00"
+VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"  # CAO's article template changed
 
 
 def replica(key: str) -> SiteReplica:
@@ -96,3 +99,21 @@ def project_crawler(spidercls: type[Spider] = Spider, **overrides: Any) -> Crawl
     settings = project_settings(overrides)
     own = {name: settings[name] for name in settings if settings.getpriority(name) >= SETTINGS_PRIORITIES["project"]}
     return get_crawler(spidercls, own)
+
+
+def build_variant(spec_path: Path, into: Path) -> str:
+    """Copy every replica into ``into`` and apply the variant there; return its site key."""
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    shutil.copytree(SITES_DIR, into)
+    site = SiteReplica(into / spec["site"])
+    changed = [route for kind in spec["kinds"] for route in site.routes_of(kind)]
+    assert changed, f"variant {spec_path.name} changes no route"
+    for route in changed:
+        assert route.file is not None
+        page = site.folder / "pages" / route.file
+        text = page.read_text(encoding="utf-8")
+        for old, new in spec["replace"]:
+            assert old in text, f"variant {spec_path.name}: {old!r} not in {route.file} (stale variant?)"
+            text = text.replace(old, new)
+        page.write_text(text, encoding="utf-8")
+    return str(spec["site"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.cli import articles, crawl, data, distributed, health, reextract, replica
+from crawler.cli import articles, crawl, data, distributed, health, probe, reextract, replica
 from crawler.cli.common import EXIT_STORAGE, EXIT_USAGE, UsageError
 from storage.db import StorageError
 
@@ -34,5 +34,6 @@ def _parser() -> argparse.ArgumentParser:
     reextract.register(sub)
     articles.register_extract(sub)
     replica.register(sub)
+    probe.register(sub)
     crawl.register_runs(sub)
     return parser

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.probe import probe_settings, run_probe, tool_versions
-from crawler.probe_report import format_text, overall, report_json
+from crawler.cli.common import UsageError, pairs, site_keys
+from crawler.crawl.probe import probe_settings, run_probe, tool_versions
+from crawler.crawl.probe_report import EXIT_CODES, format_text, overall, report_json
 from storage.articles import now_iso
+
+
+def register(sub: Any) -> None:
+    """Add ``probe`` to the ``newscrawl`` sub-parsers."""
+    probe = sub.add_parser(
+        "probe", help="check the live sites: fetch entry points and a few articles, report what extraction made of them"
+    )
+    probe.add_argument("sites", nargs="*", metavar="SITE", help="site keys (default: all)")
+    probe.add_argument("--articles", type=int, default=3, metavar="N", help="article pages per site (default: 3)")
+    probe.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE (- for stdout)")
+    probe.add_argument(
+        "--base-url", action="append", default=[], metavar="SITE=URL", help="probe SITE at URL (a replica or mirror)"
+    )
+    probe.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting"
+    )
+    probe.set_defaults(func=cmd_probe)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Exit 0 when every site is ok, 6 when one is degraded, 3 when one is broken."""
+    keys = site_keys(args.sites)
+    base_urls = pairs(args.base_url, "--base-url")
+    site_keys(list(base_urls))
+    if args.articles < 1:
+        raise UsageError("--articles must be at least 1")
+    verdict = probe_command(keys, base_urls, pairs(args.set, "--set"), args.articles, args.json)
+    return EXIT_CODES[verdict]
 
 
 def probe_command(
@@ -18,8 +48,6 @@ def probe_command(
 ) -> str:
     """``newscrawl probe``: run, print the report (on stderr when the JSON goes to stdout),
     write the JSON report; return the overall verdict."""
-    from crawler.cli import UsageError
-
     target = None if json_path in (None, "-") else Path(str(json_path))
     if target is not None and not _writable(target):
         raise UsageError(f"cannot write the report to {target}")

@@ -29,15 +29,15 @@ from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.extraction import NotArticle
-from crawler.middlewares import ChallengePage, error_kind, is_challenge
-from crawler.pool import extract_page
-from crawler.probe_report import EntryResult, Fetch, PageResult, SiteResult, judge
-from crawler.registry import spiders
-from crawler.runner import project_settings
-from crawler.sites import SiteConfig
-from crawler.spiders.base import NewsSpider
-from crawler.urls import canonical_url
+from crawler.crawl.middlewares import ChallengePage, error_kind, is_challenge
+from crawler.crawl.pool import extract_page
+from crawler.crawl.probe_report import EntryResult, Fetch, PageResult, SiteResult, judge
+from crawler.crawl.runner import project_settings
+from crawler.crawl.spider import NewsSpider
+from crawler.crawl.spiders import spiders
+from crawler.extract.article import NotArticle
+from crawler.extract.siteconfig import SiteConfig
+from crawler.extract.urls import canonical_url
 from storage.articles import now_iso
 
 F = TypeVar("F", bound=Fetch)

@@ -1,6 +1,6 @@
 """What ``newscrawl probe`` found on each site, the verdict rules, and the two ways to show it.
 
-Pure: no Scrapy, no network, no database. :mod:`crawler.probe` fills these records while it
+Pure: no Scrapy, no network, no database. :mod:`crawler.crawl.probe` fills these records while it
 fetches; :func:`judge` turns one site's records into ``ok`` / ``degraded`` / ``broken`` with
 the reasons; :func:`format_text` prints them the way the other commands print tables and
 :func:`report_json` writes the versioned report (``schema/probe.schema.json``).
@@ -23,7 +23,7 @@ CORE_FIELDS = ("title", "body", "published_at")
 NOTED_FIELDS = ("lead", "authors", "category")
 LABELS = {"authors": "byline"}
 VERDICTS = ("ok", "degraded", "broken")
-# The command's exit code per overall verdict (crawler/cli.py: EXIT_OK, EXIT_UNHEALTHY, EXIT_NOTHING).
+# The command's exit code per overall verdict (crawler/cli/common.py: EXIT_OK, EXIT_UNHEALTHY, EXIT_NOTHING).
 EXIT_CODES = {"ok": 0, "degraded": 6, "broken": 3}
 
 
@@ -31,7 +31,7 @@ EXIT_CODES = {"ok": 0, "degraded": 6, "broken": 3}
 class Fetch:
     """The last answer to one request: status, content type and size, or why there was none.
 
-    ``error`` is the crawler's name for a failed fetch (``crawler.middlewares.error_kind``:
+    ``error`` is the crawler's name for a failed fetch (``crawler.crawl.middlewares.error_kind``:
     ``http_404``, ``challenge``, ``robots``, ``timeout``...), ``not_fetched`` when the probe
     stopped before asking, None when a page came back and was read.
     """

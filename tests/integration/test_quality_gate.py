@@ -14,40 +14,19 @@ are stored already.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import sqlite_utils
 
-from crawler.testing.replica import SITES_DIR, SiteReplica
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from storage.tables import QUALITY as TABLE
 from storage.tables import create_quality_tables
-from tests.helpers import REPO, site_keys
+from tests.helpers import REPO, VARIANT, build_variant, site_keys
 
-VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"
 EXIT_UNHEALTHY = 6
-
-
-def build_variant(spec_path: Path, into: Path) -> str:
-    """Copy every replica into ``into`` and apply the variant there; return its site key."""
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    shutil.copytree(SITES_DIR, into)
-    site = SiteReplica(into / spec["site"])
-    changed = [route for kind in spec["kinds"] for route in site.routes_of(kind)]
-    assert changed, f"variant {spec_path.name} changes no route"
-    for route in changed:
-        assert route.file is not None
-        page = site.folder / "pages" / route.file
-        text = page.read_text(encoding="utf-8")
-        for old, new in spec["replace"]:
-            assert old in text, f"variant {spec_path.name}: {old!r} not in {route.file} (stale variant?)"
-            text = text.replace(old, new)
-        page.write_text(text, encoding="utf-8")
-    return str(spec["site"])
 
 
 def newscrawl(*args: str) -> subprocess.CompletedProcess[str]:
