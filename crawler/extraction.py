@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml import html as lxml_html
 
+from crawler.articleness import gather, judge
 from crawler.dates import parse_any
 from crawler.generic import extract_generic
 from crawler.items import ArticleItem
@@ -36,7 +37,7 @@ from crawler.pagemeta import (
     unique,
 )
 from crawler.sites import SiteConfig
-from crawler.text import clean_line, clean_text, content_hash, normalize_for_hash
+from crawler.text import clean_line, clean_text, content_hash, entities_kept, normalize_for_hash
 from crawler.urls import url_hash
 
 # trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
@@ -81,19 +82,22 @@ def extract(
     page_title = clean_line(tree.findtext(".//title"))
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
         return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
-    if meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
+    # Without a site, crawler.articleness weighs declared types against the page's own evidence.
+    if site is not None and meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
         return NotArticle("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
-    if meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
+    if site is not None and meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
         return NotArticle("not_article_type", f"og:type {meta.og_type}")
     fields = _site_fields(tree, site, url) if site is not None else None
     extractor = "site"
     if fields is None:
         extractor = "generic"
-        if not _looks_like_article(meta, url, site):
+        if site is not None and not _looks_like_article(meta, url, site):
             return NotArticle("not_article", "no article template, markup or URL shape")
         generic = _generic_fields(page, tree, url)
         if generic is None:
             return NotArticle("no_text", "no article text found")
+        if site is None and (why := judge(gather(tree, url, meta, generic["body"]))) is not None:
+            return NotArticle("not_article", why)
         fields = generic
     title = fields["title"] or meta.title or ld_text(meta.ld_article.get("headline"))
     if not title:
@@ -149,13 +153,14 @@ def _site_fields(tree: lxml_html.HtmlElement, site: SiteConfig, url: str) -> dic
     }
 
 
-def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig | None) -> bool:
-    """Evidence, beyond having text, that an unrecognised page is an article.
+def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig) -> bool:
+    """Evidence, beyond having text, that a page of a known site in an unrecognised template is an article.
 
     Tag, search and section pages have plenty of text too; the generic path only runs on pages
-    that declare themselves articles or sit at one of the site's article URL shapes.
+    that declare themselves articles or sit at one of the site's article URL shapes. (Pages
+    with no site at all are judged by :mod:`crawler.articleness`.)
     """
-    if site is not None and site.is_article_path(urlsplit(url).path):
+    if site.is_article_path(urlsplit(url).path):
         return True
     return bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article" or meta.published is not None
 
@@ -187,15 +192,16 @@ def _body_text(container: lxml_html.HtmlElement) -> str:
     walked = _walk_paragraphs(container)
     wrapper = lxml_html.document_fromstring("<html><body><article></article></body></html>")
     wrapper.find(".//article").append(container)
-    extracted = trafilatura.extract(
-        wrapper,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        include_links=False,
-        favor_recall=True,
-        deduplicate=False,
-    )
+    with entities_kept(wrapper):  # trafilatura would decode the page's entities a second time
+        extracted = trafilatura.extract(
+            wrapper,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            favor_recall=True,
+            deduplicate=False,
+        )
     traf = clean_text(extracted)
     if traf and len(normalize_for_hash(traf)) >= 0.97 * len(normalize_for_hash(walked)):
         return traf

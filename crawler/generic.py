@@ -54,6 +54,8 @@ from trafilatura.external import try_readability
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from crawler.text import entities_kept
+
 __all__ = ["GenericResult", "extract_generic"]
 
 _MIN_AGREEMENT = 0.6  # share of the reference's shingles found in the main text
@@ -175,14 +177,15 @@ def extract_generic(html: str, url: str | None = None) -> GenericResult | None:
     tree = load_html(html)
     if tree is None:
         return None
-    doc = bare_extraction(
-        tree,  # copied by trafilatura, so ``tree`` stays intact for readability
-        url=url,
-        fast=True,
-        include_comments=False,
-        include_tables=True,
-        with_metadata=True,
-    )
+    with entities_kept(tree):  # trafilatura would decode the page's entities a second time
+        doc = bare_extraction(
+            tree,  # copied by trafilatura, so ``tree`` stays intact for readability
+            url=url,
+            fast=True,
+            include_comments=False,
+            include_tables=True,
+            with_metadata=True,
+        )
     if not isinstance(doc, Document) or not doc.text or not doc.text.strip():
         return None
     main = unicodedata.normalize("NFC", doc.text).strip()
