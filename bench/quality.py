@@ -166,6 +166,17 @@ def readability_text(html: str, url: str | None) -> str | None:
     return result
 
 
+def extract_no_site(page: Page) -> Outcome:
+    """``crawler.extraction.extract(page, url, None)``: what ``newscrawl extract`` runs, in process."""
+    from crawler.extraction import NotArticle, extract
+    from crawler.urls import canonical_url
+
+    result = extract(page.html.encode("utf-8"), canonical_url(page.url or ""), None)
+    if isinstance(result, NotArticle):
+        return Outcome(None, f"{result.reason}: {result.detail}")
+    return Outcome(result.body)
+
+
 def generic_text(html: str, url: str | None) -> str | None:
     from crawler.generic import extract_generic
 
@@ -225,6 +236,7 @@ def default_extractors() -> list[tuple[str, PageFn]]:
         ("trafilatura bare_extraction", _plain(trafilatura_bare_text)),
         ("readability-lxml", _plain(readability_text)),
         ("crawler.generic.extract_generic", _plain(generic_text)),
+        ("crawler.extraction.extract, no site", extract_no_site),
         ("newscrawl extract (CLI, no --site)", CliExtractor()),
     ]
 
@@ -507,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = table_rows(part, runs)
             print(f"\n{title}")
             print(format_table(rows))
-            refusals = [line for line in format_refusals(rows[-2:], part)]
+            refusals = [line for line in format_refusals(rows[-3:], part)]
             if refusals:
                 print("refused by the project's paths:")
                 print("\n".join(refusals))

@@ -39,7 +39,7 @@ from lxml import html as lxml_html
 
 from crawler.pagemeta import ARTICLE_TYPES, NON_ARTICLE_TYPES, PageMeta
 
-__all__ = ["Evidence", "gather", "judge"]
+__all__ = ["Evidence", "PageSignals", "judge", "read_signals"]
 
 _TOKEN = re.compile(r"\w+")
 _MOSTLY = 0.5  # share of the text's words above which captions or teasers make the page
@@ -47,7 +47,7 @@ _THIN_WORDS = 150  # a media page (video, album) with fewer words of text is not
 _LONG_PARA = 20  # words: one paragraph this long is running text
 _PARA = 8  # words: three paragraphs this long are running text
 _CARD_EXTRA = 40  # words a teaser card holds beyond the teaser and its headline
-_HEADLINE_WINDOW = 40  # text nodes after the headline searched for its date (12 before it)
+_HEADLINE_WINDOW = 40  # text nodes after the headline searched for its date (a third of it before)
 _KEY_WORDS = 6  # a paragraph is found in the tree by its first words
 
 # Listing pages: tags, authors, sections, search, pagination. English words come from courlan's
@@ -83,8 +83,8 @@ _DATE = re.compile(
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """What a page says about being an article (see the module docstring)."""
+class PageSignals:
+    """What the page itself says (read before the generic path consumes its tree)."""
 
     declares_article: bool
     declares_other: str | None  # the non-article type it declares, if any
@@ -92,6 +92,29 @@ class Evidence:
     article_url: bool
     listing_url: bool
     media_url: bool
+    caption_keys: frozenset[tuple[str, ...]]  # first words of its image captions
+    teaser_keys: frozenset[tuple[str, ...]]  # first words of its teasers of other pages
+
+    def evidence(self, text: str) -> Evidence:
+        """The evidence for the page's extracted main ``text`` (one paragraph a line)."""
+        lines = [line for line in text.split("\n") if line.strip()]
+        sizes = [len(_TOKEN.findall(line)) for line in lines]
+        words = sum(sizes)
+        return Evidence(
+            signals=self,
+            words=words,
+            long_paragraphs=sum(n >= _LONG_PARA for n in sizes),
+            paragraphs=sum(n >= _PARA for n in sizes),
+            caption_share=_share(lines, sizes, words, self.caption_keys),
+            teaser_share=_share(lines, sizes, words, self.teaser_keys),
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a page and its main text say about being an article (see the module docstring)."""
+
+    signals: PageSignals
     words: int
     long_paragraphs: int  # paragraphs of >= _LONG_PARA words
     paragraphs: int  # paragraphs of >= _PARA words
@@ -99,11 +122,8 @@ class Evidence:
     teaser_share: float
 
 
-def gather(tree: lxml_html.HtmlElement, url: str, meta: PageMeta, text: str) -> Evidence:
-    """The evidence of a page (``tree``) for its extracted main ``text`` (lines = paragraphs)."""
-    lines = [line for line in text.split("\n") if line.strip()]
-    sizes = [len(_TOKEN.findall(line)) for line in lines]
-    words = sum(sizes)
+def read_signals(tree: lxml_html.HtmlElement, url: str, meta: PageMeta) -> PageSignals:
+    """The page's own signals: its declared type, headline, URL shape, captions and teasers."""
     og = (meta.og_type or "").strip().lower()
     declares_article = bool(meta.ld_types & ARTICLE_TYPES) or og == "article" or meta.published is not None
     other: str | None = None
@@ -112,36 +132,33 @@ def gather(tree: lxml_html.HtmlElement, url: str, meta: PageMeta, text: str) -> 
     elif meta.ld_types & NON_ARTICLE_TYPES:
         other = f"JSON-LD type {sorted(meta.ld_types & NON_ARTICLE_TYPES)[0]}"
     path = unquote(urlsplit(url).path)
-    return Evidence(
+    return PageSignals(
         declares_article=declares_article,
         declares_other=other,
         headline_dated=_headline_dated(tree),
         article_url=_article_url(path),
         listing_url=bool(_LISTING_PATH.search(path)),
         media_url=bool(_MEDIA_PATH.search(path)),
-        words=words,
-        long_paragraphs=sum(n >= _LONG_PARA for n in sizes),
-        paragraphs=sum(n >= _PARA for n in sizes),
-        caption_share=_share(lines, sizes, words, _caption_keys(tree)),
-        teaser_share=_share(lines, sizes, words, _teaser_keys(tree)),
+        caption_keys=frozenset(_caption_keys(tree)),
+        teaser_keys=frozenset(_teaser_keys(tree)),
     )
 
 
 def judge(evidence: Evidence) -> str | None:
     """Why the page is not an article, or None when it is one."""
-    e = evidence
+    e, page = evidence, evidence.signals
     if e.caption_share >= _MOSTLY:
         return f"photo story: {e.caption_share:.0%} of the text is image captions"
     if e.teaser_share >= _MOSTLY:
         return f"listing: {e.teaser_share:.0%} of the text is teasers of other pages"
-    if e.listing_url:
+    if page.listing_url:
         return "the URL is a tag, author, section or search page"
-    if e.media_url and e.words < _THIN_WORDS:
+    if page.media_url and e.words < _THIN_WORDS:
         return f"the URL is a video or photo page with {e.words} words of text"
-    if e.declares_other and not e.declares_article:
-        return f"the page declares {e.declares_other}"
+    if page.declares_other and not page.declares_article:
+        return f"the page declares {page.declares_other}"
     running = e.long_paragraphs >= 1 or e.paragraphs >= 3
-    if e.declares_article or e.headline_dated or (e.article_url and running):
+    if page.declares_article or page.headline_dated or (page.article_url and running):
         return None
     return "no article metadata, no dated headline, no article URL with running text"
 
@@ -164,20 +181,62 @@ def _headline_dated(tree: lxml_html.HtmlElement) -> bool:
             " | preceding::*[position() <= 10][self::time or @datetime]"
         ):
             return True
-        near = h1.xpath(
-            f"following::text()[normalize-space()][position() <= {_HEADLINE_WINDOW}]"
-            " | preceding::text()[normalize-space()][position() <= 12]"
-        )
-        if any(_DATE.search(str(t)) for t in near):
+        near = [*_texts_after(h1, _HEADLINE_WINDOW), *_texts_before(h1, _HEADLINE_WINDOW // 3)]
+        if any(_DATE.search(t) for t in near):
             return True
     return False
+
+
+def _texts_after(node: lxml_html.HtmlElement, limit: int) -> list[str]:
+    """The first ``limit`` non-blank text nodes after ``node`` (not inside it), in document order.
+
+    A walk over following siblings, then the parent's, stopping early: XPath's ``following::``
+    axis would collect the whole rest of the page first.
+    """
+    texts: list[str] = []
+
+    def add(text: str | None) -> bool:
+        if text and text.strip():
+            texts.append(text)
+        return len(texts) >= limit
+
+    current: lxml_html.HtmlElement | None = node
+    while current is not None:
+        if add(current.tail):
+            return texts
+        for sibling in current.itersiblings():
+            if isinstance(sibling.tag, str) and any(add(t) for t in sibling.itertext()):
+                return texts
+            if add(sibling.tail):
+                return texts
+        current = current.getparent()
+    return texts
+
+
+def _texts_before(node: lxml_html.HtmlElement, limit: int) -> list[str]:
+    """Up to ``limit`` non-blank text nodes just before ``node``, nearest first (roughly)."""
+    texts: list[str] = []
+    current: lxml_html.HtmlElement | None = node
+    while current is not None and len(texts) < limit:
+        for sibling in current.itersiblings(preceding=True):
+            if sibling.tail and sibling.tail.strip():
+                texts.append(sibling.tail)
+            if isinstance(sibling.tag, str):
+                texts.extend(t for t in reversed(list(sibling.itertext())) if t.strip())
+            if len(texts) >= limit:
+                return texts[:limit]
+        parent = current.getparent()
+        if parent is not None and parent.text and parent.text.strip():
+            texts.append(parent.text)
+        current = parent
+    return texts[:limit]
 
 
 def _key(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(text)[:_KEY_WORDS])
 
 
-def _share(lines: list[str], sizes: list[int], words: int, keys: set[tuple[str, ...]]) -> float:
+def _share(lines: list[str], sizes: list[int], words: int, keys: frozenset[tuple[str, ...]]) -> float:
     """Share of the text's words in lines whose first words are among ``keys``."""
     if not words or not keys:
         return 0.0
@@ -185,7 +244,7 @@ def _share(lines: list[str], sizes: list[int], words: int, keys: set[tuple[str, 
 
 
 def _caption_keys(tree: lxml_html.HtmlElement) -> set[tuple[str, ...]]:
-    found = tree.xpath("//figcaption | //*[contains(@class, 'caption')] | //*[contains(@class, 'Caption')]")
+    found = tree.xpath("//figcaption | //*[contains(@class, 'aption')]")  # caption, Caption, wp-caption...
     return {k for k in (_key(n.text_content()) for n in found) if k}
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml import html as lxml_html
 
-from crawler.articleness import gather, judge
+from crawler.articleness import judge, read_signals
 from crawler.dates import parse_any
 from crawler.generic import extract_generic
 from crawler.items import ArticleItem
@@ -93,10 +93,11 @@ def extract(
         extractor = "generic"
         if site is not None and not _looks_like_article(meta, url, site):
             return NotArticle("not_article", "no article template, markup or URL shape")
-        generic = _generic_fields(page, tree, url)
+        signals = read_signals(tree, url, meta) if site is None else None  # before the tree is consumed
+        generic = _generic_fields(tree, url)
         if generic is None:
             return NotArticle("no_text", "no article text found")
-        if site is None and (why := judge(gather(tree, url, meta, generic["body"]))) is not None:
+        if signals is not None and (why := judge(signals.evidence(generic["body"]))) is not None:
             return NotArticle("not_article", why)
         fields = generic
     title = fields["title"] or meta.title or ld_text(meta.ld_article.get("headline"))
@@ -165,9 +166,8 @@ def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig) -> bool:
     return bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article" or meta.published is not None
 
 
-def _generic_fields(page: str | bytes, tree: lxml_html.HtmlElement, url: str) -> dict[str, Any] | None:
-    text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
-    result = extract_generic(text, url)
+def _generic_fields(tree: lxml_html.HtmlElement, url: str) -> dict[str, Any] | None:
+    result = extract_generic(tree, url)  # consumes the tree: nothing reads it afterwards
     if result is None:
         return None
     image = [{"url": urljoin(url, result.image), "caption": None}] if result.image else []

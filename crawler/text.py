@@ -81,19 +81,20 @@ def entities_kept(tree: Any) -> Iterator[None]:
     unescape give back the text as parsed. The tree is restored on exit.
     """
     changed: list[tuple[Any, str, str]] = []
-    for node in tree.iter():
-        if not isinstance(node.tag, str):
+    # XPath finds the few text nodes holding an "&" without a Python loop over the whole tree.
+    for text in tree.xpath("//text()[contains(., '&')]"):
+        node = text.getparent()
+        if node is None or not isinstance(node.tag, str):
             continue  # comments and processing instructions: their text is not page text
-        for attr in ("text", "tail"):
-            value = getattr(node, attr)
-            if value and "&" in value:
-                changed.append((node, attr, value))
-                setattr(node, attr, value.replace("&", "&amp;"))
-        if node.tag == "meta":
-            for name, value in node.attrib.items():
-                if "&" in value:
-                    changed.append((node, "@" + name, value))
-                    node.set(name, value.replace("&", "&amp;"))
+        attr = "tail" if text.is_tail else "text"
+        value = str(getattr(node, attr))
+        changed.append((node, attr, value))
+        setattr(node, attr, value.replace("&", "&amp;"))
+    for node in tree.xpath("//meta[@*[contains(., '&')]]"):
+        for name, value in node.attrib.items():
+            if "&" in value:
+                changed.append((node, "@" + name, value))
+                node.set(name, value.replace("&", "&amp;"))
     try:
         yield
     finally:
