@@ -26,8 +26,11 @@ from crawler.urls import canonical_url, origin
 logger = logging.getLogger(__name__)
 
 # Markers of anti-bot interstitials served with status 200 (Incapsula/Imperva, Cloudflare).
+# Every bocongan.gov.vn page ends with a ``<script src="/_Incapsula_Resource?...">`` (SITES.md
+# §1.3, CONFIRMED), so the script alone is not a challenge: the challenge is a ~1 KB page whose
+# body is an iframe onto that resource.
 _CHALLENGE = re.compile(
-    rb"_Incapsula_Resource|Incapsula incident|visid_incap_|Request unsuccessful\. Incapsula|"
+    rb"<iframe[^>]+_Incapsula_Resource|Incapsula incident|Request unsuccessful\. Incapsula|"
     rb"cf-browser-verification|challenge-platform|Checking your browser before accessing",
     re.IGNORECASE,
 )

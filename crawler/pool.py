@@ -81,14 +81,15 @@ def extract_page(text: str, url: str, base_url: str, site_key: str, fetched_at: 
     Pure and module-level, so a worker process can run it.
     """
     site = _site(site_key)
+    origins = site.origins_for(base_url)
     tree = extraction.parse_html(text)
     declared = extraction.page_canonical(tree) if tree is not None else None
     moved = False
     if declared:
         target = canonical_url(urljoin(url, declared))
-        if origin(target) == origin(base_url) and target != url:
+        if origin(target) in origins and target != url:
             url, moved = target, True
-    record_url = rebase(url, base_url, site.base_url)
+    record_url = rebase(url, origin(url), site.base_url) if origin(url) in origins else url
     return PageResult(url, moved, extraction.extract(text, record_url, site, fetched_at=fetched_at))
 
 

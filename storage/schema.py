@@ -143,3 +143,10 @@ def m013_dedup(db: sqlite_utils.Database) -> None:
     from storage.dedup import create_tables
 
     create_tables(db)
+
+
+@migrations()
+def m014_source(db: sqlite_utils.Database) -> None:
+    """The credit of a republished text ("Theo TTXVN" -> "TTXVN"), apart from its authors."""
+    if "source" not in db["articles"].columns_dict:
+        db.table("articles").add_column("source", str)
