@@ -22,7 +22,7 @@ from lxml import html as lxml_html
 
 from crawler.articleness import judge, read_signals
 from crawler.bylines import Byline, right_aligned_bylines, split_byline
-from crawler.dates import parse_any
+from crawler.dates import parse_published
 from crawler.generic import GenericResult, extract_generic
 from crawler.items import ArticleItem
 from crawler.pagemeta import (
@@ -136,6 +136,7 @@ def extract(
     category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
     sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
     language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
+    published_at, precision = parse_published(date_raw)
     return ArticleItem(
         site=site.key if site is not None else "",
         url=url,
@@ -144,8 +145,9 @@ def extract(
         body=body,
         authors=byline.authors,
         source=byline.source,
-        published_at=parse_any(date_raw),
+        published_at=published_at,
         published_at_raw=date_raw,
+        published_at_precision=precision,
         category=category,
         tags=unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
         images=body_part.images,

@@ -160,7 +160,9 @@ def _readability_text(tree: HtmlElement) -> str:
     """Text of the readability port's summary (mutates ``tree``)."""
     summary = try_readability(tree)
     raw: bytes = tostring(summary, method="text", encoding="utf-8")
-    return " ".join(raw.decode("utf-8").split())
+    # NFC like the main text: tokens (\w+) of an NFD text break at every combining mark, and
+    # the edge trim would then find the two texts disagree.
+    return " ".join(unicodedata.normalize("NFC", raw.decode("utf-8")).split())
 
 
 def _split_authors(author: str | None) -> list[str]:
