@@ -50,7 +50,11 @@ def cmd_health(args: argparse.Namespace) -> int:
             return EXIT_OK
         rows = recent_quality(db, args.site, args.runs)
         baselines = {key: _baseline(db, key, config) for key in {r["site"] for r in rows}}
-        sources = {r["site"]: _run_field_sources(db, r["run_id"]) for r in rows if r["judged"]}
+        latest: dict[str, int] = {}  # the newest judged run of each site (rows come newest first)
+        for r in rows:
+            if r["judged"]:
+                latest.setdefault(r["site"], r["run_id"])
+        sources = {site: _run_field_sources(db, run_id) for site, run_id in latest.items()}
     finally:
         db.close()
     if not rows:
