@@ -113,6 +113,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", default="data/demo.jsonl", help="dump path (default: data/demo.jsonl)")
     demo.set_defaults(func=cmd_demo)
 
+    probe = sub.add_parser(
+        "probe", help="check the live sites: fetch entry points and a few articles, report what extraction made of them"
+    )
+    probe.add_argument("sites", nargs="*", metavar="SITE", help="site keys (default: all)")
+    probe.add_argument("--articles", type=int, default=3, metavar="N", help="article pages per site (default: 3)")
+    probe.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE (- for stdout)")
+    probe.add_argument(
+        "--base-url", action="append", default=[], metavar="SITE=URL", help="probe SITE at URL (a replica or mirror)"
+    )
+    probe.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting"
+    )
+    probe.set_defaults(func=cmd_probe)
+
     runs = sub.add_parser("runs", help="list recent crawl runs")
     runs.add_argument("--db", help="database path")
     runs.add_argument("--limit", type=int, default=20)
@@ -349,6 +363,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     db.close()
     print(f"\n{count} articles in {args.db}; dump written to {args.output}")
     return _crawl_exit_code(results)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Exit 0 when every site is ok, 6 when one is degraded, 3 when one is broken."""
+    from crawler.cli_probe import probe_command
+    from crawler.probe_report import EXIT_CODES
+
+    keys = _site_keys(args.sites)
+    base_urls = _pairs(args.base_url, "--base-url")
+    _site_keys(list(base_urls))
+    if args.articles < 1:
+        raise UsageError("--articles must be at least 1")
+    verdict = probe_command(keys, base_urls, _pairs(args.set, "--set"), args.articles, args.json)
+    return EXIT_CODES[verdict]
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ def test_bocongan_crawl_uses_only_real_urls_at_the_site_pace(tmp_path: Path) -> 
     stored = {row["url"] for row in sqlite_utils.Database(db).query("select url from articles")}
     expected = {site.real_base + r.path for r in site.routes_of("article")}
     assert stored == expected
-    # One request at a time, never closer than the site's shortest gap (2 s x SCALE).
+    # One request at a time, never closer than the site's shortest gap (2 s x SCALE). Arrival
+    # times at the server jitter a little on a loaded machine: 10% slack on the 0.3 s gap.
     gaps = [b - a for (a, _), (b, _) in pairwise(timeline)]
-    assert min(gaps) >= 2.0 * SCALE - 0.02, sorted(gaps)[:5]
+    assert min(gaps) >= 0.9 * 2.0 * SCALE, sorted(gaps)[:5]
