@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps demo test check bench-quality clean
+.PHONY: install system-deps demo test unit check bench-quality clean
 
 $(BIN)/newscrawl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +18,23 @@ system-deps:
 demo: install
 	$(BIN)/newscrawl demo
 
+# The whole suite: unit and integration tests (Redis and Chromium from system-deps).
 test: install system-deps
 	$(BIN)/python -m pytest -q
 
+# The fast unit tests: no system package, no server, a few seconds.
+unit: install
+	$(BIN)/python -m pytest -q tests/unit -m "not slow"
+
+# Lint, format, types and the package rules (ARCHITECTURE.md).
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench-quality: install
 	$(BIN)/python -m bench.quality
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

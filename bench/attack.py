@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.replica import ReplicaServer, SiteReplica
+from crawler.testing.replica import SiteReplica
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from storage.runs import start_run
 

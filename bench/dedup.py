@@ -39,8 +39,9 @@ import sqlite_utils
 from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash32
 
-from storage import dedup
+from storage import dedup, tables
 from storage.db import open_db
+from storage.tables import create_dedup_tables
 
 REPO = Path(__file__).resolve().parent.parent
 SITES = REPO / "tests" / "sites"
@@ -381,24 +382,25 @@ def cluster_quality(articles: list[Article], thresholds: Sequence[float], size: 
     rows = ["shingle  threshold  precision  recall  originals_right  candidate_pairs"]
     for threshold in thresholds:
         db = sqlite_utils.Database(memory=True)
-        dedup.create_tables(db)
+        create_dedup_tables(db)
         by_hash = {}
         for a in articles:
             sig = signatures[a.key]
             assert sig is not None
             dedup.index_signature(db, a.key, a.site, a.published_at, sig, threshold)
             by_hash[a.key] = a
-        member = {r["url_hash"]: r["cluster_id"] for r in db.query(f"select * from {dedup.MEMBERS}")}
+        member = {r["url_hash"]: r["cluster_id"] for r in db.query(f"select * from {tables.MEMBERS}")}
         clusters = {k: member.get(k, f"alone-{k}") for k in labels}
         precision, recall = pairwise(labels, clusters)
         originals = [
-            by_hash[r["original"]] for r in db.query(f"select original from {dedup.CLUSTERS} where merged_into is null")
+            by_hash[r["original"]]
+            for r in db.query(f"select original from {tables.CLUSTERS} where merged_into is null")
         ]
         right = sum(earliest[o.label] is o for o in originals) / max(1, len(originals))
         candidates = next(
             db.query(
-                f"select count(distinct a.url_hash || ' ' || b.url_hash) as n from {dedup.BAND_ROWS} a"
-                f" join {dedup.BAND_ROWS} b using (band, bucket) where a.url_hash < b.url_hash"
+                f"select count(distinct a.url_hash || ' ' || b.url_hash) as n from {tables.BAND_ROWS} a"
+                f" join {tables.BAND_ROWS} b using (band, bucket) where a.url_hash < b.url_hash"
             )
         )["n"]
         rows.append(f"{size:>7}  {threshold:9.2f}  {precision:9.3f}  {recall:6.3f}  {right:15.3f}  {candidates:>15}")
@@ -475,7 +477,7 @@ def scale(sentences: Sequence[str], size: int, memory: bool) -> dict[str, float]
     tenth = size // 10
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "dedup.db")
-        dedup.create_tables(db)
+        create_dedup_tables(db)
         took = np.empty(size)  # allocated before tracing: 0.8 MB at 100k that is not the index's
         if memory:
             tracemalloc.start()

@@ -30,7 +30,7 @@ from pathlib import Path
 import redis
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "crawler.cli"]

@@ -3,7 +3,7 @@
     python -m bench.faults
 
 For each fault rate the three replicas are crawled twice into a fresh database with the
-replica's fault injection on (crawler/faults.py); the figures are the share of replica articles
+replica's fault injection on (crawler/testing/faults.py); the figures are the share of replica articles
 stored after the first and the second run, and the first run's wall time relative to the 0%
 run measured in the same command. Bench settings: no politeness delay, 2 s download timeout,
 short backoff (the real crawler waits for Retry-After, up to NEWS_BACKOFF_MAX).
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.faults import FaultPlan
-from crawler.replica import ReplicaServer
+from crawler.testing.faults import FaultPlan
+from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = [

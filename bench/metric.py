@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from storage.text import shingles
+
 TpFpFn = tuple[float, float, float]
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE | re.MULTILINE | re.IGNORECASE | re.DOTALL)
@@ -32,13 +34,7 @@ def tokenize(text: str | None) -> list[str]:
 
 def ngrams(text: str | None, n: int = 4) -> list[tuple[str, ...]]:
     """Overlapping ``n``-token shingles; a shorter non-empty text is one shingle."""
-    tokens = tokenize(text)
-    result: list[tuple[str, ...]] = []
-    for i in range(max(1, len(tokens) - n + 1)):
-        shingle = tuple(tokens[i : i + n])
-        if shingle:
-            result.append(shingle)
-    return result
+    return shingles(tokenize(text), n)
 
 
 def shingle_matching(true: str | None, pred: str | None, ngram_n: int = 4) -> TpFpFn:

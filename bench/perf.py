@@ -28,10 +28,11 @@ from typing import Any
 
 import psutil
 
-from crawler import extraction
-from crawler.pool import ExtractionPool
-from crawler.registry import sites
-from crawler.replica import ReplicaServer
+from crawler.crawl.pool import ExtractionPool
+from crawler.crawl.runner import project_settings
+from crawler.extract import article as extraction
+from crawler.sites.registry import sites
+from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARK = REPO.parent / "shared" / "benchmarks" / "article-extraction-benchmark" / "html"
@@ -121,6 +122,10 @@ def _crawl(server: ReplicaServer, db: Path, workers: int, sample: bool = False) 
     return elapsed, peak[0], peak[1]
 
 
+def _extract_timeout() -> float:
+    return float(project_settings().getfloat("NEWS_EXTRACT_TIMEOUT"))
+
+
 def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
     """Pages per second extracting every synthetic article with ``workers`` processes."""
     pages = []
@@ -129,7 +134,7 @@ def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
         pages += [
             (extraction.decode_page(site.render(r, base)), base + r.path, base, key) for r in site.routes_of("article")
         ]
-    with ExtractionPool(workers) as pool:
+    with ExtractionPool(workers, _extract_timeout()) as pool:
         pool.submit(*pages[0]).result()  # workers up
         started = time.perf_counter()
         window: list[Any] = []
@@ -145,7 +150,7 @@ def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
 def part_endtoend(n: int, workers: int) -> None:
     import sqlite_utils
 
-    from crawler.cli_perf import reextract
+    from crawler.cli.reextract import reextract
 
     with ReplicaServer(synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
         ceiling, total = _ceiling(server, workers)
@@ -154,7 +159,7 @@ def part_endtoend(n: int, workers: int) -> None:
         store = sqlite_utils.Database(db)
         stored = store["articles"].count
         started = time.perf_counter()
-        counts = reextract(store, workers=workers)
+        counts = reextract(store, workers, _extract_timeout())
         re_rate = sum(counts.values()) / (time.perf_counter() - started)
     crawl_rate = stored / elapsed
     print(f"synthetic replica: {n} articles per site, {total} in all; {workers} extraction processes")
@@ -179,7 +184,7 @@ def part_memory(n: int, workers: int) -> None:
 
 
 def part_storage(n: int) -> None:
-    from crawler.pool import extract_page
+    from crawler.crawl.pool import extract_page
     from storage.batch import ArticleWrite, save_articles
     from storage.db import open_db
 

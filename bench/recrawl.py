@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crawler.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
 

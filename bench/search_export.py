@@ -28,10 +28,10 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.text import hash_key
 from storage import export
 from storage.db import open_db
 from storage.search import fold, search
+from storage.text import hash_key
 
 VN = timezone(timedelta(hours=7))
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -43,7 +43,7 @@ _COLUMNS = (
 
 def replica_rows() -> list[dict[str, Any]]:
     """The replica articles, extracted (the tests' builder, without its pytest imports)."""
-    from tests.unit.test_search import replica_items
+    from tests.helpers import replica_items
 
     return [item.record() for item in replica_items()]
 

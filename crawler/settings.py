@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 BOT_NAME = "newscrawl"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["crawler.crawl.spiders"]
 
 # --- Politeness -----------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
@@ -36,10 +35,10 @@ REMOTE_CONTROL_ENABLED = False
 
 REDIRECT_MAX_TIMES = 5
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.SameOriginMiddleware": 40,  # before offsite, robots.txt and any connection
-    "crawler.middlewares.RedirectGuardMiddleware": 650,  # sees 3xx answers before RedirectMiddleware
+    "crawler.crawl.middlewares.SameOriginMiddleware": 40,  # before offsite, robots.txt and any connection
+    "crawler.crawl.middlewares.RedirectGuardMiddleware": 650,  # sees 3xx answers before RedirectMiddleware
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.crawl.middlewares.BackoffRetryMiddleware": 550,
 }
 # Backoff on 429/503/challenge pages: the site's delay rises to Retry-After (at least
 # NEWS_BACKOFF_START seconds), doubles on each further blocking answer, never above the cap.
@@ -47,9 +46,9 @@ NEWS_BACKOFF_START = 5.0
 NEWS_BACKOFF_MAX = float(os.environ.get("NEWS_BACKOFF_MAX", "300"))
 
 # --- Pipeline and run bookkeeping -----------------------------------------------------------
-ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
+ITEM_PIPELINES = {"crawler.crawl.pipelines.StoragePipeline": 300}
 # The quality gate writes its stats before the run recorder stores them (490 < 500).
-EXTENSIONS = {"crawler.quality.QualityGate": 490, "crawler.runs.RunRecorder": 500}
+EXTENSIONS = {"crawler.crawl.quality.QualityGate": 490, "crawler.crawl.runs.RunRecorder": 500}
 LOG_LEVEL = os.environ.get("NEWS_LOG_LEVEL", "INFO")
 
 # --- Project ------------------------------------------------------------------------------

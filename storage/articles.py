@@ -14,6 +14,8 @@ from typing import Any, Literal
 import sqlite_utils
 
 from storage.db import write_transaction
+from storage.published import on_or_after
+from storage.tables import REPLACED as _REPLACED
 
 # NotArticle reasons that do not change on a refetch.
 _VN = timezone(timedelta(hours=7))
@@ -22,14 +24,6 @@ SaveOutcome = Literal["new", "duplicate", "updated", "alias"]
 _JSON_FIELDS = ("authors", "tags", "images")
 # Fields compared between versions to say what changed.
 _VERSIONED = ("title", "lead", "body", "authors", "published_at", "category", "tags", "images")
-# Stored text holding U+FFFD: the page arrived with invalid bytes. A partial index over exactly
-# this condition (migration m015) finds such articles without reading every body.
-_REPLACED = "instr(coalesce(title, '') || coalesce(lead, '') || coalesce(body, ''), char(65533)) > 0"
-
-
-def create_replacement_index(db: sqlite_utils.Database) -> None:
-    """The partial index of articles whose text holds U+FFFD (for a migration)."""
-    db.execute(f"create index if not exists idx_articles_replacement_char on articles (site) where {_REPLACED}")
 
 
 def now_iso() -> str:
@@ -60,12 +54,13 @@ def known_url_hashes(
     params = {
         "site": site,
         "days": recheck_days,
+        "young_day": young.astimezone(_VN).date().isoformat(),
         "young_vn": young.astimezone(_VN).replace(microsecond=0).isoformat(),
         "young_utc": young.astimezone(UTC).replace(microsecond=0).isoformat(),
         "stale": (now - timedelta(hours=recheck_hours)).astimezone(UTC).replace(microsecond=0).isoformat(),
     }
     due = (
-        ":days > 0 and fetched_at <= :stale and (published_at >= :young_vn "
+        f":days > 0 and fetched_at <= :stale and ({on_or_after('published_at', ':young_day', ':young_vn')} "
         "or (published_at is null and first_seen_at >= :young_utc))"
     )
     known = {
@@ -97,7 +92,7 @@ def save_article(
     fetched_hash: str | None = None,
     alias_reason: str | None = None,
 ) -> SaveOutcome:
-    """Store one record (the fields of :data:`crawler.items.RECORD_FIELDS`) in one transaction.
+    """Store one record (the fields of :data:`crawler.extract.items.RECORD_FIELDS`) in one transaction.
 
     - a new URL whose text equals an article already stored for the same site becomes an
       alias of that article (outcome ``alias``);

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -23,9 +23,12 @@ import numpy.typing as npt
 import sqlite_utils
 from datasketch import MinHash
 
-from crawler.text import normalize_for_hash
 from storage.articles import now_iso
 from storage.db import write_transaction
+from storage.published import bound_params, on_or_after
+from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
+from storage.text import normalize_for_hash
+from storage.text import shingles as text_shingles
 
 Signature = npt.NDArray[np.uint32]
 
@@ -60,11 +63,8 @@ ROWS = 4
 # of a crowded bucket keeps every insert constant-time without losing them.
 BUCKET_CAP = 50
 
-SIGNATURES = "dup_signatures"
-BAND_ROWS = "dup_bands"
-CLUSTERS = "dup_clusters"
-MEMBERS = "dup_members"
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
+_VN = timezone(timedelta(hours=7))
 _PERMUTATIONS: Any = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
@@ -100,27 +100,6 @@ class Cluster:
     members: list[Member]
 
 
-def create_tables(db: sqlite_utils.Database) -> None:
-    """Create the dedup tables and indexes if missing (for a migration)."""
-    # dup_bands: its primary key is the (band, bucket) index that matches a new article; WITHOUT
-    # ROWID stores the rows in that index (no second copy) and makes re-inserting a row a no-op.
-    # dup_clusters.merged_into: a cluster absorbed by another keeps its row, so an id an analyst
-    # noted down still resolves.
-    # One statement at a time: executescript() would COMMIT the migration's transaction.
-    for statement in (
-        f"create table if not exists {SIGNATURES} (url_hash text primary key, site text not null, "
-        "published_at text, num_perm integer not null, signature blob not null, indexed_at text)",
-        f"create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null, "
-        "url_hash text not null, primary key (band, bucket, url_hash)) without rowid",
-        f"create table if not exists {CLUSTERS} (cluster_id integer primary key, original text not null, "
-        "created_at text not null, merged_into integer)",
-        f"create table if not exists {MEMBERS} (url_hash text primary key, cluster_id integer not null, "
-        "similarity float)",
-        f"create index if not exists idx_{MEMBERS}_cluster_id on {MEMBERS} (cluster_id)",
-    ):
-        db.execute(statement)
-
-
 def dedup_text(lead: str | None, body: str | None) -> str:
     """The text a story is recognised by: lead and body, not the title (outlets rewrite titles)."""
     return "\n".join(part for part in (lead, body) if part)
@@ -128,10 +107,7 @@ def dedup_text(lead: str | None, body: str | None) -> str:
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
     """Overlapping ``size``-word shingles of the normalised text; a shorter text is one shingle."""
-    words = normalize_for_hash(text).split()
-    if len(words) <= size:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return {" ".join(s) for s in text_shingles(normalize_for_hash(text).split(), size)}
 
 
 def signature(text: str, size: int = SHINGLE_SIZE) -> Signature | None:
@@ -234,11 +210,11 @@ def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str
     where, params = ["c.merged_into is null"], []
     for column, value in (("site", site), ("published_at", since)):
         if value:
-            op = "=" if column == "site" else ">="
+            test = f"{column} = ?" if column == "site" else on_or_after(column)
             where.append(
-                f"c.cluster_id in (select cluster_id from {MEMBERS} join {SIGNATURES} using (url_hash) where {column} {op} ?)"
+                f"c.cluster_id in (select cluster_id from {MEMBERS} join {SIGNATURES} using (url_hash) where {test})"
             )
-            params.append(value)
+            params.extend([value] if column == "site" else bound_params(value))
     display, join = "null as url, null as title", ""
     if db.table("articles").exists():
         display, join = "a.url, a.title", "left join articles a on a.url_hash = m.url_hash"
@@ -344,4 +320,6 @@ def _order_key(published_at: str | None, url_hash: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(published_at or "")
     except ValueError:
         return _NO_DATE, url_hash
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC), url_hash
+    # published_at is Vietnam time; a date-only value ("2024-03-15", a page that gave only the
+    # day) parses naive and starts at midnight there.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=_VN)).astimezone(UTC), url_hash

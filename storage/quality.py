@@ -15,41 +15,9 @@ from typing import Any
 import sqlite_utils
 
 from storage.articles import now_iso
+from storage.tables import QUALITY as TABLE
 
-TABLE = "run_quality"
 _JSON = ("body_lengths", "reasons")
-
-
-def create_tables(db: sqlite_utils.Database) -> None:
-    """Create ``run_quality`` and its index; a no-op when they exist (safe in a migration)."""
-    if db[TABLE].exists():
-        return
-    db.table(TABLE).create(
-        {
-            "run_id": int,
-            "site": str,
-            "recorded_at": str,
-            "pages": int,  # article pages fetched (stat newscrawl/pages/article)
-            "articles": int,  # articles extracted (site or generic path)
-            "generic": int,
-            "with_lead": int,
-            "with_date": int,
-            "with_authors": int,
-            "with_images": int,
-            "body_p10": int,
-            "body_median": int,
-            "body_p90": int,
-            "body_lengths": str,  # JSON list of body lengths in characters
-            "judged": int,
-            "healthy": int,  # 1, 0, or null while pending
-            "reasons": str,  # JSON list of the failed checks, worded for people
-            "judged_by": int,
-            "accepted": int,
-        },
-        pk="run_id",
-        defaults={"judged": 0, "accepted": 0},
-    )
-    db.table(TABLE).create_index(["site", "run_id"])
 
 
 def save_quality(db: sqlite_utils.Database, row: dict[str, Any], pending_ids: list[int]) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from storage.search import create_indexes
+from storage.tables import create_dedup_tables, create_quality_tables, create_replacement_index
+
 migrations = Migrations("newscrawl")
 
 
@@ -108,8 +111,6 @@ def m002_incremental(db: sqlite_utils.Database) -> None:
 @migrations()
 def m010_search(db: sqlite_utils.Database) -> None:
     """Exact and accent-folded FTS5 indexes over articles, kept in sync by SQL-only triggers."""
-    from storage.search import create_indexes
-
     create_indexes(db)
 
 
@@ -125,10 +126,8 @@ def m011_articles_browse(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m012_run_quality(db: sqlite_utils.Database) -> None:
-    """Per-site extraction quality of each crawl run (the quality gate, crawler/quality.py)."""
-    from storage.quality import create_tables
-
-    create_tables(db)
+    """Per-site extraction quality of each crawl run (the quality gate, crawler/crawl/quality.py)."""
+    create_quality_tables(db)
 
 
 @migrations()
@@ -140,9 +139,7 @@ def m012_articles_published_index(db: sqlite_utils.Database) -> None:
 @migrations()
 def m013_dedup(db: sqlite_utils.Database) -> None:
     """Near-duplicate signatures, the LSH band index and story clusters (storage/dedup.py)."""
-    from storage.dedup import create_tables
-
-    create_tables(db)
+    create_dedup_tables(db)
 
 
 @migrations()
@@ -153,8 +150,17 @@ def m014_source(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m015_articles_replacement_char(db: sqlite_utils.Database) -> None:
-    """Articles whose text holds U+FFFD (invalid bytes) are found by an index and fetched again."""
-    from storage.articles import create_replacement_index
+def m015_published_at_precision(db: sqlite_utils.Database) -> None:
+    """How precise ``published_at`` is: ``day`` (a date only), ``minute`` or ``second``.
 
+    Rows stored before it have none; their ``published_at`` is a full time even where the page
+    gave only a day (a midnight), until the page is extracted again.
+    """
+    if "published_at_precision" not in db["articles"].columns_dict:
+        db.table("articles").add_column("published_at_precision", str)
+
+
+@migrations()
+def m016_articles_replacement_char(db: sqlite_utils.Database) -> None:
+    """Articles whose text holds U+FFFD (invalid bytes) are found by an index and fetched again."""
     create_replacement_index(db)

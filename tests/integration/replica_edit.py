@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from crawler.dates import VN_TZ
-from crawler.replica import SiteReplica
+from crawler.extract.dates import VN_TZ
+from crawler.testing.replica import SiteReplica
 
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 

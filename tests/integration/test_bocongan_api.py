@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlite_utils
 
-from crawler.faults import CHALLENGE_PAGE
-from crawler.replica import ReplicaServer
-from tests.conftest import crawl_args, run_cli
+from crawler.testing.faults import CHALLENGE_PAGE
+from crawler.testing.server import ReplicaServer
+from tests.helpers import crawl_args, run_cli
 
 ARCHIVE = "/bai-viet/hoi-nghi-tong-ket-cong-tac-nam-cu-chi-co-trong-api-1700000123"
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.replica import ReplicaServer, route_key
-from tests.conftest import run_cli
+from crawler.testing.replica import route_key
+from crawler.testing.server import ReplicaServer
+from tests.helpers import run_cli
 
 SCALE = 0.15  # the site's 2-4 s pace shortened to 0.3-0.6 s to keep the test short
 

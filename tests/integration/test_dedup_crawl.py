@@ -7,9 +7,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
-from crawler.urls import canonical_url, url_hash
-from tests.conftest import crawl_args, run_cli
+from crawler.extract.urls import canonical_url, url_hash
+from crawler.testing.server import ReplicaServer
+from tests.helpers import crawl_args, run_cli
 
 STORY = {"bocongan": "1783311539", "cao": "185236", "thanhtra": "b81f4c2d7"}  # one statement, three outlets
 UNRELATED = ("cao", "185311")  # same ministry, same kind of event, another story

@@ -19,9 +19,9 @@ import pytest
 import redis
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.integration.replica_edit import publish_cao_article
 
 CLI = [sys.executable, "-m", "crawler.cli"]

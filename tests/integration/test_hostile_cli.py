@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from storage.runs import start_run
-from tests.conftest import REPO, crawl_args, run_cli
+from tests.helpers import REPO, crawl_args, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.lock import CrawlLock
-from crawler.replica import ReplicaServer, SiteReplica
-from crawler.urls import canonical_url
-from tests.conftest import REPO, crawl_args
+from crawler.crawl.lock import CrawlLock
+from crawler.extract.urls import canonical_url
+from crawler.testing.replica import SiteReplica
+from crawler.testing.server import ReplicaServer
+from tests.helpers import REPO, crawl_args
 from tests.integration.replica_edit import edit_article, publish_cao_article
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
@@ -44,7 +45,7 @@ def crawl(db: Path, base: str, *extra: str) -> subprocess.CompletedProcess[str]:
 
 def article_requests(site: SiteReplica) -> set[str]:
     """Article pages (by URL shape) requested since the log was last cleared."""
-    from crawler.spiders.cao import SITE
+    from crawler.sites.cao import SITE
 
     return {p.split("?")[0] for p in site.requests if SITE.is_article_path(p.split("?")[0])}
 

@@ -1,6 +1,6 @@
 """A crawl whose extractor hangs on one page and dies on another still completes.
 
-The fault is injected test-only: the crawl subprocess replaces ``crawler.extraction.extract``
+The fault is injected test-only: the crawl subprocess replaces ``crawler.extract.article.extract``
 before it starts (the workers are forked from it, so they run the replacement). Production code
 has no trigger for it.
 """
@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
-from tests.conftest import REPO, crawl_args
+from crawler.testing.server import ReplicaServer
+from tests.helpers import REPO, crawl_args
 
 PATCHED_CLI = """
 import os, sys, time
-from crawler import extraction
+from crawler.extract import article as extraction
 real = extraction.extract
 def extract(page, *args, **kwargs):
     text = page if isinstance(page, str) else page.decode("utf-8", "replace")

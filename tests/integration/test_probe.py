@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-from crawler.faults import FaultPlan
-from crawler.registry import sites
-from crawler.replica import ReplicaServer, SiteReplica
-from tests.conftest import REPO, site_keys
-from tests.integration.test_quality_gate import VARIANT, build_variant
+from crawler.sites.registry import sites
+from crawler.testing.faults import FaultPlan
+from crawler.testing.replica import SiteReplica
+from crawler.testing.server import ReplicaServer
+from tests.helpers import REPO, VARIANT, build_variant, site_keys
 
 SCHEMA = json.loads((REPO / "schema" / "probe.schema.json").read_text(encoding="utf-8"))
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
@@ -37,7 +37,7 @@ class ChallengeEverything(FaultPlan):
 
 
 class ChallengeRobotsToo(FaultPlan):
-    """A firewall that challenges even robots.txt (crawler.faults never faults it)."""
+    """A firewall that challenges even robots.txt (crawler.testing.faults never faults it)."""
 
     def choose(self, route_kind: str, path: str) -> str | None:
         return "challenge"

@@ -14,38 +14,19 @@ are stored already.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import sqlite_utils
 
-from crawler.replica import SITES_DIR, ReplicaServer, SiteReplica
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
-from storage.quality import TABLE, create_tables
-from tests.conftest import REPO, site_keys
+from storage.tables import QUALITY as TABLE
+from storage.tables import create_quality_tables
+from tests.helpers import REPO, VARIANT, build_variant, site_keys
 
-VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"
 EXIT_UNHEALTHY = 6
-
-
-def build_variant(spec_path: Path, into: Path) -> str:
-    """Copy every replica into ``into`` and apply the variant there; return its site key."""
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    shutil.copytree(SITES_DIR, into)
-    site = SiteReplica(into / spec["site"])
-    changed = [route for kind in spec["kinds"] for route in site.routes_of(kind)]
-    assert changed, f"variant {spec_path.name} changes no route"
-    for route in changed:
-        assert route.file is not None
-        page = site.folder / "pages" / route.file
-        text = page.read_text(encoding="utf-8")
-        for old, new in spec["replace"]:
-            assert old in text, f"variant {spec_path.name}: {old!r} not in {route.file} (stale variant?)"
-            text = text.replace(old, new)
-        page.write_text(text, encoding="utf-8")
-    return str(spec["site"])
 
 
 def newscrawl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -69,7 +50,7 @@ def seed_history(source: Path, target: Path) -> None:
     """A fresh database holding only the run history (runs and their quality rows) of ``source``."""
     src = sqlite_utils.Database(source)
     dst = open_db(target)
-    create_tables(dst)
+    create_quality_tables(dst)
     with dst.atomic():
         dst.table("crawl_runs").insert_all(src.query("select * from crawl_runs"))
         dst.table(TABLE).insert_all(src.query(f"select * from {TABLE}"))
@@ -89,7 +70,7 @@ def test_redesigned_site_is_flagged_unhealthy_and_still_stored(tmp_path: Path) -
         first = crawl_all(healthy, baseline_db)
     assert first.returncode == 0, first.stderr[-3000:]
     db = sqlite_utils.Database(baseline_db)
-    assert db[TABLE].exists(), "no run_quality rows: crawler.quality.QualityGate is not in EXTENSIONS"
+    assert db[TABLE].exists(), "no run_quality rows: crawler.crawl.quality.QualityGate is not in EXTENSIONS"
     baseline = latest_quality(db)
     assert sorted(baseline) == site_keys()
     for key, row in baseline.items():

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.unit.test_search import build_replica_db
+from tests.helpers import REPO, build_replica_db
 
 HEADING = "## SQL for people"
 SQLITE_UTILS = Path(sys.executable).parent / "sqlite-utils"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
-from crawler.urls import canonical_url, url_hash
-from tests.conftest import crawl_args, run_cli
+from crawler.extract.urls import canonical_url, url_hash
+from crawler.testing.server import ReplicaServer
+from tests.helpers import crawl_args, run_cli
 
 
 def reextract(*args: str) -> subprocess.CompletedProcess[str]:

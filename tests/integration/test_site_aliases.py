@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 import sqlite_utils
 
-from crawler.replica import SITES_DIR, SiteReplica
-from tests.conftest import REPO
+from crawler.testing.replica import SITES_DIR, SiteReplica
+from tests.helpers import REPO
 
 WWW = "http://www.thanhtra.com.vn"
 

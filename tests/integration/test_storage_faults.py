@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.replica import ReplicaServer
+from crawler.testing.server import ReplicaServer
 from storage.db import open_db
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 

@@ -20,8 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import REPO
-from tests.unit.test_search import build_replica_db
+from tests.helpers import REPO, build_replica_db
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 OUTPUT = REPO / "test-output"
@@ -115,7 +114,7 @@ def test_folded_query_finds_the_article_typed_without_accents(served: str, brows
 def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: Path) -> None:
     from datasette.utils import escape_fts  # type: ignore[import-untyped]
 
-    from crawler.web import metadata
+    from crawler.cli.web import metadata
     from storage import dedup
 
     db = build_replica_db(tmp_path / "news.sqlite3")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.bylines import credit_of, looks_like_names, split_byline
-from crawler.extraction import NotArticle, extract
-from crawler.items import ArticleItem
-from crawler.registry import sites
+from crawler.extract.article import NotArticle, extract
+from crawler.extract.bylines import credit_of, looks_like_names, split_byline
+from crawler.extract.items import ArticleItem
+from crawler.sites.registry import sites
 
 _BODY = "".join(
     f"<p>Đoạn {n}: lực lượng chức năng tiếp tục kiểm tra, rà soát các địa bàn trọng điểm, bảo đảm an ninh trật tự "

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
 import sqlite_utils
 
-from crawler.text import content_hash
-from storage import dedup
-from storage.db import open_db
+from storage import dedup, tables
+from storage.text import content_hash
 
 LEAD = (
     "Ngày 15/3, tại Hà Nội, Bộ Công an tổ chức Hội nghị triển khai đợt cao điểm tấn công, trấn áp tội phạm "
@@ -92,14 +89,6 @@ SAME_TOPIC = article(
 )
 
 
-@pytest.fixture
-def db() -> Iterator[sqlite_utils.Database]:
-    database = open_db(":memory:")
-    dedup.create_tables(database)
-    yield database
-    database.close()
-
-
 def index(db: sqlite_utils.Database, record: dict[str, str]) -> dedup.DupResult:
     if not next(db.query("select 1 from articles where url_hash = ?", [record["url_hash"]]), None):
         db.table("articles").insert(record)
@@ -108,14 +97,14 @@ def index(db: sqlite_utils.Database, record: dict[str, str]) -> dedup.DupResult:
 
 
 def snapshot(db: sqlite_utils.Database) -> dict[str, list[tuple[object, ...]]]:
-    tables = {
-        dedup.SIGNATURES: "url_hash, site, published_at, num_perm, signature",
-        dedup.BAND_ROWS: "band, bucket, url_hash",
-        dedup.CLUSTERS: "cluster_id, original, merged_into",
-        dedup.MEMBERS: "url_hash, cluster_id, similarity",
+    columns = {
+        tables.SIGNATURES: "url_hash, site, published_at, num_perm, signature",
+        tables.BAND_ROWS: "band, bucket, url_hash",
+        tables.CLUSTERS: "cluster_id, original, merged_into",
+        tables.MEMBERS: "url_hash, cluster_id, similarity",
         "articles": "url_hash, content_hash",
     }
-    return {name: sorted(db.execute(f"select {cols} from {name}").fetchall()) for name, cols in tables.items()}
+    return {name: sorted(db.execute(f"select {cols} from {name}").fetchall()) for name, cols in columns.items()}
 
 
 def test_republished_copies_cluster_with_the_earliest_as_original(db: sqlite_utils.Database) -> None:
@@ -170,7 +159,7 @@ def test_reindexing_is_idempotent(db: sqlite_utils.Database) -> None:
 
     assert snapshot(db) == before
     assert dedup.list_clusters(db) == clusters
-    assert len(before[dedup.BAND_ROWS]) == 4 * dedup.BANDS
+    assert len(before[tables.BAND_ROWS]) == 4 * dedup.BANDS
 
 
 def test_an_edited_copy_replaces_its_signature_and_stays_in_its_story(db: sqlite_utils.Database) -> None:
@@ -180,9 +169,9 @@ def test_an_edited_copy_replaces_its_signature_and_stays_in_its_story(db: sqlite
     result = index(db, edited)
 
     assert result.matches[0][0] == "bocongan-1"
-    band_owners = [row[0] for row in db.execute(f"select url_hash from {dedup.BAND_ROWS}")]
+    band_owners = [row[0] for row in db.execute(f"select url_hash from {tables.BAND_ROWS}")]
     assert band_owners.count("cao-2") == dedup.BANDS
-    assert db.execute(f"select count(*) from {dedup.SIGNATURES}").fetchone()[0] == 2
+    assert db.execute(f"select count(*) from {tables.SIGNATURES}").fetchone()[0] == 2
     [cluster] = dedup.list_clusters(db)
     assert [m.url_hash for m in cluster.members] == ["bocongan-1", "cao-2"]
 
@@ -193,7 +182,7 @@ def test_nothing_is_deleted(db: sqlite_utils.Database) -> None:
         index(db, record)
 
     assert db.execute("select count(*) from articles").fetchone()[0] == len(records)
-    assert db.execute(f"select count(*) from {dedup.SIGNATURES}").fetchone()[0] == len(records)
+    assert db.execute(f"select count(*) from {tables.SIGNATURES}").fetchone()[0] == len(records)
     [cluster] = dedup.list_clusters(db)
     assert sorted(m.url_hash for m in cluster.members) == ["bocongan-1", "cao-2", "thanhtra-3"]
 
@@ -219,14 +208,14 @@ def test_an_article_joining_two_clusters_merges_them_into_the_oldest(db: sqlite_
         result = dedup.index_signature(db, key, "cao", f"2025-01-0{day}T00:00:00+07:00", sig)
 
     assert result.cluster_id == 1
-    assert db.execute(f"select cluster_id, merged_into from {dedup.CLUSTERS}").fetchall() == [(1, None), (2, 1)]
+    assert db.execute(f"select cluster_id, merged_into from {tables.CLUSTERS}").fetchall() == [(1, None), (2, 1)]
     [cluster] = dedup.list_clusters(db)
     assert cluster.original == "a" and len(cluster.members) == 5
 
 
 def test_a_text_without_words_is_not_indexed(db: sqlite_utils.Database) -> None:
     assert dedup.index_article(db, "x", "cao", None, " … ") == dedup.DupResult(None, [])
-    assert db.execute(f"select count(*) from {dedup.SIGNATURES}").fetchone()[0] == 0
+    assert db.execute(f"select count(*) from {tables.SIGNATURES}").fetchone()[0] == 0
 
 
 def test_candidate_lookup_uses_the_band_index_not_a_scan(db: sqlite_utils.Database) -> None:
@@ -234,8 +223,8 @@ def test_candidate_lookup_uses_the_band_index_not_a_scan(db: sqlite_utils.Databa
     plan = [
         row[3] for row in db.execute("explain query plan " + dedup.candidate_sql(dedup.BANDS), [0] * 2 * dedup.BANDS)
     ]
-    assert any(f"SEARCH {dedup.BAND_ROWS} USING PRIMARY KEY (band=? AND bucket=?)" in step for step in plan)
-    assert not any(f"SCAN {dedup.BAND_ROWS}" in step for step in plan)
+    assert any(f"SEARCH {tables.BAND_ROWS} USING PRIMARY KEY (band=? AND bucket=?)" in step for step in plan)
+    assert not any(f"SCAN {tables.BAND_ROWS}" in step for step in plan)
 
 
 def test_band_layout_fits_the_signature() -> None:

@@ -19,13 +19,13 @@ import pytest
 import sqlite_utils
 
 from crawler.cli import main
-from crawler.text import content_hash
-from crawler.urls import url_hash
+from crawler.extract.items import RECORD_FIELDS
+from crawler.extract.urls import url_hash
 from storage.articles import save_article
 from storage.db import open_db
 from storage.export import EXPORT_FIELDS, iter_records, write_jsonl
-from tests.conftest import REPO
-from tests.unit.test_search import build_replica_db
+from storage.text import content_hash
+from tests.helpers import REPO, build_replica_db
 
 SCHEMA = json.loads((REPO / "schema" / "article.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
@@ -60,6 +60,14 @@ def stored(db_path: Path) -> dict[str, Any]:
 def test_schema_lists_exactly_the_exported_fields() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert tuple(SCHEMA["required"]) == EXPORT_FIELDS == tuple(SCHEMA["properties"])
+
+
+def test_readme_record_table_lists_every_record_field() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## The record") :].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    for name in RECORD_FIELDS:
+        assert any(f"`{name}`" in row.split(" | ")[0] for row in rows), f"README record table lacks {name}"
 
 
 def test_full_export_validates_and_keeps_every_article(db_path: Path, tmp_path: Path) -> None:
@@ -156,6 +164,7 @@ def test_state_file_of_another_selection_is_refused(db_path: Path, tmp_path: Pat
     assert export(db_path, "--site", "cao", "--incremental", str(state), "-o", str(tmp_path / "c.jsonl")) == 2
 
 
+@pytest.mark.slow  # a subprocess on a pseudo-terminal
 def test_progress_bar_only_on_a_terminal(db_path: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert export(db_path, "-o", str(tmp_path / "a.jsonl")) == 0
     assert "exporting [" not in capfd.readouterr().err
@@ -172,6 +181,7 @@ def test_progress_bar_only_on_a_terminal(db_path: Path, tmp_path: Path, capfd: p
     assert f"exporting [{'#' * 30}] {count}/{count} 100%" in shown
 
 
+@pytest.mark.slow  # builds and dumps a database of thousands of rows
 def test_export_memory_does_not_grow_with_the_database() -> None:
     def peak(rows: int) -> int:
         db = open_db(":memory:")

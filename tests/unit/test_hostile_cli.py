@@ -17,12 +17,14 @@ import pytest
 import sqlite_utils
 
 from crawler import cli
-from crawler.quality import QualityConfig, Sample, record_run
-from crawler.text import content_hash
-from crawler.urls import url_hash
+from crawler.cli.common import EXIT_INTERNAL
+from crawler.crawl.quality import QualityConfig, Sample, record_run
+from crawler.crawl.runner import project_settings
+from crawler.extract.urls import url_hash
 from storage.batch import ArticleWrite, save_one
 from storage.db import open_db
 from storage.runs import finish_run, start_run
+from storage.text import content_hash
 
 HUGE = "9223372036854775808"
 CLOSED = "cao=http://127.0.0.1:9"  # never reached: every case is refused before the crawl
@@ -33,11 +35,11 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     def started(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a crawl, server or schedule started before the arguments were refused")
 
-    monkeypatch.setattr("crawler.runner.run_crawl", started)
-    monkeypatch.setattr("crawler.web.serve", started)
-    monkeypatch.setattr("crawler.ingest.run_ingest", started)
-    monkeypatch.setattr("crawler.cli_probe.run_probe", started)
-    monkeypatch.setattr("crawler.replica.ReplicaServer.start", started)
+    monkeypatch.setattr("crawler.crawl.runner.run_crawl", started)
+    monkeypatch.setattr("crawler.cli.data.serve", started)
+    monkeypatch.setattr("crawler.distributed.ingest.run_ingest", started)
+    monkeypatch.setattr("crawler.crawl.probe.run_probe", started)
+    monkeypatch.setattr("crawler.testing.server.ReplicaServer.start", started)
     monkeypatch.setattr("subprocess.run", started)
 
 
@@ -95,7 +97,7 @@ def db_path(tmp_path: Path) -> Path:
     db = open_db(path)
     run_id = start_run(db, "cao")
     finish_run(db, run_id, "ok", "finished", {}, {})
-    record_run(db, "cao", run_id, Sample(), QualityConfig())
+    record_run(db, "cao", run_id, Sample(), QualityConfig.from_settings(project_settings()))
     save_one(db, ArticleWrite(record(URL_A, "Vụ án \x1b[2J\x1b[31mđỏ\x07")))
     save_one(db, ArticleWrite(record(URL_B, "Vụ án \u202eđảo ngược\u202c", site="thanhtra")))
     db.close()
@@ -307,7 +309,7 @@ def test_a_worker_refuses_a_remote_redis_without_a_password(
     assert not db.exists()
     # Accepted with --insecure-redis: it goes on to start (and meets the stand-in above).
     code, _, err = run(capsys, command, *extra, "--redis", url, "--insecure-redis", "--db", str(db))
-    assert code == cli.EXIT_INTERNAL and "started before the arguments were refused" in err
+    assert code == EXIT_INTERNAL and "started before the arguments were refused" in err
 
 
 def test_reading_leaves_the_database_file_unchanged(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:

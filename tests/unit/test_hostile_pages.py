@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from crawler import extraction
-from crawler.extraction import NotArticle, extract
-from crawler.registry import sites
-from crawler.text import clean_line, clean_text
-from crawler.urls import url_hash
+from crawler.extract import article as extraction
+from crawler.extract.article import NotArticle, extract
+from crawler.extract.urls import url_hash
+from crawler.sites.registry import sites
 from storage.articles import SETTLED_DROPS, known_url_hashes, save_article
 from storage.crawlstate import log_url, retry_urls
 from storage.db import open_db
-from tests.conftest import real_page, replica
+from storage.text import clean_line, clean_text
+from tests.helpers import real_page, replica
 
 PATH = "/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html"
 URL = "https://congan.com.vn" + PATH
@@ -135,7 +135,7 @@ BASE = "https://congan.com.vn"
     ],
 )
 def test_a_canonical_moves_the_record_only_to_an_article_url_of_the_site(declared: str, expected: str | None) -> None:
-    from crawler.urls import canonical_target
+    from crawler.extract.urls import canonical_target
 
     site = sites()["cao"]
     assert canonical_target(declared, URL, {BASE}, site.is_article_path) == expected

@@ -108,7 +108,7 @@ def test_a_state_file_with_a_bad_rowid_is_refused(tmp_path: Path, content: dict[
 
 
 def test_a_zlib_bomb_in_a_redis_record_is_refused() -> None:
-    from crawler.distributed import decode_record
+    from crawler.distributed.worker import decode_record
 
     data = {
         "site": "cao", "url": "u", "title": "t", "lead": None, "body": "b", "authors": [], "published_at": None,
@@ -125,7 +125,7 @@ def test_a_zlib_bomb_in_a_redis_record_is_refused() -> None:
 
 
 def test_deeply_nested_json_in_a_redis_record_is_refused() -> None:
-    from crawler.distributed import decode_record
+    from crawler.distributed.worker import decode_record
 
     with pytest.raises(ValueError):
         decode_record({b"type": b"url_event", b"data": b"[" * 100_000 + b"]" * 100_000})
@@ -148,7 +148,7 @@ def test_deeply_nested_json_in_a_redis_record_is_refused() -> None:
     ],
 )
 def test_workers_need_a_password_for_a_redis_on_another_machine(url: str, insecure: bool, refused: bool) -> None:
-    from crawler.cli_args import ArgumentError, check_redis_url
+    from crawler.cli.args import ArgumentError, check_redis_url
 
     if refused:
         with pytest.raises(ArgumentError, match="password"):
@@ -168,7 +168,7 @@ def test_workers_need_a_password_for_a_redis_on_another_machine(url: str, insecu
     ],
 )
 def test_printed_text_escapes_what_is_not_printable(text: str, shown: str) -> None:
-    from crawler.terminal import json_line, printable
+    from crawler.cli.terminal import json_line, printable
 
     assert printable(text) == shown
     line = json_line({"title": text})
@@ -176,7 +176,7 @@ def test_printed_text_escapes_what_is_not_printable(text: str, shown: str) -> No
 
 
 def test_json_lines_escape_characters_outside_the_basic_plane() -> None:
-    from crawler.terminal import json_line
+    from crawler.cli.terminal import json_line
 
     text = "thẻ \U000e0041 ẩn"  # a tag character: invisible, non-printable
     line = json_line(text)

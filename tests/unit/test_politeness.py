@@ -7,10 +7,10 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse
 
-from crawler.faults import CHALLENGE_PAGE
-from crawler.middlewares import is_challenge
-from crawler.registry import spiders
-from crawler.runner import project_settings
+from crawler.crawl.middlewares import is_challenge
+from crawler.crawl.runner import project_settings
+from crawler.crawl.spiders import spiders
+from crawler.testing.faults import CHALLENGE_PAGE
 
 
 def _settings(key: str, overrides: dict[str, Any] | None = None) -> Any:

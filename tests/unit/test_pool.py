@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from crawler import extraction
-from crawler.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
-from tests.conftest import real_page, replica, site_keys
+from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
+from crawler.extract import article as extraction
+from tests.helpers import real_page, replica, site_keys
 
 
 def _pages() -> list[tuple[str, str, str, str]]:
@@ -27,7 +27,7 @@ def test_pool_gives_the_records_of_in_process_extraction_on_every_replica_page()
     pages = _pages()
     assert len(pages) > 30
     expected = [extract_page(*page, fetched_at="2026-01-01T00:00:00+00:00") for page in pages]
-    with ExtractionPool(2) as pool:
+    with ExtractionPool(2, timeout=30.0) as pool:
         futures = [pool.submit(*page, fetched_at="2026-01-01T00:00:00+00:00") for page in pages]
         got = [f.result(timeout=60) for f in futures]
     assert got == expected
@@ -36,7 +36,7 @@ def test_pool_gives_the_records_of_in_process_extraction_on_every_replica_page()
 
 def test_in_process_pool_is_the_same_function() -> None:
     page = _pages()[0]
-    with ExtractionPool(0) as pool:
+    with ExtractionPool(0, timeout=30.0) as pool:
         assert pool.submit(*page).result() == extract_page(*page)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from crawler import cli
-from crawler.probe_report import (
+from crawler.cli import common
+from crawler.crawl.probe_report import (
     EXIT_CODES,
     EntryResult,
     Fetch,
@@ -168,7 +168,7 @@ def test_overall_verdict_is_the_worst_and_maps_to_the_documented_exit_codes() ->
     assert overall([ok]) == "ok"
     assert overall([ok, degraded]) == "degraded"
     assert overall([broken, ok, degraded]) == "broken"
-    assert EXIT_CODES == {"ok": cli.EXIT_OK, "degraded": cli.EXIT_UNHEALTHY, "broken": cli.EXIT_NOTHING}
+    assert EXIT_CODES == {"ok": common.EXIT_OK, "degraded": common.EXIT_UNHEALTHY, "broken": common.EXIT_NOTHING}
 
 
 def test_report_validates_against_the_schema() -> None:

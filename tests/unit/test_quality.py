@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-from scrapy.settings import Settings
 
-from crawler import cli_health
-from crawler.items import ArticleItem
-from crawler.quality import QualityConfig, Sample, Verdict, binom_cdf, judge, quantile, record_run
+from crawler.cli import health
+from crawler.crawl.quality import QualityConfig, Sample, Verdict, binom_cdf, judge, quantile, record_run
+from crawler.crawl.runner import project_settings
+from crawler.extract.items import ArticleItem
 from storage.db import open_db
 from storage.quality import accept_run, recent_quality
 
-CONFIG = QualityConfig()
+CONFIG = QualityConfig.from_settings(project_settings())
 
 
 def sample(
@@ -55,12 +54,10 @@ def item(extractor: str = "site", lead: str | None = "Sapo.", authors: tuple[str
     )
 
 
-@pytest.fixture
-def db() -> Iterator[sqlite_utils.Database]:
-    database = open_db(":memory:")
-    database.table("crawl_runs").insert_all([{"id": i, "site": "cao", "status": "ok"} for i in range(1, 30)])
-    yield database
-    database.close()
+@pytest.fixture(autouse=True)
+def _runs(db: sqlite_utils.Database) -> None:
+    """The crawl runs the quality records below refer to."""
+    db.table("crawl_runs").insert_all([{"id": i, "site": "cao", "status": "ok"} for i in range(1, 30)])
 
 
 def test_quantile_and_binomial_tail() -> None:
@@ -148,7 +145,7 @@ def test_article_pages_that_give_no_article_are_unhealthy() -> None:
 
 
 def test_thresholds_come_from_settings() -> None:
-    settings = Settings({"NEWS_QUALITY_MIN_GENERIC": "5", "NEWS_QUALITY_MAX_DROP": "0.1"})
+    settings = project_settings({"NEWS_QUALITY_MIN_GENERIC": "5", "NEWS_QUALITY_MAX_DROP": "0.1"})
     config = QualityConfig.from_settings(settings)
     assert (config.min_generic, config.max_drop, config.min_articles) == (5, 0.1, CONFIG.min_articles)
     assert judge(sample(3, generic=3), Sample(), config).healthy is None
@@ -193,7 +190,7 @@ def test_health_command_shows_trends_reasons_and_baseline(tmp_path: Path, capsys
     record_run(disk, "cao", 3, sample(8, generic=8), CONFIG)
     disk.close()
     parser = argparse.ArgumentParser()
-    cli_health.register(parser.add_subparsers())
+    health.register(parser.add_subparsers())
     args = parser.parse_args(["health", "--db", str(path), "--site", "cao"])
     assert args.func(args) == 0
     out = capsys.readouterr().out

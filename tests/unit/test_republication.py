@@ -13,12 +13,11 @@ from collections.abc import Iterator
 import pytest
 import sqlite_utils
 
-from crawler.extraction import NotArticle, extract
-from crawler.registry import sites
-from crawler.urls import canonical_url
-from storage import dedup
-from storage.db import open_db
-from tests.conftest import real_page, replica, site_keys
+from crawler.extract.article import NotArticle, extract
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import sites
+from storage import dedup, tables
+from tests.helpers import real_page, replica, site_keys
 
 ORIGINAL = ("bocongan", "1783311539")
 COPIES = {("cao", "185236"), ("thanhtra", "b81f4c2d7")}
@@ -41,18 +40,15 @@ def records() -> dict[tuple[str, str], dict[str, object]]:
     return {(str(r["site"]), str(r["name"])): r for r in replica_records()}
 
 
-@pytest.fixture
-def db(records: dict[tuple[str, str], dict[str, object]]) -> Iterator[sqlite_utils.Database]:
-    database = open_db(":memory:")
-    dedup.create_tables(database)
+@pytest.fixture(autouse=True)
+def _indexed(db: sqlite_utils.Database, records: dict[tuple[str, str], dict[str, object]]) -> None:
+    """Every replica article stored and indexed for near-duplicates."""
     # Newest first, as a crawl of the home pages meets them: the original arrives after its copies.
     for record in sorted(records.values(), key=lambda r: str(r["published_at"]), reverse=True):
         columns = ("url_hash", "site", "url", "title", "body", "published_at", "content_hash")
-        database.table("articles").insert({c: record[c] for c in columns})
+        db.table("articles").insert({c: record[c] for c in columns})
         published_at = str(record["published_at"])
-        dedup.index_article(database, str(record["url_hash"]), str(record["site"]), published_at, text(record))
-    yield database
-    database.close()
+        dedup.index_article(db, str(record["url_hash"]), str(record["site"]), published_at, text(record))
 
 
 def url_hash(records: dict[tuple[str, str], dict[str, object]], key: tuple[str, str]) -> str:
@@ -88,7 +84,7 @@ def test_the_same_ministry_story_sharing_boilerplate_stays_alone(
     unrelated, original = records[UNRELATED], records[ORIGINAL]
     # The commendation-letter wording really is shared; the story is not.
     assert len(dedup.shingles(text(unrelated)) & dedup.shingles(text(original))) >= 30
-    members = db.execute(f"select count(*) from {dedup.MEMBERS} where url_hash = ?", [unrelated["url_hash"]])
+    members = db.execute(f"select count(*) from {tables.MEMBERS} where url_hash = ?", [unrelated["url_hash"]])
     assert members.fetchone()[0] == 0
     again = dedup.index_article(db, str(unrelated["url_hash"]), "cao", str(unrelated["published_at"]), text(unrelated))
     assert again == dedup.DupResult(None, [])

@@ -12,38 +12,14 @@ import pytest
 import sqlite_utils
 
 from crawler.cli import main
-from crawler.extraction import extract
-from crawler.items import ArticleItem
-from crawler.registry import sites
-from crawler.urls import canonical_url
 from storage.articles import save_article
-from storage.db import open_db
 from storage.search import EXACT_FTS, FOLDED_FTS, QueryError, fold, match_expression, rebuild, search
-from tests.conftest import real_page, replica, site_keys
-
-FETCHED_AT = "2026-02-01T03:00:00+00:00"
-
-
-def replica_items() -> Iterator[ArticleItem]:
-    """Every article of the three replicas, extracted as the crawler would store it."""
-    for key in site_keys():
-        site, config = replica(key), sites()[key]
-        for route in site.routes_of("article"):
-            item = extract(real_page(site, route), canonical_url(site.real_base + route.path), config, FETCHED_AT)
-            if isinstance(item, ArticleItem):
-                yield item
-
-
-def build_replica_db(path: str | Path = ":memory:") -> sqlite_utils.Database:
-    """A migrated database holding the replica articles (no crawl: extract + save_article)."""
-    db = open_db(path)
-    for item in replica_items():
-        save_article(db, item.record())
-    return db
+from tests.helpers import build_replica_db, site_keys
 
 
 @pytest.fixture(scope="module")
-def db() -> Iterator[sqlite_utils.Database]:
+def replica_db() -> Iterator[sqlite_utils.Database]:
+    """The replica articles, stored once for the module (the tests only read)."""
     database = build_replica_db()
     yield database
     database.close()
@@ -58,59 +34,61 @@ def test_fold_strips_accents_and_folds_d_bar() -> None:
     assert fold("Ưu Ơn") == "uu on"
 
 
-def test_exact_search_treats_diacritics_as_significant(db: sqlite_utils.Database) -> None:
-    ma = titles(search(db, "ma", limit=100))
-    ma_accent = titles(search(db, "mã", limit=100))
+def test_exact_search_treats_diacritics_as_significant(replica_db: sqlite_utils.Database) -> None:
+    ma = titles(search(replica_db, "ma", limit=100))
+    ma_accent = titles(search(replica_db, "mã", limit=100))
     assert ma and ma_accent
     assert "Triệt phá đường dây đưa ma túy từ TP.HCM lên Đà Lạt phục vụ “tiệc bay lắc”" in ma
     assert not any("ma túy" in t for t in ma_accent), "'mã' must not find 'ma túy'"
-    assert all(" mã " in " " + h.snippet + " " or "[mã]" in h.snippet for h in search(db, "mã", limit=100))
+    assert all(" mã " in " " + h.snippet + " " or "[mã]" in h.snippet for h in search(replica_db, "mã", limit=100))
 
 
-def test_folded_search_finds_text_typed_without_accents(db: sqlite_utils.Database) -> None:
-    exact = titles(search(db, "Công an", limit=100))
-    folded = titles(search(db, "cong an", folded=True, limit=100))
+def test_folded_search_finds_text_typed_without_accents(replica_db: sqlite_utils.Database) -> None:
+    exact = titles(search(replica_db, "Công an", limit=100))
+    folded = titles(search(replica_db, "cong an", folded=True, limit=100))
     assert exact and exact <= folded
-    assert search(db, "cong an", limit=100) == [], "unaccented words are other words in exact mode"
+    assert search(replica_db, "cong an", limit=100) == [], "unaccented words are other words in exact mode"
     # d finds đ (SQLite's own remove_diacritics leaves đ alone), and đ folds to d in the query.
-    duong = titles(search(db, "duong day ma tuy", folded=True))
+    duong = titles(search(replica_db, "duong day ma tuy", folded=True))
     assert "Triệt phá đường dây đưa ma túy từ TP.HCM lên Đà Lạt phục vụ “tiệc bay lắc”" in duong
-    assert titles(search(db, "đường dây ma túy", folded=True)) == duong
-    assert titles(search(db, "Đà Lạt", folded=True)) == titles(search(db, "da lat", folded=True)) != set()
+    assert titles(search(replica_db, "đường dây ma túy", folded=True)) == duong
+    assert (
+        titles(search(replica_db, "Đà Lạt", folded=True)) == titles(search(replica_db, "da lat", folded=True)) != set()
+    )
 
 
-def test_folded_search_bridges_old_and_new_tone_placement(db: sqlite_utils.Database) -> None:
+def test_folded_search_bridges_old_and_new_tone_placement(replica_db: sqlite_utils.Database) -> None:
     # "túy" and "tuý" are the same word in the two Vietnamese spelling conventions.
-    assert len(search(db, "ma tuy", folded=True, limit=100)) >= len(search(db, "ma túy", limit=100))
+    assert len(search(replica_db, "ma tuy", folded=True, limit=100)) >= len(search(replica_db, "ma túy", limit=100))
 
 
-def test_snippet_highlights_the_original_words(db: sqlite_utils.Database) -> None:
-    hit = search(db, "duong day", folded=True, markers=("<b>", "</b>"))[0]
+def test_snippet_highlights_the_original_words(replica_db: sqlite_utils.Database) -> None:
+    hit = search(replica_db, "duong day", folded=True, markers=("<b>", "</b>"))[0]
     assert "<b>đường</b> <b>dây</b>" in hit.snippet.lower(), hit.snippet
-    exact = search(db, "Đà Lạt")[0]
+    exact = search(replica_db, "Đà Lạt")[0]
     assert "[Đà] [Lạt]" in exact.snippet
 
 
-def test_title_hits_rank_first(db: sqlite_utils.Database) -> None:
-    hits = search(db, "ma túy", limit=100)
+def test_title_hits_rank_first(replica_db: sqlite_utils.Database) -> None:
+    hits = search(replica_db, "ma túy", limit=100)
     assert "ma túy" in hits[0].title.lower()
     assert hits == sorted(hits, key=lambda h: -h.score)
 
 
-def test_filters_by_site_since_and_limit(db: sqlite_utils.Database) -> None:
-    everywhere = search(db, "công an", limit=100)
+def test_filters_by_site_since_and_limit(replica_db: sqlite_utils.Database) -> None:
+    everywhere = search(replica_db, "công an", limit=100)
     assert {h.site for h in everywhere} == set(site_keys())
-    only_cao = search(db, "công an", site="cao", limit=100)
+    only_cao = search(replica_db, "công an", site="cao", limit=100)
     assert only_cao and {h.site for h in only_cao} == {"cao"}
-    recent = search(db, "công an", since="2025-01-01T00:00:00+07:00", limit=100)
+    recent = search(replica_db, "công an", since="2025-01-01T00:00:00+07:00", limit=100)
     assert recent and all((h.published_at or "") >= "2025-01-01" for h in recent)
     assert len(recent) < len(everywhere)
-    assert len(search(db, "công an", limit=3)) == 3
+    assert len(search(replica_db, "công an", limit=3)) == 3
 
 
-def test_query_syntax_is_never_parsed_as_fts_operators(db: sqlite_utils.Database) -> None:
+def test_query_syntax_is_never_parsed_as_fts_operators(replica_db: sqlite_utils.Database) -> None:
     assert match_expression('công an OR "ma túy" điều*') == '"công" "an" "OR" "ma túy" "điều"*'
-    assert search(db, 'ma" túy (') is not None
+    assert search(replica_db, 'ma" túy (') is not None
     with pytest.raises(QueryError):
         match_expression(' " ( ')
 

@@ -8,16 +8,11 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from crawler.text import content_hash
-from crawler.urls import url_hash
+from crawler.extract.urls import url_hash
 from storage.articles import known_url_hashes, save_article, versions
 from storage.crawlstate import log_url
 from storage.db import StorageError, open_db
-
-
-@pytest.fixture
-def db() -> sqlite_utils.Database:
-    return open_db(":memory:")
+from storage.text import content_hash
 
 
 def record(

@@ -1,0 +1,55 @@
+"""The ``newscrawl`` parser and ``main``: one sub-command module per group, in help order."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+
+from crawler.cli import articles, crawl, data, distributed, health, probe, reextract, replica
+from crawler.cli.args import Parser
+from crawler.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_USAGE, UsageError
+from storage.db import StorageError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"newscrawl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StorageError as exc:
+        print(f"newscrawl: error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except sqlite3.Error as exc:
+        where = getattr(args, "db", None) or "the database"
+        hint = " (written by an older newscrawl? `newscrawl crawl` updates it)" if "no such" in str(exc) else ""
+        print(f"newscrawl: error: {where}: {exc}{hint}", file=sys.stderr)
+        return EXIT_STORAGE
+    except KeyboardInterrupt:
+        print("newscrawl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print(f"newscrawl: internal error (exit {EXIT_INTERNAL}); the traceback above says where", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="newscrawl", description="Crawl Vietnamese public-security news into SQLite.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    crawl.register_crawl(sub)
+    articles.register_lookup(sub)
+    data.register(sub)
+    health.register(sub)
+    distributed.register(sub)
+    reextract.register(sub)
+    articles.register_extract(sub)
+    replica.register(sub)
+    probe.register(sub)
+    crawl.register_runs(sub)
+    return parser

@@ -1,0 +1,214 @@
+"""``newscrawl`` commands that read the database for people and other tools: export, search, serve."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from crawler.cli.args import bounded_int, listen_host, port
+from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, db_path, parse_since, site_keys
+from crawler.cli.terminal import json_line, printable
+from crawler.cli.web import serve
+from storage import dedup, export
+from storage.db import open_db
+from storage.search import QueryError, search
+
+
+def register(sub: Any) -> None:
+    """Add this module's subcommands to the ``newscrawl`` parser."""
+    exp = sub.add_parser("export", help="write stored articles as JSON lines or CSV")
+    exp.add_argument("--db", help="database path")
+    exp.add_argument("--site", help="only this site")
+    exp.add_argument("--since", help="only articles published (or fetched) on or after DATE (YYYY-MM-DD or ISO)")
+    exp.add_argument(
+        "--since-field", choices=("published", "fetched"), default="published", help="the time --since applies to"
+    )
+    exp.add_argument(
+        "--one-per-cluster", action="store_true", help="one record per story: each duplicate cluster's original only"
+    )
+    exp.add_argument(
+        "--incremental",
+        metavar="STATE_FILE",
+        help="only what is new or changed since the export recorded in STATE_FILE (created if missing)",
+    )
+    exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv")
+    exp.add_argument("-o", "--output", required=True, help="output file (.gz for gzip, - for stdout)")
+    exp.set_defaults(func=cmd_export)
+
+    search = sub.add_parser("search", help="full-text search of stored articles, best first")
+    search.add_argument("query", help='words (all must occur), "a phrase", or a prefix*')
+    search.add_argument("--db", help="database path")
+    search.add_argument("--site", help="only this site")
+    search.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
+    search.add_argument("--limit", type=bounded_int(1), default=10, metavar="N", help="at most N hits (default 10)")
+    search.add_argument("--folded", action="store_true", help="ignore accents: 'cong an' finds 'Công an', d finds đ")
+    search.add_argument("--json", action="store_true", help="one JSON object per hit")
+    search.set_defaults(func=cmd_search)
+
+    serve = sub.add_parser("serve", help="browse and search the database in Datasette")
+    serve.add_argument("--db", help="database path")
+    serve.add_argument("--port", type=port, default=8001, help="port on 127.0.0.1 (default 8001, 0: any free port)")
+    serve.add_argument(
+        "--host", type=listen_host, default="127.0.0.1", help="IP address to listen on (default 127.0.0.1)"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    dupes = sub.add_parser("dupes", help="stories published by several outlets: near-duplicate clusters")
+    dupes.add_argument("--db", help="database path")
+    dupes.add_argument("--site", help="clusters with a copy on this site")
+    dupes.add_argument("--since", help="clusters with a copy published on or after DATE")
+    dupes.add_argument("--json", action="store_true", help="one JSON object per cluster")
+    dupes.add_argument("--backfill", action="store_true", help="first index stored articles not indexed yet")
+    dupes.set_defaults(func=cmd_dupes)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.site:
+        site_keys([args.site])
+    selection = export.Selection(
+        args.site, parse_since(args.since, "--since"), args.since_field, one_per_cluster=args.one_per_cluster
+    )
+    try:
+        state = export.read_state(args.incremental, selection) if args.incremental else None
+        if args.output != "-":
+            export.check_target(Path(args.output))
+    except (export.StateError, export.OutputError) as exc:
+        raise UsageError(str(exc)) from exc
+    write = export.write_csv if args.format == "csv" else export.write_jsonl
+    db = open_db(db_path(args), readonly=True)
+    try:
+        with export.snapshot(db):
+            if state is None:
+                total = export.count_records(db, selection) if sys.stderr.isatty() else 0
+                records = export.iter_records(
+                    db, selection.site, selection.since, selection.since_field, selection.one_per_cluster
+                )
+            else:
+                upto = export.last_version_rowid(db)
+                after = state.last_version_rowid
+                total = export.count_changes(db, after, upto, selection) if sys.stderr.isatty() else 0
+                records = export.iter_changes(db, after, upto, selection)
+            bar = ProgressBar(total, sys.stderr) if sys.stderr.isatty() else None
+            with export.open_output(args.output) as out:
+                count = write(records, out, bar)
+            if bar is not None:
+                bar.close()
+    except BrokenPipeError:
+        # The reader went away (`| head`, a FIFO's reader): the dump is incomplete, so the
+        # state stays put.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERRORS
+    except (OSError, export.OutputError) as exc:
+        raise UsageError(f"cannot write {args.output}: {getattr(exc, 'strerror', None) or exc}") from exc
+    finally:
+        db.close()
+    if state is not None:
+        # Only now that the dump is complete (and renamed into place) does the state move on.
+        state.last_version_rowid, state.records = upto, count
+        try:
+            export.write_state(args.incremental, state)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.incremental}: {exc.strerror or exc}") from exc
+    print(f"exported {count} records to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, out: TextIO, width: int = 30) -> None:
+        self.total, self.out, self.width = total, out, width
+        self.count = 0
+        self._drawn = 0.0
+
+    def __call__(self, count: int) -> None:
+        self.count = count
+        now = time.monotonic()
+        if now - self._drawn >= 0.1:
+            self._drawn = now
+            self._draw()
+
+    def _draw(self) -> None:
+        share = min(1.0, self.count / self.total) if self.total else 1.0
+        filled = int(share * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.out.write(f"\rexporting [{bar}] {self.count}/{self.total} {share:4.0%}")
+        self.out.flush()
+
+    def close(self) -> None:
+        self._draw()
+        self.out.write("\n")
+        self.out.flush()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if args.site:
+        site_keys([args.site])
+    since = parse_since(args.since, "--since")
+    tty = sys.stdout.isatty() and not args.json
+    # On a terminal the matches are marked with private-use characters, escaped text around
+    # them, then turned into bold: no escape sequence but ours reaches the terminal.
+    markers = ("\ue000", "\ue001") if tty else ("[", "]")
+    db = open_db(db_path(args), readonly=True)
+    try:
+        hits = search(
+            db, args.query, folded=args.folded, site=args.site, since=since, limit=args.limit, markers=markers
+        )
+    except QueryError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
+    for rank, hit in enumerate(hits, 1):
+        if args.json:
+            print(json_line(hit.record()))
+            continue
+        date = (hit.published_at or "")[:10] or "undated"
+        snippet = printable(" ".join(hit.snippet.split()), keep="".join(markers))
+        if tty:
+            snippet = snippet.replace(markers[0], "\033[1;33m").replace(markers[1], "\033[0m")
+        print(f"{rank}. {printable(hit.title)}\n   {hit.site}  {date}  {printable(hit.url)}\n   {snippet}\n")
+    if not hits and not args.json:
+        print("no match", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    path = db_path(args)
+    open_db(path, readonly=True).close()  # fail in one line on a file that is no newscrawl database
+    try:
+        serve(path, args.port, args.host)
+    except OSError as exc:  # the address is taken or not on this machine
+        raise UsageError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
+    return EXIT_OK
+
+
+def cmd_dupes(args: argparse.Namespace) -> int:
+    if args.site:
+        site_keys([args.site])
+    since = parse_since(args.since, "--since")
+    path = db_path(args)
+    # --backfill writes the index: an existing newscrawl database, as it is; otherwise read-only.
+    db = open_db(path, create=False, migrate=False) if args.backfill else open_db(path, readonly=True)
+    try:
+        if args.backfill:
+            print(f"indexed {dedup.index_stored(db)} stored articles", file=sys.stderr)
+        clusters = dedup.list_clusters(db, args.site, since)
+    finally:
+        db.close()
+    for cluster in clusters:
+        if args.json:
+            print(json_line(dataclasses.asdict(cluster)))
+            continue
+        print(f"cluster {cluster.cluster_id}: {len(cluster.members)} copies")
+        for m in cluster.members:
+            mark = "original" if m.is_original else f"{m.similarity:.2f}"
+            print(f"  {m.site:9} {mark:>8}  {(m.published_at or '')[:16]:16}  {printable(m.title or '')}")
+            print(f"  {'':9} {'':>8}  {'':16}  {printable(m.url or m.url_hash)}")
+    if not args.json:
+        print(f"{len(clusters)} clusters", file=sys.stderr)
+    return EXIT_OK

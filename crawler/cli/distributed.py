@@ -1,0 +1,124 @@
+"""``newscrawl ingest`` and ``newscrawl status``: the Redis side of distributed crawling."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from crawler.cli.args import bounded_int, check_redis_url
+from crawler.cli.common import EXIT_LOCKED, EXIT_OK, UsageError, db_help, db_path
+from crawler.crawl.lock import CrawlLock, LockHeld
+from crawler.crawl.runner import project_settings
+from crawler.distributed import ingest
+from crawler.distributed.ingest import IngestConfig
+from crawler.distributed.worker import INGEST_GROUP, Keys, connect
+from crawler.sites.registry import sites
+from storage.db import StorageError, check_path, open_db, set_busy_timeout
+
+
+def register(sub: Any) -> None:
+    """Add this module's subcommands to the ``newscrawl`` parser."""
+    ing = sub.add_parser("ingest", help="distributed mode: write the workers' records from Redis into SQLite")
+    ing.add_argument("--redis", required=True, metavar="URL", help="e.g. redis://10.0.0.5:6379/0")
+    ing.add_argument("--db", help=db_help())
+    ing.add_argument(
+        "--batch", type=bounded_int(1, 100_000), default=200, metavar="N", help="records per transaction batch"
+    )
+    ing.add_argument(
+        "--insecure-redis", action="store_true", help="allow a Redis on another machine without a password"
+    )
+    ing.add_argument(
+        "--idle-exit", type=float, default=0, metavar="SECONDS", help="exit after this long with nothing to ingest"
+    )
+    ing.set_defaults(func=cmd_ingest)
+
+    stat = sub.add_parser("status", help="distributed mode: queues, workers and records waiting for ingest")
+    stat.add_argument("--redis", required=True, metavar="URL")
+    stat.set_defaults(func=cmd_status)
+
+
+def _prefix() -> str:
+    return str(project_settings().get("NEWS_REDIS_PREFIX"))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    check_redis_url(args.redis, args.insecure_redis)
+    settings = project_settings()
+    set_busy_timeout(settings.getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
+    config = IngestConfig.from_settings(settings, batch=args.batch, idle_exit=args.idle_exit)
+    path = db_path(args)
+    check_path(Path(path))
+    try:
+        # The one writer of the database: no local crawl and no second ingest meanwhile.
+        with CrawlLock(path):
+            db = open_db(path, max_pages=settings.getint("NEWS_DB_MAX_PAGES"))
+            try:
+                stats = ingest.run_ingest(args.redis, db, config)
+            finally:
+                db.close()
+    except LockHeld as exc:
+        print(f"newscrawl: {exc}; not starting", file=sys.stderr)
+        return EXIT_LOCKED
+    except StorageError:
+        raise
+    except OSError as exc:  # the lock file beside the database cannot be made
+        raise StorageError(f"{path}: cannot take the ingest lock: {exc.strerror or exc}") from exc
+    except redis.ConnectionError as exc:
+        raise UsageError(f"--redis {args.redis}: {exc}") from exc
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "nothing"
+    print(f"ingested {stats.entries} records ({stats.claimed} reclaimed): {outcomes}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+
+    keys = Keys(_prefix())
+    server = connect(args.redis)
+    try:
+        server.ping()
+    except redis.ConnectionError as exc:
+        raise UsageError(f"--redis {args.redis}: {exc}") from exc
+    now = time.time()
+    print(f"{'site':10} {'run':14} {'queued':>7} {'in flight':>9} {'seen':>6} {'known':>7}  mirror published")
+    meta = {k.decode(): v.decode() for k, v in server.hgetall(keys.mirror_meta).items()}
+    for site in sites():
+        run = (server.get(keys.run(site)) or b"-").decode()
+        queued = server.zcard(keys.of_run(site, run, "requests")) if run != "-" else 0
+        inflight = sum(server.hlen(k) for k in server.scan_iter(keys.of_run(site, run, "inflight:*")))
+        seen = server.scard(keys.of_run(site, run, "dupefilter")) if run != "-" else 0
+        known = server.scard(keys.known(site))
+        print(f"{site:10} {run:14} {queued:>7} {inflight:>9} {seen:>6} {known:>7}  {meta.get(site, 'never')}")
+
+    beats = [json.loads(server.get(k) or b"{}") for k in server.scan_iter(keys.heartbeat("*", "*"))]
+    beats = sorted((b for b in beats if b), key=lambda b: (b["worker"], b["spider"]))
+    print(f"\nworkers seen in the last heartbeat period: {len({b['worker'] for b in beats})}")
+    for b in beats:
+        print(
+            f"  {b['worker']:28} {b['spider']:10} run {b['run']:14} in flight {b['inflight']:>3} "
+            f"responses {b['responses']:>6} records {b['records']:>6} up {now - b['started']:.0f}s "
+            f"(beat {now - b['at']:.0f}s ago)"
+        )
+
+    length = server.xlen(keys.records) if server.exists(keys.records) else 0
+    pending, lag = 0, length
+    if length or server.exists(keys.records):
+        for group in server.xinfo_groups(keys.records):
+            if group["name"] in (INGEST_GROUP, INGEST_GROUP.encode()):
+                pending = int(group["pending"])
+                lag = int(group.get("lag") or 0)
+    print(f"\nrecords waiting for ingest: {length} ({lag} not yet read, {pending} read but not committed)")
+
+    memory = server.info("memory")
+    policy = memory.get("maxmemory_policy", "?")
+    limit = int(memory.get("maxmemory", 0))
+    print(
+        f"redis memory: {memory.get('used_memory_human')} used, maxmemory {limit or 'none'}, policy {policy}"
+        + ("" if policy == "noeviction" else "  WARNING: keys may be evicted; set maxmemory-policy noeviction")
+    )
+    return EXIT_OK

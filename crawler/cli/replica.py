@@ -1,0 +1,92 @@
+"""``newscrawl replica`` and ``demo``: the local site replicas, served or crawled offline."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from typing import Any
+
+from crawler.cli.args import bounded_int, port
+from crawler.cli.common import EXIT_OK, UsageError, crawl_exit_code
+from crawler.crawl.runner import run_crawl, site_status
+from crawler.crawl.runs import run_counters
+from crawler.testing.faults import FaultPlan
+from crawler.testing.server import ReplicaServer
+from storage.db import open_db
+from storage.export import iter_records, open_output, write_jsonl
+
+
+def register(sub: Any) -> None:
+    """Add ``replica`` and ``demo`` to the ``newscrawl`` sub-parsers."""
+    rep = sub.add_parser("replica", help="serve the local site replicas")
+    rep.add_argument("--site", action="append", help="only this site (repeatable)")
+    rep.add_argument("--port", type=port, default=0, help="first port (default: any free port)")
+    rep.add_argument("--faults", type=float, default=0.0, metavar="RATE", help="fault this share of responses (0-1)")
+    rep.add_argument("--fault-seed", type=bounded_int(0), default=1, help="random seed of the fault plan")
+    rep.add_argument(
+        "--synthetic",
+        type=bounded_int(0, 10_000_000),
+        default=0,
+        metavar="N",
+        help="serve N generated articles per site",
+    )
+    rep.set_defaults(func=cmd_replica)
+
+    demo = sub.add_parser("demo", help="offline demo: crawl the replicas into SQLite and export a dump")
+    demo.add_argument("--db", default="data/demo.sqlite3", help="database path (default: data/demo.sqlite3)")
+    demo.add_argument("-o", "--output", default="data/demo.jsonl", help="dump path (default: data/demo.jsonl)")
+    demo.set_defaults(func=cmd_demo)
+
+
+def cmd_replica(args: argparse.Namespace) -> int:
+
+    if not 0 <= args.faults <= 1:
+        raise UsageError(f"--faults must be between 0 and 1, got {args.faults}")
+    plan = FaultPlan(args.faults, seed=args.fault_seed) if args.faults else None
+    try:
+        server = ReplicaServer(args.site, port=args.port, faults=plan, synthetic=args.synthetic).start()
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from exc
+    except OSError as exc:
+        raise UsageError(f"--port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
+    for key in server.sites:
+        print(f"{key} {server.base_url(key)}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    open_db(args.db).close()
+    with ReplicaServer() as server:
+        base_urls = {key: server.base_url(key) for key in server.sites}
+        for key, url in base_urls.items():
+            print(f"replica {key} at {url}")
+        # Our own local server: no politeness delay needed (robots.txt is still obeyed).
+        overrides = {
+            "NEWS_DB_PATH": args.db,
+            "DOWNLOAD_DELAY": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "LOG_LEVEL": "WARNING",
+        }
+        results = run_crawl(list(base_urls), base_urls, overrides, {})
+    db = open_db(args.db)
+    print(f"\n{'site':10} {'status':8} {'fetched':>8} {'new':>5} {'dup':>5} {'dropped':>8} {'errors':>7} {'stored':>7}")
+    for key, stats in results.items():
+        stored = db.execute("select count(*) from articles where site = ?", [key]).fetchone()[0]
+        c = run_counters(stats)
+        print(
+            f"{key:10} {site_status(stats):8} {c['pages_fetched']:>8} {c['articles_new']:>5} "
+            f"{c['articles_duplicate']:>5} {c['dropped']:>8} {c['errors']:>7} {stored:>7}"
+        )
+    with open_output(args.output) as out:
+        count = write_jsonl(iter_records(db), out)
+    db.close()
+    print(f"\n{count} articles in {args.db}; dump written to {args.output}")
+    return crawl_exit_code(results)

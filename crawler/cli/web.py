@@ -1,0 +1,195 @@
+"""``newscrawl serve``: the database in Datasette, usable without writing SQL.
+
+What people get: described tables and columns, the ``articles_browse`` view with facets on
+site, category and publication month and a search box on the exact (accent-significant) FTS
+index, titles and URLs rendered as links to the article, and canned queries (daily counts,
+latest articles, accent-folded search, an article's versions, top authors, and duplicate
+clusters when the dedup tables exist).
+
+The search box uses the exact index because Datasette hands the typed text to MATCH as is;
+the folded index also needs the query's ``đ`` folded, which the ``search_folded`` canned
+query does in SQL (the tokenizer folds everything else).
+"""
+
+from __future__ import annotations
+
+import html
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from markupsafe import Markup
+
+from storage.search import EXACT_FTS, FOLDED_FTS, fold_sql
+
+_ARTICLE_COLUMNS = {
+    "site": "Site key: bocongan (Bộ Công an), thanhtra (Báo Thanh tra), cao (Báo Công an TP.HCM)",
+    "url": "Canonical URL of the article on the real site",
+    "title": "Title",
+    "lead": "The sapo as printed, with its outlet prefix",
+    "body": "Running text, paragraphs separated by newlines",
+    "authors": "Authors (JSON list)",
+    "published_at": "Publication time, ISO 8601 in Vietnam time (+07:00), or a date (2024-03-15) when the page gives no time",
+    "published_at_raw": "The date string the publication time was parsed from",
+    "published_at_precision": "How precise published_at is: day (a date only), minute or second",
+    "published_month": "Publication month, YYYY-MM",
+    "category": "The site's category name",
+    "tags": "Tags (JSON list)",
+    "images": "Images (JSON list of {url, caption})",
+    "language": "Language code (vi)",
+    "extractor": "site: the site's template was recognised; generic: fallback after a redesign",
+    "url_hash": "SHA-256 of the canonical URL: the article's key",
+    "content_hash": "SHA-256 of the normalised title, lead and body",
+    "fetched_at": "UTC time of the latest fetch",
+    "first_seen_at": "UTC time the article was first stored",
+    "version": "Stored versions of the text (1 = never changed)",
+    "article_rowid": "rowid of the article in the articles table (the search index key)",
+}
+_SEARCH_HINT = (
+    "Search titles, leads and bodies; accents count (mã ≠ ma). For accent-free search use the search_folded query."
+)
+
+
+def queries(table_names: list[str]) -> dict[str, dict[str, Any]]:
+    """Canned queries: a form for each, no SQL to write; ``dup_clusters`` only where it exists."""
+    found: dict[str, dict[str, Any]] = {
+        "articles_per_site_per_day": {
+            "title": "Articles per site per day",
+            "sql": "select substr(published_at, 1, 10) as day, site, count(*) as articles from articles "
+            "group by day, site order by day desc, site",
+        },
+        "latest_articles": {
+            "title": "Latest articles",
+            "sql": "select published_at, site, category, title, url from articles order by published_at desc limit 100",
+        },
+        "search_folded": {
+            "title": "Search without accents",
+            "description": "Accents and case ignored, đ = d: 'cong an' finds 'Công an'. Best match first.",
+            "sql": f"select a.title, a.site, a.published_at, a.url, "
+            f"snippet({FOLDED_FTS}, -1, '<<', '>>', '…', 16) as snippet "
+            f"from {FOLDED_FTS} join articles a on a.rowid = {FOLDED_FTS}.rowid "
+            f"where {FOLDED_FTS} match escape_fts({fold_sql(':q')}) order by bm25({FOLDED_FTS}, 10.0, 4.0, 1.0) "
+            "limit 100",
+        },
+        "versions_of_article": {
+            "title": "Versions of an article",
+            "description": "Every stored version of the article at a URL, oldest first",
+            "sql": "select v.version, v.fetched_at, v.changed, v.title, v.content_hash from article_versions v "
+            "join articles a on a.url_hash = v.url_hash where a.url = :url order by v.version",
+        },
+        "top_authors": {
+            "title": "Top authors",
+            "sql": "select j.value as author, a.site, count(*) as articles from articles a, json_each(a.authors) j "
+            "group by author, a.site order by articles desc, author limit 100",
+        },
+    }
+    if {"dup_clusters", "dup_members"} <= set(table_names):
+        found["duplicate_clusters"] = {
+            "title": "Duplicate clusters",
+            "description": "Stories carried by several copies (across sites), largest first",
+            "sql": "select c.cluster_id, count(*) as copies, group_concat(distinct a.site) as sites, "
+            "min(a.published_at) as first_published, o.title as original_title, o.url as original_url "
+            "from dup_clusters c join dup_members m on m.cluster_id = c.cluster_id "
+            "join articles a on a.url_hash = m.url_hash left join articles o on o.url_hash = c.original "
+            "where c.merged_into is null group by c.cluster_id having copies > 1 order by copies desc, first_published",
+        }
+    return found
+
+
+def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
+    """Datasette metadata for the database ``db`` served under ``name``."""
+    tables: dict[str, Any] = {
+        "articles": {
+            "description": "One row per article (canonical URL); the current version of its text.",
+            "columns": _ARTICLE_COLUMNS,
+            "facets": ["site", "category", "extractor"],
+            "sort_desc": "published_at",
+            "label_column": "title",
+            "fts_table": EXACT_FTS,
+            "searchmode": "escaped",
+        },
+        "articles_browse": {
+            "description": "Articles, newest first, to browse by site, category and month. " + _SEARCH_HINT,
+            "columns": _ARTICLE_COLUMNS,
+            "facets": ["site", "category", "published_month"],
+            "sort_desc": "published_at",
+            "fts_table": EXACT_FTS,
+            "fts_pk": "article_rowid",
+            "searchmode": "escaped",
+        },
+        "article_versions": {
+            "description": "Every stored version of every article (version 1 is the first text seen).",
+            "columns": {"changed": "Fields that changed from the previous version (JSON list)", **_ARTICLE_COLUMNS},
+        },
+        "crawl_runs": {"description": "One row per spider run: pages fetched, articles new/duplicate/updated, errors."},
+        "aliases": {"description": "Other URLs (redirects, rel=canonical, same text) that lead to a stored article."},
+        "url_log": {"description": "Every URL that yielded no article (dropped or failed), and why."},
+        "pages": {"hidden": True},
+        "_sqlite_migrations": {"hidden": True},
+        "http_cache": {"hidden": True},
+    }
+    for table, spec in tables.items():
+        if "columns" in spec:
+            present = {d[0] for d in db.execute(f"select * from [{table}] limit 0").description}
+            spec["columns"] = {k: v for k, v in spec["columns"].items() if k in present}
+    for table in db.table_names():
+        if table.startswith((EXACT_FTS, FOLDED_FTS)) or table.startswith("dup_bands"):
+            tables[table] = {"hidden": True}
+    return {
+        "title": "newscrawl: Vietnamese public-security news",
+        "description": "Articles crawled from bocongan.gov.vn, thanhtra.com.vn and congan.com.vn.",
+        "databases": {name: {"tables": tables, "queries": queries(db.table_names())}},
+    }
+
+
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    """Datasette hook: a title links to its article, a URL column is a link."""
+    del table, database, datasette
+    if column == "title" and isinstance(value, str) and row is not None and "url" in row.keys():
+        url = row["url"]
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            return Markup(f'<a href="{html.escape(url)}">{html.escape(value)}</a>')
+    if column in ("url", "original_url") and isinstance(value, str) and value.startswith(("http://", "https://")):
+        return Markup(f'<a href="{html.escape(value)}">{html.escape(value)}</a>')
+    return None
+
+
+def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
+    """Serve ``path`` until interrupted; prints ``serving URL`` once the socket listens."""
+    # Imported here, not at the top: Datasette and uvicorn take ~1 s to import, a cost every
+    # other ``newscrawl`` command would pay for nothing.
+    import uvicorn
+    from datasette import hookimpl  # type: ignore[import-untyped]
+    from datasette.app import Datasette  # type: ignore[import-untyped]
+    from datasette.plugins import pm  # type: ignore[import-untyped]
+
+    from storage.db import open_db
+
+    name = Path(path).stem
+    db = open_db(path, readonly=True)  # never creates, migrates or writes the file
+    meta = metadata(db, name)
+    db.close()
+    if not pm.has_plugin("newscrawl"):
+        # This module is the local plugin: registered in-process, no entry point or plugins dir.
+        hookimpl(render_cell)
+        pm.register(sys.modules[__name__], name="newscrawl")
+    ds = Datasette([path], metadata=meta, settings={"facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000})
+    # Bind first, so the printed URL is live (and port 0 gets a real port number).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"serving http://{shown}:{sock.getsockname()[1]}/{name}/articles_browse", flush=True)
+    config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on")
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+    print("stopped", file=sys.stderr)

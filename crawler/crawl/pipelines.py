@@ -1,0 +1,156 @@
+"""Thin pipeline: validate the record, then hand it to storage/ in batches.
+
+Records are written in transactions of up to ``NEWS_STORE_BATCH`` records, at the latest
+``NEWS_STORE_FLUSH_SECONDS`` after the first record of the batch arrived, and at spider close
+(storage/batch.py). A process killed meanwhile loses only the unflushed records, which are not
+"known" and so are fetched again by the next run; nothing committed is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any, cast
+
+import sqlite_utils
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.extract.urls import url_hash
+from storage.batch import ArticleWrite, UrlWrite, Write, save_articles, save_one
+from storage.db import is_disk_full, open_db
+
+logger = logging.getLogger(__name__)
+
+
+class StoragePipeline:
+    """Stores each article once per canonical URL; counts new / duplicate / updated."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.db_path: str = settings.get("NEWS_DB_PATH")
+        self.batch_size = max(1, settings.getint("NEWS_STORE_BATCH"))
+        self.flush_seconds = settings.getfloat("NEWS_STORE_FLUSH_SECONDS")
+        self.db: sqlite_utils.Database | None = None
+        self.full = False
+        self.pending: list[Write] = []
+        self._timer: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
+        pipeline = cls(crawler)
+        # The last batch is written when the spider runs out of work, before it closes, so a
+        # full disk met there still ends the run as "storage_full" (exit 5).
+        crawler.signals.connect(pipeline._flush_due, signal=signals.spider_idle)
+        return pipeline
+
+    def open_spider(self) -> None:
+        self.db = open_db(self.db_path, max_pages=self.crawler.settings.getint("NEWS_DB_MAX_PAGES"))
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.flush()
+            self.db.close()
+            self.db = None
+
+    def process_item(self, item: Any) -> Any:
+        if self.full:
+            raise DropItem("storage is full; the crawl is stopping")
+        write = self._write(item)
+        if write is None:
+            return item
+        self.pending.append(write)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        elif self._timer is None:
+            # Imported at first use: importing the reactor at module level would install
+            # Twisted's default one before Scrapy installs the asyncio reactor it is set to use.
+            from twisted.internet import reactor
+
+            self._timer = cast(Any, reactor).callLater(self.flush_seconds, self._flush_due)
+        return item
+
+    def _write(self, item: Any) -> Write | None:
+        if isinstance(item, UrlEvent):
+            return UrlWrite(dict(vars(item)))
+        if not isinstance(item, ArticleItem):
+            return None
+        missing = item.missing_fields()
+        if missing:
+            self._count("dropped/invalid_record")
+            raise DropItem(f"record without {', '.join(missing)}: {item.url}")
+        return article_write(item)
+
+    def _flush_due(self) -> None:
+        self._timer = None
+        if self.db is not None:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending records in one transaction; on a full disk, stop the crawl."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        batch, self.pending = self.pending, []
+        if not batch or self.full:
+            return
+        assert self.db is not None
+        try:
+            outcomes = save_articles(self.db, batch)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc):
+                raise
+            # The batch rolled back whole. Store what still fits, one record per transaction
+            # as before batching, so no article is half-written; then stop.
+            outcomes = self._store_singly(batch)
+            self._stop_for_full_disk(exc, len(batch) - len(outcomes))
+        for write, outcome in zip(batch, outcomes, strict=False):
+            if isinstance(outcome, Exception):
+                logger.error("not stored (%s): %s", outcome, _url(write))
+            elif isinstance(write, ArticleWrite):
+                self._count(f"articles/{outcome}")
+
+    def _store_singly(self, batch: list[Write]) -> list[Any]:
+        assert self.db is not None
+        outcomes: list[Any] = []
+        for write in batch:
+            try:
+                outcomes.append(save_one(self.db, write))
+            except sqlite3.OperationalError as exc:
+                if not is_disk_full(exc):
+                    raise
+                break
+        return outcomes
+
+    def _stop_for_full_disk(self, exc: Exception, lost: int) -> None:
+        # Stop before fetching more pages that could not be stored either. The next run, with
+        # space again, fetches the records that were not stored: they are not "known".
+        self.full = True
+        self._count("errors/storage_full")
+        logger.error(
+            "database %s is full (%s): stopping the crawl; %d record(s) not stored, nothing half-written",
+            self.db_path,
+            exc,
+            lost,
+        )
+        engine = self.crawler.engine
+        assert engine is not None
+        deferred_from_coro(engine.close_spider_async(reason="storage_full"))
+
+    def _count(self, key: str) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"newscrawl/{key}")
+
+
+def article_write(item: ArticleItem) -> ArticleWrite:
+    """What storage writes for a (valid) article: the record, its raw page and the URL first asked."""
+    fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
+    return ArticleWrite(item.record(), item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
+
+
+def _url(write: Write) -> str:
+    return str(write.event.get("url") if isinstance(write, UrlWrite) else write.record.get("url"))

@@ -1,0 +1,437 @@
+"""Pure extraction: (html, url, site config) -> article record, or the reason it is not one.
+
+Per-site knowledge comes first (JSON-LD, meta tags, the site's confirmed selectors); the body
+is the site's body container with its furniture removed, run through trafilatura. When the
+site's template is not recognised (a redesign), the generic path (:mod:`crawler.extract.generic`)
+produces the record instead, marked ``extractor="generic"``: a redesign degrades, it does not
+break the crawl.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
+from lxml import html as lxml_html
+
+from crawler.extract.articleness import judge, read_signals
+from crawler.extract.bylines import Byline, right_aligned_bylines, split_byline
+from crawler.extract.dates import parse_published
+from crawler.extract.generic import GenericResult, extract_generic
+from crawler.extract.items import ArticleItem
+from crawler.extract.pagemeta import (
+    ARTICLE_TYPES,
+    NON_ARTICLE_TYPES,
+    PageMeta,
+    decode_page,
+    ld_authors,
+    ld_text,
+    page_canonical,
+    parse_html,
+    parse_page,
+    read_meta,
+    unique,
+)
+from crawler.extract.siteconfig import Selectors, SiteConfig
+from crawler.extract.urls import is_web_url, url_hash
+from storage.text import clean_line, clean_text, content_hash, entities_kept, normalize_for_hash
+
+logger = logging.getLogger(__name__)
+
+# trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
+# reported as a NotArticle reason and counted in the crawl stats instead.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+# A 200 page that says the article is missing.
+# Tight on purpose: headlines such as "Phát hiện 404 trường hợp vi phạm" are articles.
+_SOFT_404 = re.compile(
+    r"^\s*(?:error\s*)?404\b|page not found|không tìm thấy trang|trang không tồn tại|bài viết không tồn tại",
+    re.IGNORECASE,
+)
+
+# Running text shorter than this is a video, album, tag or stub page, not an article.
+MIN_BODY_CHARS = 300
+_DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select", "svg")
+_BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div"})
+
+
+@dataclass(frozen=True)
+class NotArticle:
+    """Why a page yields no article; ``reason`` is a short stable key used in stats."""
+
+    reason: str
+    detail: str = ""
+
+
+def extract(
+    page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None = None
+) -> ArticleItem | NotArticle:
+    """Extract the article of ``page``, recorded under the canonical ``url``.
+
+    ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
+    a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
+    drop the next run retries): a hostile page must not lose its URL silently. Each field comes
+    from the site's selectors in their order of confidence, then from generic rules that hold on
+    any page; ``field_sources`` on the result says which rule gave each field
+    (``site:<selector>``, ``generic:<rule>`` or ``none``).
+    """
+    try:
+        return _extract(page, url, site, fetched_at)
+    except Exception as exc:  # RecursionError included: it is a RuntimeError
+        logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
+        return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None) -> ArticleItem | NotArticle:
+    tree, too_deep = parse_page(page)
+    if tree is None:
+        return NotArticle("empty", "the page is empty or not HTML")
+    if too_deep:  # the parser stopped part-way: what it built is not the whole page
+        return NotArticle("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
+    meta = read_meta(tree)
+    page_title = clean_line(tree.findtext(".//title"))
+    if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
+        return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
+    # Without a site, crawler.extract.articleness weighs declared types against the page's own evidence.
+    if site is not None and meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
+        return NotArticle("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
+    if site is not None and meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
+        return NotArticle("not_article_type", f"og:type {meta.og_type}")
+    sel = site.selectors if site is not None else Selectors(body=())
+    found = _first_match(tree, sel.body)
+    generic: GenericResult | None = None
+    if found is not None:
+        extractor = "site"
+        container, body_selector = found
+        body_part = _site_body(tree, container, sel, url)
+        sources = {"body": f"site:{body_selector}", "images": "site" if body_part.images else "none"}
+    else:
+        extractor = "generic"
+        if site is not None and not _looks_like_article(meta, url, site):
+            return NotArticle("not_article", "no article template, markup or URL shape")
+        generic = extract_generic(tree, url)
+        if generic is None:
+            return NotArticle("no_text", "no article text found")
+        body_part = _generic_body(generic, url)
+        if site is None and (why := judge(read_signals(tree, url, meta).evidence(body_part.body))) is not None:
+            return NotArticle("not_article", why)
+        sources = {"body": "generic:trafilatura", "images": "generic:og_image" if body_part.images else "none"}
+    title, sources["title"] = _pick(
+        tree,
+        meta,
+        sel.title,
+        ("og_title", meta.title),
+        ("jsonld_headline", ld_text(meta.ld_article.get("headline"))),
+        ("trafilatura", clean_line(generic.title) if generic else None),
+        ("html_title", page_title),
+    )
+    if not title:
+        return NotArticle("no_title", "no title found")
+    lead, sources["lead"] = _pick(
+        tree, meta, sel.lead, ("meta_description", clean_line(generic.description) if generic else None)
+    )
+    byline, sources["authors"], sources["source"] = _byline(tree, meta, sel.authors, body_part, generic, site)
+    body = _drop_repeats(body_part.body, [title, lead or "", *byline.authors, *body_part.bylines])
+    if len(body) < MIN_BODY_CHARS:
+        return NotArticle("too_short", f"{len(body)} characters of running text")
+    date_raw, sources["published_at"] = _pick(
+        tree,
+        meta,
+        sel.date,
+        ("jsonld_date", _first_text(meta.ld_article.get("datePublished"))),
+        ("meta_published", meta.published),
+        ("trafilatura", generic.date if generic else None),
+    )
+    category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
+    sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
+    language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
+    published_at, precision = parse_published(date_raw)
+    return ArticleItem(
+        site=site.key if site is not None else "",
+        url=url,
+        title=title,
+        lead=lead or None,
+        body=body,
+        authors=byline.authors,
+        source=byline.source,
+        published_at=published_at,
+        published_at_raw=date_raw,
+        published_at_precision=precision,
+        category=category,
+        tags=unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
+        images=body_part.images,
+        language=language,
+        extractor=extractor,
+        url_hash=url_hash(url),
+        content_hash=content_hash(title, lead, body),
+        fetched_at=fetched_at,
+        field_sources=sources,
+    )
+
+
+@dataclass(frozen=True)
+class _Body:
+    """The running text and images of a page, and byline lines cut out of the body."""
+
+    body: str
+    images: list[dict[str, str | None]]
+    bylines: list[str]
+
+
+def _site_body(tree: lxml_html.HtmlElement, container: lxml_html.HtmlElement, sel: Selectors, url: str) -> _Body:
+    images = _images(tree, container, sel.hero_image, sel.image_blocks, sel.captions, url)
+    cleaned = copy.deepcopy(container)
+    for node in list(cleaned.iter(*_DROP_TAGS)):
+        _drop(node)
+    for selector in (*sel.remove, *sel.image_blocks, *sel.captions, *_css(sel.authors)):
+        for node in cleaned.cssselect(selector):
+            _drop(node)
+    # A trailing right-aligned byline or credit is furniture of the body, wherever the
+    # site's guessed author selector points.
+    bylines = [clean_line(node.text_content()) for node in right_aligned_bylines(cleaned)]
+    for node in right_aligned_bylines(cleaned):
+        _drop(node)
+    return _Body(_body_text(cleaned), images, bylines)
+
+
+def _generic_body(result: GenericResult, url: str) -> _Body:
+    image_url = urljoin(url, result.image.strip()) if result.image else ""
+    image = [{"url": image_url, "caption": None}] if is_web_url(image_url) else []
+    return _Body(clean_text(result.body), image, [])
+
+
+def _byline(
+    tree: lxml_html.HtmlElement,
+    meta: PageMeta,
+    selectors: tuple[str, ...],
+    body: _Body,
+    generic: GenericResult | None,
+    site: SiteConfig | None,
+) -> tuple[Byline, str, str]:
+    """Authors and credit, and the rules that gave each: site selectors, then generic rules."""
+    site_name = site.name if site is not None else None
+    candidates: list[tuple[str, list[str]]] = []
+    for selector in selectors:
+        texts = _texts(tree, meta, selector, names=True)
+        if texts:
+            candidates.append((f"site:{selector}", texts))
+    candidates.append(("generic:right_aligned", body.bylines))
+    candidates.append(("generic:meta_author", [meta.author] if meta.author else []))
+    candidates.append(("generic:jsonld_author", ld_authors(meta.ld_article)))
+    if generic is not None:
+        candidates.append(("generic:trafilatura", [clean_line(a) for a in generic.authors]))
+    authors: list[str] = []
+    source: str | None = None
+    authors_rule = source_rule = "none"
+    for rule, texts in candidates:
+        byline = split_byline(texts)
+        # JSON-LD and meta authors sometimes name the outlet itself, which is no byline.
+        byline = Byline([a for a in byline.authors if a != site_name], byline.source)
+        if byline.authors and not authors:
+            authors, authors_rule = byline.authors, rule
+        if byline.source and source is None:
+            source, source_rule = byline.source, rule
+    return Byline(authors, source), authors_rule, source_rule
+
+
+def _pick(
+    tree: lxml_html.HtmlElement,
+    meta: PageMeta,
+    selectors: tuple[str, ...],
+    *fallbacks: tuple[str, str | None],
+) -> tuple[str | None, str]:
+    """The first text found by the site's ``selectors``, then by the generic ``fallbacks``."""
+    for selector in selectors:
+        texts = _texts(tree, meta, selector)
+        if texts:
+            return texts[0], f"site:{selector}"
+    for rule, value in fallbacks:
+        if value and value.strip():
+            return clean_line(value), f"generic:{rule}"
+    return None, "none"
+
+
+def _texts(tree: lxml_html.HtmlElement, meta: PageMeta, selector: str, names: bool = False) -> list[str]:
+    """Non-empty texts a selector finds: CSS, or ``meta:<name>`` / ``jsonld:<property>``.
+
+    With ``names``, a node with a titled link gives the link's title (profile links carry the
+    full name).
+    """
+    if selector.startswith("meta:"):
+        found = tree.xpath("//meta[@property=$n or @name=$n]/@content", n=selector[5:])
+        return [t for t in (clean_line(str(v)) for v in found[:1]) if t]
+    if selector.startswith("jsonld:"):
+        value = meta.ld_article.get(selector[7:])
+        if selector == "jsonld:author":
+            return ld_authors(meta.ld_article)
+        return [t for t in (ld_text(value),) if t]
+    texts: list[str] = []
+    for node in tree.cssselect(selector):
+        titled = node.xpath(".//a[@title]/@title") if names else []
+        text = clean_line(str(titled[0]) if titled else node.text_content())
+        if text:
+            texts.append(text)
+    return texts
+
+
+def _css(selectors: tuple[str, ...]) -> tuple[str, ...]:
+    """The CSS selectors among a field's selectors (not the ``meta:``/``jsonld:`` ones)."""
+    return tuple(s for s in selectors if not s.startswith(("meta:", "jsonld:")))
+
+
+def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig) -> bool:
+    """Evidence, beyond having text, that a known site's page in an unrecognised template is an article.
+
+    Tag, search and section pages have plenty of text too; the generic path only runs on pages
+    that declare themselves articles or sit at one of the site's article URL shapes. (Pages with
+    no site at all are judged by :mod:`crawler.extract.articleness`.)
+    """
+    if site.is_article_path(urlsplit(url).path):
+        return True
+    return bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article" or meta.published is not None
+
+
+def _body_text(container: lxml_html.HtmlElement) -> str:
+    """Running text of a cleaned body container: trafilatura, guarded against lost paragraphs.
+
+    trafilatura's heuristics sometimes drop short or link-dense paragraphs of a fragment
+    that is all article; the plain paragraph walk is then kept instead.
+    """
+    walked = _walk_paragraphs(container)
+    wrapper = lxml_html.document_fromstring("<html><body><article></article></body></html>")
+    wrapper.find(".//article").append(container)
+    with entities_kept(wrapper):  # trafilatura would decode the page's entities a second time
+        extracted = trafilatura.extract(
+            wrapper,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            favor_recall=True,
+            deduplicate=False,
+        )
+    traf = clean_text(extracted)
+    if traf and len(normalize_for_hash(traf)) >= 0.97 * len(normalize_for_hash(walked)):
+        return traf
+    return walked
+
+
+def _walk_paragraphs(container: lxml_html.HtmlElement) -> str:
+    """Text of the outermost block elements of ``container``, one per line, in order."""
+    lines: list[str] = []
+
+    def visit(node: lxml_html.HtmlElement) -> None:
+        has_blocks = any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in node)
+        if not has_blocks:
+            lines.append(clean_line(node.text_content()))
+            return
+        if node.text and node.text.strip():
+            lines.append(clean_line(node.text))
+        for child in node:
+            if isinstance(child.tag, str) and child.tag in _BLOCK_TAGS:
+                visit(child)
+            elif isinstance(child.tag, str):
+                lines.append(clean_line(child.text_content()))
+            if child.tail and child.tail.strip():
+                lines.append(clean_line(child.tail))
+
+    visit(container)
+    return "\n".join(line for line in lines if line)
+
+
+def _drop_repeats(body: str, seen: Iterable[str]) -> str:
+    """Body lines without those that repeat the title, lead or an author line."""
+    keys = {normalize_for_hash(s) for s in seen if s}
+    return "\n".join(line for line in body.split("\n") if normalize_for_hash(line) not in keys)
+
+
+def _images(
+    tree: lxml_html.HtmlElement,
+    container: lxml_html.HtmlElement,
+    hero: tuple[str, ...],
+    blocks: tuple[str, ...],
+    captions: tuple[str, ...],
+    url: str,
+) -> list[dict[str, str | None]]:
+    found: list[dict[str, str | None]] = []
+    seen: set[str] = set()
+
+    def add(img: lxml_html.HtmlElement | None, caption: str | None) -> None:
+        src = None if img is None else (img.get("src") or img.get("data-src"))
+        if not src:
+            return
+        absolute = urljoin(url, src.strip())
+        if not is_web_url(absolute):  # data:, javascript:, file: ... are no image to keep
+            return
+        if absolute not in seen:
+            seen.add(absolute)
+            found.append({"url": absolute, "caption": caption or None})
+
+    captioned: list[tuple[lxml_html.HtmlElement | None, str | None]] = []
+    for selector in blocks:
+        for block in container.cssselect(selector):
+            caption = next(
+                (
+                    clean_line(c.text_content())
+                    for s in captions
+                    for c in block.cssselect(s)
+                    if clean_line(c.text_content())
+                ),
+                None,
+            )
+            captioned.append((block.find(".//img"), caption.rstrip(" |") if caption else None))
+    by_src = {img.get("src"): caption for img, caption in captioned if img is not None}
+    hero_node = _first(tree, hero)
+    if hero_node is not None:
+        hero_img = hero_node if hero_node.tag == "img" else hero_node.find(".//img")
+        add(hero_img, None if hero_img is None else by_src.get(hero_img.get("src")))
+    for img, caption in captioned:
+        add(img, caption)
+    for img in container.iter("img"):
+        add(img, None)
+    return found
+
+
+def _first(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> lxml_html.HtmlElement | None:
+    found = _first_match(tree, selectors)
+    return None if found is None else found[0]
+
+
+def _first_match(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> tuple[lxml_html.HtmlElement, str] | None:
+    """The first node matched by the CSS ``selectors``, in order, and the selector that matched."""
+    for selector in _css(selectors):
+        found = tree.cssselect(selector)
+        if found:
+            return found[0], selector
+    return None
+
+
+def _first_line(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> str | None:
+    for selector in selectors:
+        for node in tree.cssselect(selector):
+            text = clean_line(node.text_content())
+            if text:
+                return text
+    return None
+
+
+def _first_text(*candidates: Any) -> str | None:
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip():
+            return clean_line(candidate)
+    return None
+
+
+def _drop(node: lxml_html.HtmlElement) -> None:
+    """Remove ``node`` (not its tail text) unless it is the root of its tree."""
+    if node.getparent() is not None:
+        node.drop_tree()
+
+
+__all__ = ["NotArticle", "decode_page", "extract", "page_canonical", "parse_html"]

@@ -1,0 +1,119 @@
+"""Helpers shared by the tests (and bench/search_export.py): replica pages, CLI runs, a replica database.
+
+Tests import these from here; fixtures live in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.test import get_crawler
+
+from crawler.crawl.runner import project_settings
+from crawler.extract.article import extract
+from crawler.extract.items import ArticleItem
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import sites
+from crawler.testing.replica import SITES_DIR, Route, SiteReplica
+from crawler.testing.server import ReplicaServer
+from storage.articles import save_article
+from storage.db import open_db
+
+REPO = Path(__file__).resolve().parent.parent
+FETCHED_AT = "2026-02-01T03:00:00+00:00"
+VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"  # CAO's article template changed
+
+
+def replica(key: str) -> SiteReplica:
+    """The replica of one site, loaded from its folder."""
+    return SiteReplica(SITES_DIR / key)
+
+
+def real_page(site: SiteReplica, route: Route) -> bytes:
+    """A replica page as the real site serves it (``{{BASE}}`` is the real domain)."""
+    return site.render(route, site.real_base)
+
+
+def site_keys() -> list[str]:
+    return sorted(p.name for p in SITES_DIR.iterdir() if (p / "site.json").is_file())
+
+
+def crawl_args(server: ReplicaServer, db: Path, *keys: str, delay: float = 0.0) -> list[str]:
+    """Arguments of ``newscrawl crawl`` for replica sites (all when no key is given) into ``db``.
+
+    Politeness delays are off (``delay`` seconds between requests, no jitter, no AutoThrottle):
+    the server is the test's own; robots.txt is still obeyed.
+    """
+    args = ["crawl", *keys, "--db", str(db)]
+    for key in keys or tuple(server.sites):
+        args += ["--base-url", f"{key}={server.base_url(key)}"]
+    return [*args, "-s", f"DOWNLOAD_DELAY={delay}", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+
+
+def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``python -m crawler.cli ARGS`` from the repository, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def replica_items() -> Iterator[ArticleItem]:
+    """Every article of the three replicas, extracted as the crawler would store it."""
+    for key in site_keys():
+        site, config = replica(key), sites()[key]
+        for route in site.routes_of("article"):
+            item = extract(real_page(site, route), canonical_url(site.real_base + route.path), config, FETCHED_AT)
+            if isinstance(item, ArticleItem):
+                yield item
+
+
+def build_replica_db(path: str | Path = ":memory:") -> sqlite_utils.Database:
+    """A migrated database holding the replica articles (no crawl: extract + save_article)."""
+    db = open_db(path)
+    for item in replica_items():
+        save_article(db, item.record())
+    return db
+
+
+def project_crawler(spidercls: type[Spider] = Spider, **overrides: Any) -> Crawler:
+    """Scrapy's test crawler (``get_crawler``) with crawler/settings.py and ``overrides`` applied.
+
+    Only the project's own settings are passed: Scrapy's defaults stay get_crawler's, which
+    match the reactor (or its absence) of the test process.
+    """
+    settings = project_settings(overrides)
+    own = {name: settings[name] for name in settings if settings.getpriority(name) >= SETTINGS_PRIORITIES["project"]}
+    return get_crawler(spidercls, own)
+
+
+def build_variant(spec_path: Path, into: Path) -> str:
+    """Copy every replica into ``into`` and apply the variant there; return its site key."""
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    shutil.copytree(SITES_DIR, into)
+    site = SiteReplica(into / spec["site"])
+    changed = [route for kind in spec["kinds"] for route in site.routes_of(kind)]
+    assert changed, f"variant {spec_path.name} changes no route"
+    for route in changed:
+        assert route.file is not None
+        page = site.folder / "pages" / route.file
+        text = page.read_text(encoding="utf-8")
+        for old, new in spec["replace"]:
+            assert old in text, f"variant {spec_path.name}: {old!r} not in {route.file} (stale variant?)"
+            text = text.replace(old, new)
+        page.write_text(text, encoding="utf-8")
+    return str(spec["site"])
