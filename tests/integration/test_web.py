@@ -43,7 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert server.stdout is not None
         line = server.stdout.readline()
         assert line.startswith("serving http://127.0.0.1:"), line + (server.stderr.read() if server.stderr else "")
-        yield line.split()[1]
+        yield line.split()[1].split("/-/")[0] + "/news/articles_browse"  # serve prints the dashboard's URL
     finally:
         server.terminate()
         server.communicate(timeout=30)
