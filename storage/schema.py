@@ -147,3 +147,14 @@ def m014_source(db: sqlite_utils.Database) -> None:
     """The credit of a republished text ("Theo TTXVN" -> "TTXVN"), apart from its authors."""
     if "source" not in db["articles"].columns_dict:
         db.table("articles").add_column("source", str)
+
+
+@migrations()
+def m015_published_at_precision(db: sqlite_utils.Database) -> None:
+    """How precise ``published_at`` is: ``day`` (a date only), ``minute`` or ``second``.
+
+    Rows stored before it have none; their ``published_at`` is a full time even where the page
+    gave only a day (a midnight), until the page is extracted again.
+    """
+    if "published_at_precision" not in db["articles"].columns_dict:
+        db.table("articles").add_column("published_at_precision", str)
