@@ -10,7 +10,7 @@ may be empty (``:site = ''``) instead of the plugin's ``[[ ... ]]`` optional cla
 Datasette's canned queries do not understand.
 
 Speed: every query stays under 200 ms at p95 on 100,000 articles (``python -m bench.dashboard``,
-bench/RESULTS-dashboard.md) with the indexes of migration m015 (storage/schema.py); nothing here
+bench/RESULTS-dashboard.md) with the indexes of migration m016 (storage/schema.py); nothing here
 writes, so ``serve`` works on a read-only or immutable database.
 """
 
@@ -46,12 +46,12 @@ _SITE = "(:site = '' or a.site = :site)"
 # Titles come from the crawled pages and the plugin's table cards set cells as HTML: escaped here.
 _TITLE = "replace(replace(replace({}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
 
-# One row per live cluster: its copies, outlets, first publication and whether :site carried it.
+# One row per cluster: its copies, outlets, first publication and whether :site carried it. A
+# merged cluster has no members left (storage/dedup.py moves them), so dup_clusters is not read.
 _CLUSTERS = (
     "c as (select m.cluster_id, count(*) as copies, count(distinct a.site) as outlets, "
     "min(a.published_at) as first_at, max(a.site = :site) as has_site "
-    "from dup_members m join dup_clusters k on k.cluster_id = m.cluster_id and k.merged_into is null "
-    "join articles a on a.url_hash = m.url_hash group by m.cluster_id)"
+    "from dup_members m join articles a on a.url_hash = m.url_hash group by m.cluster_id)"
 )
 _STORIES = "c.outlets >= 2 and c.first_at >= r.lo and c.first_at < r.hi and (:site = '' or c.has_site)"
 
@@ -131,12 +131,14 @@ def chart_sql() -> dict[str, str]:
         ),
         "top_authors": (
             f"with {_RANGE} select j.value as author, a.site, count(*) as articles "
-            f"from articles a, r, json_each(a.authors) j where {_IN_RANGE} and {_SITE} and json_valid(a.authors) "
+            f"from articles a, r, json_each(a.authors) j where {_IN_RANGE} and {_SITE} and a.authors <> '[]' "
+            "and json_valid(a.authors) "
             "group by author, a.site order by articles desc, author limit 20"
         ),
         "top_tags": (
             f"with {_RANGE} select j.value as tag, a.site, count(*) as articles "
-            f"from articles a, r, json_each(a.tags) j where {_IN_RANGE} and {_SITE} and json_valid(a.tags) "
+            f"from articles a, r, json_each(a.tags) j where {_IN_RANGE} and {_SITE} and a.tags <> '[]' "
+            "and json_valid(a.tags) "
             "group by tag, a.site order by articles desc, tag limit 20"
         ),
     }
