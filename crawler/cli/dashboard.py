@@ -151,11 +151,17 @@ def _vega(spec: dict[str, Any]) -> dict[str, Any]:
     return {"usermeta": {"embedOptions": embed}, **spec}
 
 
-_SITE_COLOR = {"field": "site", "type": "nominal", "title": "site"}
-_TIME = {"type": "temporal", "timeUnit": "utcyearmonthdate", "title": None}
+# Periods are dates (YYYY-MM-DD) on a UTC scale, so no browser time zone shifts them; no
+# timeUnit, so a bar keeps a visible width whether it stands for a day or a month.
+_TIME = {"type": "temporal", "scale": {"type": "utc"}, "axis": {"format": "%Y-%m-%d"}, "title": None}
 
 
-def _bars_by(label: str, title: str) -> dict[str, Any]:
+def _site_color(sites: list[str]) -> dict[str, Any]:
+    """One colour per site, the same in every chart whichever sites a chart's rows hold."""
+    return {"field": "site", "type": "nominal", "title": "site", "scale": {"domain": sites}}
+
+
+def _bars_by(label: str, title: str, sites: list[str]) -> dict[str, Any]:
     """Horizontal bars, one per ``label``, split by site, longest first."""
     return _vega(
         {
@@ -163,82 +169,89 @@ def _bars_by(label: str, title: str) -> dict[str, Any]:
             "encoding": {
                 "y": {"field": label, "type": "nominal", "sort": "-x", "title": None},
                 "x": {"aggregate": "sum", "field": "articles", "type": "quantitative", "title": title},
-                "color": _SITE_COLOR,
+                "color": _site_color(sites),
             },
         }
     )
 
 
-_CHARTS: dict[str, dict[str, Any]] = {
-    "articles_total": {"title": "Articles in range", "library": "metric", "display": {"field": "articles"}},
-    "stories_total": {
-        "title": "Stories carried by several outlets",
-        "library": "metric",
-        "display": {"field": "stories"},
-    },
-    "articles_per_day": {
-        "title": "Articles per day per site (per week or month over long ranges)",
-        "library": "vega-lite",
-        "display": _vega(
-            {
-                "mark": {"type": "bar", "tooltip": True},
-                "encoding": {
-                    "x": {"field": "period", **_TIME},
-                    "y": {"field": "articles", "type": "quantitative", "stack": "zero"},
-                    "color": _SITE_COLOR,
-                },
-            }
-        ),
-    },
-    "articles_per_category": {
-        "title": "Articles per category (choose a site to see only its own)",
-        "library": "vega-lite",
-        "display": _bars_by("category", "articles"),
-    },
-    "stories_per_day": {
-        "title": "Stories carried by several outlets, per day of first publication",
-        "library": "vega-lite",
-        "display": _vega(
-            {
-                "mark": {"type": "bar", "tooltip": True},
-                "encoding": {
-                    "x": {"field": "period", **_TIME},
-                    "y": {"field": "stories", "type": "quantitative"},
-                },
-            }
-        ),
-    },
-    "largest_stories": {
-        "title": "Largest stories in range: each outlet's publication time (Vietnam time) and lag behind the first",
-        "library": "table",
-    },
-    "run_outcomes": {
-        "title": "Crawl runs (latest 60 in range): pages by outcome; the last run of each site outlined",
-        "library": "vega-lite",
-        "display": _vega(
-            {
-                "mark": {"type": "bar", "tooltip": True, "stroke": "black"},
-                "encoding": {
-                    "x": {"field": "run", "type": "ordinal", "sort": {"field": "id", "op": "min"}, "title": None},
-                    "y": {"field": "pages", "type": "quantitative", "stack": "zero"},
-                    "color": {"field": "outcome", "type": "nominal"},
-                    "strokeWidth": {
-                        "field": "latest",
-                        "type": "nominal",
-                        "scale": {"domain": [0, 1], "range": [0, 2]},
-                        "legend": None,
+def charts(sites: list[str]) -> dict[str, dict[str, Any]]:
+    """The cards (without their SQL), by slug; ``sites`` fixes the site colours."""
+    return {
+        "articles_total": {"title": "Articles in range", "library": "metric", "display": {"field": "articles"}},
+        "stories_total": {
+            "title": "Stories carried by several outlets",
+            "library": "metric",
+            "display": {"field": "stories"},
+        },
+        "articles_per_day": {
+            "title": "Articles per day per site (per week or month over long ranges)",
+            "library": "vega-lite",
+            "display": _vega(
+                {
+                    "mark": {"type": "bar", "tooltip": True},
+                    "encoding": {
+                        "x": {"field": "period", **_TIME},
+                        "y": {"field": "articles", "type": "quantitative", "stack": "zero"},
+                        "color": _site_color(sites),
                     },
-                },
-            }
-        ),
-    },
-    "runs_verdict": {
-        "title": "Crawl health per run (latest 30 in range): stored, errors by kind, generic share, quality gate",
-        "library": "table",
-    },
-    "top_authors": {"title": "Top authors", "library": "vega-lite", "display": _bars_by("author", "articles")},
-    "top_tags": {"title": "Top tags", "library": "vega-lite", "display": _bars_by("tag", "articles")},
-}
+                }
+            ),
+        },
+        "articles_per_category": {
+            "title": "Articles per category (choose a site to see only its own)",
+            "library": "vega-lite",
+            "display": _bars_by("category", "articles", sites),
+        },
+        "stories_per_day": {
+            "title": "Stories carried by several outlets, per day of first publication",
+            "library": "vega-lite",
+            "display": _vega(
+                {
+                    "mark": {"type": "bar", "tooltip": True},
+                    "encoding": {
+                        "x": {"field": "period", **_TIME},
+                        "y": {"field": "stories", "type": "quantitative"},
+                    },
+                }
+            ),
+        },
+        "largest_stories": {
+            "title": "Largest stories in range: each outlet's publication time (Vietnam time) and lag behind the first",
+            "library": "table",
+        },
+        "run_outcomes": {
+            "title": "Crawl runs (latest 60 in range): pages by outcome; the last run of each site outlined",
+            "library": "vega-lite",
+            "display": _vega(
+                {
+                    "mark": {"type": "bar", "tooltip": True, "stroke": "black"},
+                    "encoding": {
+                        "x": {"field": "run", "type": "ordinal", "sort": {"field": "id", "op": "min"}, "title": None},
+                        "y": {"field": "pages", "type": "quantitative", "stack": "zero"},
+                        "color": {"field": "outcome", "type": "nominal"},
+                        "strokeWidth": {
+                            "field": "latest",
+                            "type": "nominal",
+                            "scale": {"domain": [0, 1], "range": [0, 2]},
+                            "legend": None,
+                        },
+                    },
+                }
+            ),
+        },
+        "runs_verdict": {
+            "title": "Crawl health per run (latest 30 in range): stored, errors by kind, generic share, quality gate",
+            "library": "table",
+        },
+        "top_authors": {
+            "title": "Top authors",
+            "library": "vega-lite",
+            "display": _bars_by("author", "articles", sites),
+        },
+        "top_tags": {"title": "Top tags", "library": "vega-lite", "display": _bars_by("tag", "articles", sites)},
+    }
+
 
 _LAYOUT = [
     ["articles_total", "stories_total"],
@@ -261,16 +274,18 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             "description": "Leave site and dates empty for every site and all time; dates are YYYY-MM-DD.",
             "sql": sql[slug],
         }
-        for slug, chart in _CHARTS.items()
+        for slug, chart in charts([]).items()
     }
 
 
-def plugin_config(database: str) -> dict[str, Any]:
-    """The datasette-dashboards configuration: one dashboard on ``database``."""
+def plugin_config(database: str, sites: list[str]) -> dict[str, Any]:
+    """The datasette-dashboards configuration: one dashboard on ``database``, whose sites are ``sites``."""
     sql = chart_sql()
-    charts: dict[str, Any] = {slug: {**chart, "db": database, "query": sql[slug]} for slug, chart in _CHARTS.items()}
-    links = "\n".join(f"- [{chart['title']}](/{database}/dashboard_{slug})" for slug, chart in _CHARTS.items())
-    charts["queries"] = {
+    cards: dict[str, Any] = {
+        slug: {**chart, "db": database, "query": sql[slug]} for slug, chart in charts(sites).items()
+    }
+    links = "\n".join(f"- [{chart['title']}](/{database}/dashboard_{slug})" for slug, chart in cards.items())
+    cards["queries"] = {
         "library": "markdown",
         "display": "### The SQL of every chart\n\nEach figure above is a canned query: open it, change it, "
         f"export its rows.\n\n{links}\n\nAll tables: [{database}](/{database}).",
@@ -291,6 +306,6 @@ def plugin_config(database: str) -> dict[str, Any]:
                 "date_start": {"name": "From", "type": "date"},
                 "date_end": {"name": "To", "type": "date"},
             },
-            "charts": charts,
+            "charts": cards,
         }
     }

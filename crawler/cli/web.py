@@ -136,6 +136,7 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
         if "columns" in spec:
             present = {d[0] for d in db.execute(f"select * from [{table}] limit 0").description}
             spec["columns"] = {k: v for k, v in spec["columns"].items() if k in present}
+    sites = [row["site"] for row in db.query("select distinct site from articles order by site")]
     for table in db.table_names():
         if table.startswith((EXACT_FTS, FOLDED_FTS)) or table.startswith("dup_bands"):
             tables[table] = {"hidden": True}
@@ -143,7 +144,7 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
         "title": "newscrawl: Vietnamese public-security news",
         "description": "Articles crawled from bocongan.gov.vn, thanhtra.com.vn and congan.com.vn.",
         "databases": {name: {"tables": tables, "queries": {**queries(db.table_names()), **dashboard.canned_queries()}}},
-        "plugins": {"datasette-dashboards": dashboard.plugin_config(name)},
+        "plugins": {"datasette-dashboards": dashboard.plugin_config(name, sites)},
     }
 
 
