@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,41 +86,75 @@ def _guarded(failures: list[str], page: bytes, url: str, site: Any) -> None:
         failures.append(f"{type(exc).__name__}: {exc}")
 
 
-def _crawl(server: ReplicaServer, db: Path, workers: int, sample: bool = False) -> tuple[float, int, int]:
-    """Wall seconds of a `newscrawl crawl` subprocess; peak RSS and PSS (bytes) of its tree."""
-    command = [sys.executable, "-m", "crawler.cli", "crawl", "--db", str(db)]
-    for name, value in {**BENCH_SETTINGS, "NEWS_EXTRACT_WORKERS": str(workers)}.items():
-        command += ["-s", f"{name}={value}"]
-    for key in server.sites:
-        command += ["--base-url", f"{key}={server.base_url(key)}"]
+@dataclass
+class Run:
+    """What one measured subprocess did: wall seconds, peak RSS/PSS of its process tree (bytes),
+    CPU seconds per child process (the extraction workers), its last output line, and the
+    machine's load average when it started (other work on the machine skews timings)."""
+
+    elapsed: float
+    rss: int = 0
+    pss: int = 0
+    child_cpu: dict[int, float] = field(default_factory=dict)
+    output: str = ""
+    load: float = 0.0
+
+    def busy(self, top: int) -> list[float]:
+        """The share of the run's wall time the ``top`` busiest child processes were on a CPU."""
+        return sorted((cpu / self.elapsed for cpu in self.child_cpu.values()), reverse=True)[:top]
+
+
+def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 1)) -> Run:
+    """Run ``command`` from the repository, sampling its process tree every 0.2 s."""
+    load = os.getloadavg()[0]
     peak = [0, 0]
+    cpu: dict[int, float] = {}
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=REPO)
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     done = threading.Event()
 
     def watch() -> None:
         root = psutil.Process(proc.pid)
         while not done.is_set():
             try:
-                tree = [root, *root.children(recursive=True)]
+                children = root.children(recursive=True)
                 rss = pss = 0
-                for p in tree:
+                for p in [root, *children]:
                     info = p.memory_full_info()
                     rss, pss = rss + info.rss, pss + info.pss
+                for p in children:
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
                 peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             except psutil.Error:
                 pass
-            time.sleep(0.25)
+            time.sleep(0.2)
 
     watcher = threading.Thread(target=watch, daemon=True)
     if sample:
         watcher.start()
-    code = proc.wait()
+    output, _ = proc.communicate()
     elapsed = time.perf_counter() - started
     done.set()
-    if code not in (0, 1):
-        raise SystemExit(f"crawl exited {code}")
-    return elapsed, peak[0], peak[1]
+    if proc.returncode not in ok:
+        raise SystemExit(f"{command[2:4]} exited {proc.returncode}")
+    last = output.strip().splitlines()[-1] if output.strip() else ""
+    return Run(elapsed, peak[0], peak[1], cpu, last, load)
+
+
+def _crawl_command(server: ReplicaServer, db: Path, workers: int, settings: dict[str, str]) -> list[str]:
+    command = [sys.executable, "-m", "crawler.cli", "crawl", "--db", str(db)]
+    for name, value in {**settings, "NEWS_EXTRACT_WORKERS": str(workers)}.items():
+        command += ["-s", f"{name}={value}"]
+    for key in server.sites:
+        command += ["--base-url", f"{key}={server.base_url(key)}"]
+    return command
+
+
+def _crawl(server: ReplicaServer, db: Path, workers: int, sample: bool = False) -> tuple[float, int, int]:
+    """Wall seconds of a `newscrawl crawl` subprocess; peak RSS and PSS (bytes) of its tree."""
+    run = _measure(_crawl_command(server, db, workers, BENCH_SETTINGS), sample)
+    return run.elapsed, run.rss, run.pss
 
 
 def _ceiling(server: ReplicaServer, workers: int) -> tuple[float, int]:
@@ -164,6 +200,66 @@ def part_endtoend(n: int, workers: int) -> None:
         f"{'crawl (process start to exit)':36} {crawl_rate:>8.1f} {crawl_rate / ceiling:>9.2f}x   ({stored} stored in {elapsed:.1f}s)"
     )
     print(f"{'reextract (stored pages, no network)':36} {re_rate:>8.1f} {re_rate / ceiling:>9.2f}x")
+
+
+VERSUS_SETTINGS = {
+    # The same for every contender: no politeness delay, 16 requests in flight per domain (the
+    # three replicas listen on 127.0.0.1, one Scrapy download slot, so 16 in flight in all).
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS": "48",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "LOG_LEVEL": "ERROR",
+}
+
+
+def part_versus(sizes: list[int], workers: int) -> None:
+    """newscrawl against the ten-minute spider (bench/naive.py) and against fetching alone."""
+    cores = len(os.sched_getaffinity(0))
+    for n in sizes:
+        with ReplicaServer(synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
+            urls = Path(tmp) / "urls.txt"
+            urls.write_text(
+                "".join(
+                    f"{server.base_url(key)}{route.path}\n"
+                    for key, site in server.sites.items()
+                    for route in site.routes_of("article")
+                ),
+                encoding="utf-8",
+            )
+            naive = [sys.executable, "-m", "bench.naive", "--urls", str(urls)]
+            for name, value in VERSUS_SETTINGS.items():
+                naive += ["-s", f"{name}={value}"]
+            fetch = _measure([*naive, "--db", str(Path(tmp) / "fetch.sqlite3"), "--fetch-only"])
+            plain = _measure([*naive, "--db", str(Path(tmp) / "naive.sqlite3")])
+            db = Path(tmp) / "newscrawl.sqlite3"
+            ours = _measure(
+                _crawl_command(server, db, workers, {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"})
+            )
+            import sqlite_utils
+
+            stored = sqlite_utils.Database(db)["articles"].count
+        base = int(plain.output.split()[-1]) / plain.elapsed
+        print(
+            f"synthetic replica, {n} articles per site ({3 * n} in all); {cores} cores; "
+            "no delay, 16 requests per domain for everyone"
+        )
+        print(f"{'':34} {'articles/s':>10} {'vs naive':>8} {'articles':>8} {'time s':>7} {'load':>5}  workers busy")
+        rows = [
+            ("fetch only (Scrapy, no extraction)", int(fetch.output.split()[-1]), fetch, ""),
+            ("naive spider (bench/naive.py)", int(plain.output.split()[-1]), plain, ""),
+            (
+                f"newscrawl crawl ({workers} workers)",
+                stored,
+                ours,
+                " ".join(f"{share:.0%}" for share in ours.busy(workers)),
+            ),
+        ]
+        for name, count, run, busy in rows:
+            rate = count / run.elapsed
+            print(
+                f"{name:34} {rate:>10.1f} {rate / base:>7.2f}x {count:>8} {run.elapsed:>7.1f} {run.load:>5.2f}  {busy}"
+            )
 
 
 def part_memory(n: int, workers: int) -> None:
@@ -221,9 +317,14 @@ def part_storage(n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "all"))
+    parser.add_argument(
+        "--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "versus", "all")
+    )
     parser.add_argument("--n", type=int, default=1000, help="synthetic articles per site")
     parser.add_argument("--workers", type=int, default=2, help="extraction processes")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1000, 10000], help="versus: articles per site, one run each"
+    )
     args = parser.parse_args()
     if args.part in ("extraction", "all"):
         part_extraction()
@@ -231,6 +332,8 @@ def main() -> None:
         part_endtoend(args.n, args.workers)
     if args.part in ("storage", "all"):
         part_storage(args.n)
+    if args.part in ("versus", "all"):
+        part_versus(args.sizes, args.workers)
     if args.part in ("memory", "all"):
         part_memory(args.n, args.workers)
 
