@@ -213,6 +213,22 @@ VERSUS_SETTINGS = {
 }
 
 
+def part_startup(workers: int) -> None:
+    """Seconds from creating the extraction pool to a first page from every worker, per start method."""
+    server = ReplicaServer()
+    site = server.sites["cao"]
+    route = site.routes_of("article")[0]
+    page = (extraction.decode_page(site.render(route, site.real_base)), site.real_base + route.path)
+    for method in ("fork", "forkserver"):
+        started = time.perf_counter()
+        with ExtractionPool(workers, start_method=method) as pool:
+            futures = [pool.submit(*page, site.real_base, "cao") for _ in range(4 * workers)]
+            for future in futures:
+                future.result()
+            elapsed = time.perf_counter() - started
+        print(f"start method {method:10}: {workers} workers up and {4 * workers} pages extracted in {elapsed:.2f} s")
+
+
 def part_versus(sizes: list[int], workers: int) -> None:
     """newscrawl against the ten-minute spider (bench/naive.py) and against fetching alone."""
     cores = len(os.sched_getaffinity(0))
@@ -279,16 +295,33 @@ def part_storage(n: int) -> None:
     from storage.batch import ArticleWrite, save_articles
     from storage.db import open_db
 
-    server = ReplicaServer(synthetic=n)
-    writes = []
-    for key, site in server.sites.items():
-        for r in site.routes_of("article"):
-            raw = site.render(r, site.real_base)
-            item = extract_page(
-                raw.decode(), site.real_base + r.path, site.real_base, key, "2026-01-01T00:00:00+00:00"
-            ).result
-            assert isinstance(item, extraction.ArticleItem)
-            writes.append(ArticleWrite(item.record(), raw, item.url))
+    def writes_of(server: ReplicaServer) -> list[ArticleWrite]:
+        writes = []
+        for key, site in server.sites.items():
+            for r in site.routes_of("article"):
+                raw = site.render(r, site.real_base)
+                item = extract_page(
+                    raw.decode(), site.real_base + r.path, site.real_base, key, "2026-01-01T00:00:00+00:00"
+                ).result
+                if isinstance(item, extraction.ArticleItem):
+                    writes.append(ArticleWrite(item.record(), raw, item.url))
+        return writes
+
+    def statements_per_article(writes: list[ArticleWrite]) -> float:
+        db = open_db(":memory:")
+        statements = [0]
+
+        def count(_sql: str) -> None:
+            statements[0] += 1
+
+        db.conn.set_trace_callback(count)  # every statement SQLite runs (and each trigger)
+        for i in range(0, len(writes), 100):
+            save_articles(db, writes[i : i + 100])
+        db.close()
+        return statements[0] / len(writes)
+
+    replica = statements_per_article(writes_of(ReplicaServer()))
+    writes = writes_of(ReplicaServer(synthetic=n))
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "batched.sqlite3")
         started = time.perf_counter()
@@ -313,12 +346,16 @@ def part_storage(n: int) -> None:
         f"each {single:.0f} ({batched / single:.2f}x), bare executemany {plain:.0f} ({batched / plain:.3f}x; "
         "the batched path also versions, aliases and stores the zlib page)"
     )
+    print(
+        f"SQLite statements per article, batches of 100 (trace callback, triggers included): replica pages "
+        f"{replica:.1f}, synthetic {statements_per_article(writes):.1f} (its articles of a site are one crowded cluster)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "versus", "all")
+        "--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "versus", "startup", "all")
     )
     parser.add_argument("--n", type=int, default=1000, help="synthetic articles per site")
     parser.add_argument("--workers", type=int, default=2, help="extraction processes")
@@ -332,6 +369,8 @@ def main() -> None:
         part_endtoend(args.n, args.workers)
     if args.part in ("storage", "all"):
         part_storage(args.n)
+    if args.part in ("startup", "all"):
+        part_startup(args.workers)
     if args.part in ("versus", "all"):
         part_versus(args.sizes, args.workers)
     if args.part in ("memory", "all"):

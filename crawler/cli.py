@@ -189,6 +189,13 @@ def _crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:
     if any(site_status(s) == "storage_full" for s in results.values()):
         print("newscrawl: error: the database is full; the crawl stopped (free space and run again)", file=sys.stderr)
         return EXIT_STORAGE
+    if any(site_status(s) == "storage_error" for s in results.values()):
+        print(
+            "newscrawl: error: the database failed twice on a batch; the crawl stopped "
+            "(its articles are fetched again next run; see the log)",
+            file=sys.stderr,
+        )
+        return EXIT_STORAGE
     code = _exit_code({k: site_status(s) for k, s in results.items()})
     if code != EXIT_NOTHING and any(s.get(UNHEALTHY_STAT) for s in results.values()):
         return EXIT_UNHEALTHY

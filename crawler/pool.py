@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +36,17 @@ from crawler.urls import canonical_url, origin, rebase
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
+# Workers are forked by a forkserver: a single-threaded process started once, with the
+# extraction modules preloaded. Forking the crawl process itself (Twisted's and pebble's
+# threads running) can deadlock a child on a lock some thread held, and Python 3.12 warns of
+# it (an error under pytest's warnings-as-errors). A replaced worker (after a timeout) is
+# still forked from the preloaded server: nothing is re-imported. `bench/perf --part startup`
+# measures the cost against fork.
+START_METHOD = "forkserver"
+_PRELOAD = ["crawler.pool", "crawler.registry"]
+# Run in each worker as it starts (pebble's ``initializer``); a seam for tests that install a
+# stand-in extractor in the workers. None in production.
+worker_initializer: Callable[[], None] | None = None
 
 
 class ExtractTimeout(Exception):
@@ -64,6 +77,21 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _context(method: str) -> Any:
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(_PRELOAD)  # before the server starts; a no-op after
+    return context
+
+
+def prestart(workers: int) -> None:
+    """Start the forkserver now, so it imports the extraction modules while discovery runs
+    (the first page's wait for the workers is then shorter)."""
+    if workers > 0 and START_METHOD == "forkserver":
+        _context(START_METHOD)
+        multiprocessing.forkserver.ensure_running()
 
 
 @cache
@@ -98,14 +126,20 @@ class ExtractionPool:
     ``workers == 0`` extracts in the calling process (no timeout can apply there).
     """
 
-    def __init__(self, workers: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        workers: int,
+        timeout: float = DEFAULT_TIMEOUT,
+        start_method: str = START_METHOD,
+        initializer: Callable[[], None] | None = None,
+    ) -> None:
         self.workers = workers
         self.timeout = timeout
         self._pool: ProcessPool | None = None
         if workers > 0:
-            # fork: a replaced worker (after a timeout) is ready at once, without re-importing
-            # Scrapy and trafilatura, and the workers share the parent's loaded modules.
-            self._pool = ProcessPool(max_workers=workers, context=multiprocessing.get_context("fork"))
+            self._pool = ProcessPool(
+                max_workers=workers, context=_context(start_method), initializer=initializer or worker_initializer
+            )
             # pebble feeds each worker its next page from threads of this process; while the
             # reactor thread is busy they wait for the GIL up to the switch interval (5 ms by
             # default), which left the workers idle half the time. 0.5 ms hands it over sooner.

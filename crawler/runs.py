@@ -43,11 +43,14 @@ def run_counters(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_status(stats: dict[str, Any], finish_reason: str) -> str:
-    """``ok``, ``errors`` (finished, some fetches failed), ``failed`` (nothing fetched) or
-    ``storage_full`` (stopped: the database could take no more)."""
+    """``ok``, ``errors`` (finished, some fetches failed), ``failed`` (nothing fetched),
+    ``storage_full`` (stopped: the database could take no more) or ``storage_error`` (stopped:
+    the database failed on a batch twice)."""
     counters = run_counters(stats)
     if finish_reason == "storage_full":
         return "storage_full"
+    if finish_reason == "storage_error" or stats.get(PREFIX + "errors/storage_error"):
+        return "storage_error"
     if counters["pages_fetched"] + counters["not_modified"] == 0 or finish_reason != "finished":
         return "failed"
     return "errors" if counters["errors"] else "ok"

@@ -100,6 +100,7 @@ class NewsSpider(scrapy.Spider):
     # --- discovery ------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        pool.prestart(self._workers())
         for path in self.site.feeds:
             yield self._request(path, self.parse_feed, kind="feed", conditional=True)
         for path in self.site.sitemaps:
@@ -243,13 +244,13 @@ class NewsSpider(scrapy.Spider):
     def _extraction_pool(self) -> ExtractionPool:
         """The crawl's extraction pool, started at the first article page (shared by spiders)."""
         if self._pool is None:
-            settings = self.crawler.settings
-            workers = settings.get("NEWS_EXTRACT_WORKERS")
-            self._pool = pool.acquire(
-                pool.default_workers() if workers in (None, "") else int(workers),
-                settings.getfloat("NEWS_EXTRACT_TIMEOUT", pool.DEFAULT_TIMEOUT),
-            )
+            timeout = self.crawler.settings.getfloat("NEWS_EXTRACT_TIMEOUT", pool.DEFAULT_TIMEOUT)
+            self._pool = pool.acquire(self._workers(), timeout)
         return self._pool
+
+    def _workers(self) -> int:
+        workers = self.crawler.settings.get("NEWS_EXTRACT_WORKERS")
+        return pool.default_workers() if workers in (None, "") else int(workers)
 
     def record_url(self, url: str) -> str:
         """The URL an article is stored under: its URL on the real site."""
