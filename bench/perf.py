@@ -291,48 +291,71 @@ def part_memory(n: int, workers: int) -> None:
 
 
 def part_storage(n: int) -> None:
+    from dataclasses import replace
+
     from crawler.pool import extract_page
+    from storage import search
     from storage.batch import ArticleWrite, save_articles
     from storage.db import open_db
 
     def writes_of(server: ReplicaServer) -> list[ArticleWrite]:
+        """The crawl's writes: pages sent as bytes, so the worker function prepares them."""
         writes = []
         for key, site in server.sites.items():
             for r in site.routes_of("article"):
                 raw = site.render(r, site.real_base)
-                item = extract_page(
-                    raw.decode(), site.real_base + r.path, site.real_base, key, "2026-01-01T00:00:00+00:00"
-                ).result
+                url = site.real_base + r.path
+                item = extract_page(raw, url, site.real_base, key, "2026-01-01T00:00:00+00:00").result
                 if isinstance(item, extraction.ArticleItem):
-                    writes.append(ArticleWrite(item.record(), raw, item.url))
+                    writes.append(ArticleWrite(item.record(), raw, item.url, prepared=item.prepared))
         return writes
 
-    def statements_per_article(writes: list[ArticleWrite]) -> float:
+    def statements_per_article(writes: list[ArticleWrite]) -> tuple[float, float]:
+        """SQL statements SQLite ran per article, and how many of them FTS5 ran for the triggers."""
         db = open_db(":memory:")
-        statements = [0]
+        statements = [0, 0]
 
-        def count(_sql: str) -> None:
-            statements[0] += 1
+        def count(sql: str) -> None:
+            statements[0] += 1  # each execution, each executemany row, each statement of a trigger
+            statements[1] += sql.startswith("-- ") and "_fts_" in sql
 
-        db.conn.set_trace_callback(count)  # every statement SQLite runs (and each trigger)
+        db.conn.set_trace_callback(count)
         for i in range(0, len(writes), 100):
             save_articles(db, writes[i : i + 100])
         db.close()
-        return statements[0] / len(writes)
+        return statements[0] / len(writes), statements[1] / len(writes)
+
+    def rate(path: Path, writes: list[ArticleWrite], batch: int = 100, fts_after: bool = False) -> float:
+        db = open_db(path)
+        if fts_after:  # the FTS triggers against one INSERT ... SELECT per index after each batch
+            for table in (search.EXACT_FTS, search.FOLDED_FTS):
+                for suffix in ("ai", "ad", "au"):
+                    db.execute(f"drop trigger {table}_{suffix}")
+        started = time.perf_counter()
+        for i in range(0, len(writes), batch):
+            last = db.execute("select coalesce(max(rowid), 0) from articles").fetchone()[0]
+            save_articles(db, writes[i : i + batch])
+            if fts_after:
+                with db.conn:
+                    for table, fold_it in ((search.EXACT_FTS, False), (search.FOLDED_FTS, True)):
+                        cols = ", ".join(search.fold_sql(c) if fold_it else c for c in ("title", "lead", "body"))
+                        db.execute(
+                            f"insert into {table} (rowid, title, lead, body) select rowid, {cols} from articles"
+                            " where rowid > ?",
+                            [last],
+                        )
+        elapsed = time.perf_counter() - started
+        db.close()
+        return len(writes) / elapsed
 
     replica = statements_per_article(writes_of(ReplicaServer()))
     writes = writes_of(ReplicaServer(synthetic=n))
+    unprepared = [replace(w, prepared=None) for w in writes]
     with tempfile.TemporaryDirectory() as tmp:
-        db = open_db(Path(tmp) / "batched.sqlite3")
-        started = time.perf_counter()
-        for i in range(0, len(writes), 100):
-            save_articles(db, writes[i : i + 100])
-        batched = len(writes) / (time.perf_counter() - started)
-        single_db = open_db(Path(tmp) / "single.sqlite3")
-        started = time.perf_counter()
-        for w in writes:
-            save_articles(single_db, [w])  # one transaction per article, as before batching
-        single = len(writes) / (time.perf_counter() - started)
+        batched = rate(Path(tmp) / "batched.sqlite3", writes)
+        fts_after = rate(Path(tmp) / "fts.sqlite3", writes, fts_after=True)
+        storage_prepares = rate(Path(tmp) / "unprepared.sqlite3", unprepared)
+        single = rate(Path(tmp) / "single.sqlite3", writes, batch=1)
         bare = open_db(Path(tmp) / "bare.sqlite3")
         rows = [tuple(str(v) for v in w.record.values()) for w in writes]
         marks = ", ".join("?" for _ in writes[0].record)
@@ -341,14 +364,19 @@ def part_storage(n: int) -> None:
         with bare.conn:
             bare.conn.executemany(f"insert into bare values ({marks})", rows)
         plain = len(writes) / (time.perf_counter() - started)
+    print(f"{len(writes)} synthetic articles stored per second (articles, versions, pages, aliases, near-duplicates):")
+    print(f"  batches of 100, prepared by the extraction workers (the crawl)  {batched:8.0f}")
     print(
-        f"{len(writes)} articles stored per second: batched (100 a transaction) {batched:.0f}, one transaction "
-        f"each {single:.0f} ({batched / single:.2f}x), bare executemany {plain:.0f} ({batched / plain:.3f}x; "
-        "the batched path also versions, aliases and stores the zlib page)"
+        f"  the same, FTS by one INSERT ... SELECT per batch, no triggers    {fts_after:8.0f}  ({fts_after / batched:.2f}x)"
     )
+    print(f"  batches of 100, prepared by storage (ingest, reextract)         {storage_prepares:8.0f}")
+    print(f"  one transaction per article, prepared                           {single:8.0f}")
+    print(f"  bare executemany of the records into one plain table            {plain:8.0f}")
+    synthetic = statements_per_article(writes)
     print(
-        f"SQLite statements per article, batches of 100 (trace callback, triggers included): replica pages "
-        f"{replica:.1f}, synthetic {statements_per_article(writes):.1f} (its articles of a site are one crowded cluster)"
+        "SQLite statements per article, batches of 100 (trace callback: each execution and executemany row; "
+        f"FTS5's own in brackets): replica pages {replica[0]:.1f} ({replica[1]:.1f}), synthetic {synthetic[0]:.1f} "
+        f"({synthetic[1]:.1f}; a site's synthetic articles are one crowded cluster)"
     )
 
 

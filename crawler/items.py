@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from storage.prepared import PreparedArticle
 
 # Field order of stored, exported and printed records.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -58,11 +60,20 @@ class ArticleItem:
     fetched_url: str | None = None
     alias_reason: str | None = None
     raw_html: bytes = field(default=b"", repr=False)
+    # What storage computes per article without the database (storage/prepared.py), done by
+    # the extraction worker so the crawl process only writes; None: storage computes it.
+    prepared: PreparedArticle | None = field(default=None, repr=False, compare=False)
 
     def record(self) -> dict[str, Any]:
-        """The public record, in :data:`RECORD_FIELDS` order."""
-        data = asdict(self)
-        return {name: data[name] for name in RECORD_FIELDS}
+        """The public record, in :data:`RECORD_FIELDS` order (lists copied, as ``asdict`` would,
+        without deep-copying the page and the prepared form it does not need)."""
+        return {name: _copied(getattr(self, name)) for name in RECORD_FIELDS}
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, list):
+        return [dict(v) if isinstance(v, dict) else v for v in value]
+    return value
 
 
 @dataclass

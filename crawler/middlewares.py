@@ -9,7 +9,6 @@ this module adds; the retry bookkeeping itself stays Scrapy's (``get_retry_reque
 from __future__ import annotations
 
 import logging
-import re
 from email.utils import parsedate_to_datetime
 from time import time
 from typing import Any
@@ -26,10 +25,19 @@ from crawler.urls import canonical_url, origin
 logger = logging.getLogger(__name__)
 
 # Markers of anti-bot interstitials served with status 200 (Incapsula/Imperva, Cloudflare).
-_CHALLENGE = re.compile(
-    rb"_Incapsula_Resource|Incapsula incident|visid_incap_|Request unsuccessful\. Incapsula|"
-    rb"cf-browser-verification|challenge-platform|Checking your browser before accessing",
-    re.IGNORECASE,
+# Markers of anti-bot challenge pages, lower-cased: looked for in the lower-cased body with
+# ``in`` (a case-insensitive regex alternation over every page cost ~2 ms a page).
+_CHALLENGE_MARKERS = tuple(
+    m.lower()
+    for m in (
+        b"_Incapsula_Resource",
+        b"Incapsula incident",
+        b"visid_incap_",
+        b"Request unsuccessful. Incapsula",
+        b"cf-browser-verification",
+        b"challenge-platform",
+        b"Checking your browser before accessing",
+    )
 )
 _CHALLENGE_MAX_BYTES = 64 * 1024  # a challenge page is small; an article quoting the words is not
 
@@ -92,9 +100,10 @@ def error_kind(error: BaseException | None) -> str:
 
 def is_challenge(response: Response) -> bool:
     """Whether a 200 response is an anti-bot challenge page rather than content."""
-    return (
-        response.status == 200 and len(response.body) <= _CHALLENGE_MAX_BYTES and bool(_CHALLENGE.search(response.body))
-    )
+    if response.status != 200 or len(response.body) > _CHALLENGE_MAX_BYTES:
+        return False
+    body = response.body.lower()
+    return any(marker in body for marker in _CHALLENGE_MARKERS)
 
 
 class SameOriginMiddleware:

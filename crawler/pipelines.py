@@ -92,7 +92,7 @@ class StoragePipeline:
             self._count("dropped/invalid_record")
             raise DropItem(f"record without {', '.join(missing)}: {item.url}")
         fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
-        return ArticleWrite(record, item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
+        return ArticleWrite(record, item.raw_html, item.fetched_url, fetched_hash, item.alias_reason, item.prepared)
 
     def _flush_due(self) -> None:
         self._timer = None

@@ -30,8 +30,10 @@ from pebble import ProcessExpired, ProcessPool
 
 from crawler import extraction
 from crawler.items import ArticleItem
+from crawler.pagemeta import decode_page, is_utf8
 from crawler.sites import SiteConfig
 from crawler.urls import canonical_url, origin, rebase
+from storage.prepared import prepare
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +65,15 @@ class PageResult:
 
     ``url`` is the canonical URL the page is recorded under (its ``rel=canonical`` when that
     points inside the crawled site), ``canonical`` whether that declaration moved it, and
-    ``result`` the extraction itself, keyed to the real site's URL.
+    ``result`` the extraction itself, keyed to the real site's URL; an article comes with its
+    storage form prepared (``result.prepared``) when the page was sent as bytes. ``fault`` is
+    the encoding fault met decoding those bytes (``invalid_utf8``, ``charset_mismatch``), if any.
     """
 
     url: str
     canonical: bool
     result: ArticleItem | extraction.NotArticle
+    fault: str | None = None
 
 
 def default_workers() -> int:
@@ -101,23 +106,45 @@ def _site(key: str) -> SiteConfig:
     return sites()[key]
 
 
-def extract_page(text: str, url: str, base_url: str, site_key: str, fetched_at: str | None = None) -> PageResult:
+def extract_page(
+    page: str | bytes,
+    url: str,
+    base_url: str,
+    site_key: str,
+    fetched_at: str | None = None,
+    declared: str | None = None,
+) -> PageResult:
     """Extract a page fetched at ``url`` (canonical, on ``base_url``) of site ``site_key``.
 
     A ``rel=canonical`` (or ``og:url``) pointing elsewhere on the crawled site becomes the
     record's URL; the record is keyed to the real site (``base_url`` rebased to the site's own).
-    Pure and module-level, so a worker process can run it.
+    ``page`` as bytes (``declared``: the charset the server named) is decoded here, and an
+    article's storage form (:func:`storage.prepared.prepare`, the page compressed) is computed
+    here too, so the crawl process only writes it. Pure and module-level, so a worker process
+    can run it.
     """
+    fault = None
+    if isinstance(page, bytes):
+        raw, text = page, decode_page(page, declared)
+        if "\ufffd" in text:
+            fault = "invalid_utf8"  # invalid bytes replaced, the page kept
+        elif declared and not is_utf8(declared):
+            fault = "charset_mismatch"  # declared another charset, was UTF-8
+    else:
+        raw, text = b"", page
     site = _site(site_key)
     tree = extraction.parse_html(text)
-    declared = extraction.page_canonical(tree) if tree is not None else None
+    declared_url = extraction.page_canonical(tree) if tree is not None else None
     moved = False
-    if declared:
-        target = canonical_url(urljoin(url, declared))
+    if declared_url:
+        target = canonical_url(urljoin(url, declared_url))
         if origin(target) == origin(base_url) and target != url:
             url, moved = target, True
     record_url = rebase(url, base_url, site.base_url)
-    return PageResult(url, moved, extraction.extract(text, record_url, site, fetched_at=fetched_at))
+    result = extraction.extract(text, record_url, site, fetched_at=fetched_at)
+    if isinstance(result, ArticleItem) and raw:
+        result.prepared = prepare(result.record(), raw)
+    return PageResult(url, moved, result, fault)
 
 
 class ExtractionPool:
@@ -145,9 +172,18 @@ class ExtractionPool:
             # default), which left the workers idle half the time. 0.5 ms hands it over sooner.
             sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
 
-    def submit(self, text: str, url: str, base_url: str, site_key: str, fetched_at: str | None = None) -> Future[Any]:
-        """Schedule one page; the future gives a :class:`PageResult` or raises ExtractTimeout / ExtractCrash."""
-        args = (text, url, base_url, site_key, fetched_at)
+    def submit(
+        self,
+        page: str | bytes,
+        url: str,
+        base_url: str,
+        site_key: str,
+        fetched_at: str | None = None,
+        declared: str | None = None,
+    ) -> Future[Any]:
+        """Schedule one page (see :func:`extract_page`); the future gives a :class:`PageResult`
+        or raises ExtractTimeout / ExtractCrash."""
+        args = (page, url, base_url, site_key, fetched_at, declared)
         if self._pool is None:
             done: Future[Any] = Future()
             try:
@@ -172,10 +208,17 @@ class ExtractionPool:
         return outer
 
     async def extract(
-        self, text: str, url: str, base_url: str, site_key: str, fetched_at: str | None = None
+        self,
+        page: str | bytes,
+        url: str,
+        base_url: str,
+        site_key: str,
+        fetched_at: str | None = None,
+        declared: str | None = None,
     ) -> PageResult:
         """:meth:`submit`, awaited on the running asyncio loop (the reactor's)."""
-        result: PageResult = await asyncio.wrap_future(self.submit(text, url, base_url, site_key, fetched_at))
+        future = self.submit(page, url, base_url, site_key, fetched_at, declared)
+        result: PageResult = await asyncio.wrap_future(future)
         return result
 
     def close(self) -> None:

@@ -219,17 +219,21 @@ class NewsSpider(scrapy.Spider):
         self._count("pages/article")
         first = canonical_url(response.meta.get("redirect_urls", [response.url])[0])
         url = canonical_url(response.url)
-        text = self._inspect(response)
         if not response.body.strip():
             self._count("faults/empty")
         try:
-            page = await self._extraction_pool().extract(text, url, self.base_url, self.site.key, now_iso())
+            # The bytes go to the worker: it decodes them, and compresses the page for storage.
+            page = await self._extraction_pool().extract(
+                response.body, url, self.base_url, self.site.key, now_iso(), _declared_charset(response)
+            )
         except (ExtractTimeout, ExtractCrash) as exc:
             kind = "extract_timeout" if isinstance(exc, ExtractTimeout) else "extract_crash"
             self._count(f"errors/{kind}")
             self.logger.warning("extraction failed (%s): %s", kind, exc)
             yield self._event(first, "error", kind, "will be retried on the next run")
             return
+        if page.fault:
+            self._count(f"faults/{page.fault}")
         result = page.result
         if isinstance(result, NotArticle):
             self._count(f"dropped/{result.reason}")
