@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from itertools import groupby
 from typing import Any
 
@@ -12,6 +13,9 @@ from crawler.quality import COVERAGE, QualityConfig, Sample
 from storage.quality import accept_run, baseline_runs, recent_quality
 
 _VERDICTS = {1: "healthy", 0: "UNHEALTHY", None: "pending"}
+_FIELDS = "newscrawl/fields/"
+# Fields many articles rightly lack: "none" there is no fallback worth reporting.
+_OPTIONAL = frozenset({"source", "canonical", "images", "lead", "category"})
 
 
 def register(sub: Any) -> None:
@@ -46,12 +50,17 @@ def cmd_health(args: argparse.Namespace) -> int:
             return EXIT_OK
         rows = recent_quality(db, args.site, args.runs)
         baselines = {key: _baseline(db, key, config) for key in {r["site"] for r in rows}}
+        latest: dict[str, int] = {}  # the newest judged run of each site (rows come newest first)
+        for r in rows:
+            if r["judged"]:
+                latest.setdefault(r["site"], r["run_id"])
+        sources = {site: _run_field_sources(db, run_id) for site, run_id in latest.items()}
     finally:
         db.close()
     if not rows:
         print("no quality records yet (they are written by crawls with the quality gate enabled)")
         return EXIT_OK
-    for line in format_health(rows, baselines):
+    for line in format_health(rows, baselines, sources):
         print(line)
     return EXIT_OK
 
@@ -61,9 +70,42 @@ def _baseline(db: sqlite_utils.Database, site: str, config: QualityConfig) -> tu
     return len(history), sum((Sample.from_row(r) for r in history), Sample())
 
 
-def format_health(rows: list[dict[str, Any]], baselines: dict[str, tuple[int, Sample]]) -> list[str]:
+def _run_field_sources(db: sqlite_utils.Database, run_id: int) -> dict[str, dict[str, int]]:
+    """Counts of the rule that gave each field in one run: ``{field: {rule: pages}}``."""
+    row = next(iter(db.query("select stats from crawl_runs where id = ?", [run_id])), None)
+    stats = json.loads(row["stats"]) if row and row["stats"] else {}
+    counts: dict[str, dict[str, int]] = {}
+    for key, value in stats.items():
+        if key.startswith(_FIELDS):
+            name, _, rule = key[len(_FIELDS) :].partition("/")
+            counts.setdefault(name, {})[rule] = int(value)
+    return counts
+
+
+def format_field_sources(counts: dict[str, dict[str, int]]) -> str:
+    """One line: which fields came from somewhere else than the site's own selectors, and how
+    often (``body generic:trafilatura 100%; authors generic:meta_author 80%``)."""
+    parts: list[str] = []
+    for name in sorted(counts):
+        rules = counts[name]
+        total = sum(rules.values())
+        fallbacks = sorted(((n, r) for r, n in rules.items() if not r.startswith("site")), reverse=True)
+        parts += [
+            f"{name} {rule} {n / total:.0%}"
+            for n, rule in fallbacks
+            if total and not (name in _OPTIONAL and rule == "none")
+        ]
+    return "; ".join(parts) if parts else "every field from the site's own selectors"
+
+
+def format_health(
+    rows: list[dict[str, Any]],
+    baselines: dict[str, tuple[int, Sample]],
+    sources: dict[str, dict[str, dict[str, int]]] | None = None,
+) -> list[str]:
     """Per site: the verdict of its latest judged run, a row per run (newest first), the
-    reasons of unhealthy runs and the baseline new runs are compared with."""
+    reasons of unhealthy runs, where the latest run's fields came from, and the baseline new
+    runs are compared with."""
     lines: list[str] = []
     for site, group in groupby(rows, key=lambda r: str(r["site"])):
         runs = list(group)
@@ -85,6 +127,10 @@ def format_health(rows: list[dict[str, Any]], baselines: dict[str, tuple[int, Sa
         for r in runs:
             for reason in r["reasons"] if r["healthy"] == 0 and r["judged_by"] == r["run_id"] else []:
                 lines.append(f"  run {r['run_id']}: {reason}")
+        if sources and sources.get(site):
+            lines.append(
+                f"  fields not from site selectors (run {latest and latest['run_id']}): {format_field_sources(sources[site])}"
+            )
         count, base = baselines.get(site, (0, Sample()))
         if not base.articles:
             lines.append("  baseline: none yet (the first healthy runs establish it)")

@@ -20,8 +20,9 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml import html as lxml_html
 
+from crawler.bylines import Byline, right_aligned_bylines, split_byline
 from crawler.dates import parse_any
-from crawler.generic import extract_generic
+from crawler.generic import GenericResult, extract_generic
 from crawler.items import ArticleItem
 from crawler.pagemeta import (
     ARTICLE_TYPES,
@@ -35,7 +36,7 @@ from crawler.pagemeta import (
     read_meta,
     unique,
 )
-from crawler.sites import SiteConfig
+from crawler.sites import Selectors, SiteConfig
 from crawler.text import clean_line, clean_text, content_hash, normalize_for_hash
 from crawler.urls import url_hash
 
@@ -53,8 +54,6 @@ _SOFT_404 = re.compile(
 # Running text shorter than this is a video, album, tag or stub page, not an article.
 MIN_BODY_CHARS = 300
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select", "svg")
-# Bylines join several names: "Thanh Hiếu - Phúc Lộc", "A, B", "A và B".
-_AUTHOR_SEPARATORS = re.compile(r"\s+[-–]\s+|\s*,\s*|\s+và\s+")
 _BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div"})
 
 
@@ -72,7 +71,9 @@ def extract(
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
     ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
-    a :class:`NotArticle`.
+    a :class:`NotArticle`. Each field comes from the site's selectors in their order of
+    confidence, then from generic rules that hold on any page; ``field_sources`` on the result
+    says which rule gave each field (``site:<selector>``, ``generic:<rule>`` or ``none``).
     """
     tree = parse_html(page)
     if tree is None:
@@ -85,68 +86,182 @@ def extract(
         return NotArticle("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
     if meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
         return NotArticle("not_article_type", f"og:type {meta.og_type}")
-    fields = _site_fields(tree, site, url) if site is not None else None
-    extractor = "site"
-    if fields is None:
+    sel = site.selectors if site is not None else Selectors(body=())
+    found = _first_match(tree, sel.body)
+    generic: GenericResult | None = None
+    if found is not None:
+        extractor = "site"
+        container, body_selector = found
+        body_part = _site_body(tree, container, sel, url)
+        sources = {"body": f"site:{body_selector}", "images": "site" if body_part.images else "none"}
+    else:
         extractor = "generic"
         if not _looks_like_article(meta, url, site):
             return NotArticle("not_article", "no article template, markup or URL shape")
-        generic = _generic_fields(page, tree, url)
+        text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
+        generic = extract_generic(text, url)
         if generic is None:
             return NotArticle("no_text", "no article text found")
-        fields = generic
-    title = fields["title"] or meta.title or ld_text(meta.ld_article.get("headline"))
+        body_part = _generic_body(generic, url)
+        sources = {"body": "generic:trafilatura", "images": "generic:og_image" if body_part.images else "none"}
+    title, sources["title"] = _pick(
+        tree,
+        meta,
+        sel.title,
+        ("og_title", meta.title),
+        ("jsonld_headline", ld_text(meta.ld_article.get("headline"))),
+        ("trafilatura", clean_line(generic.title) if generic else None),
+        ("html_title", page_title),
+    )
     if not title:
         return NotArticle("no_title", "no title found")
-    lead = fields["lead"] or None
-    body = _drop_repeats(fields["body"], [title, lead or "", *fields["authors"]])
+    lead, sources["lead"] = _pick(
+        tree, meta, sel.lead, ("meta_description", clean_line(generic.description) if generic else None)
+    )
+    byline, sources["authors"], sources["source"] = _byline(tree, meta, sel.authors, body_part, generic, site)
+    body = _drop_repeats(body_part.body, [title, lead or "", *byline.authors, *body_part.bylines])
     if len(body) < MIN_BODY_CHARS:
         return NotArticle("too_short", f"{len(body)} characters of running text")
-    date_raw = _first_text(meta.ld_article.get("datePublished"), meta.published, fields["date_raw"])
+    date_raw, sources["published_at"] = _pick(
+        tree,
+        meta,
+        sel.date,
+        ("jsonld_date", _first_text(meta.ld_article.get("datePublished"))),
+        ("meta_published", meta.published),
+        ("trafilatura", generic.date if generic else None),
+    )
+    category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
+    sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
     language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
     return ArticleItem(
         site=site.key if site is not None else "",
         url=url,
         title=title,
-        lead=lead,
+        lead=lead or None,
         body=body,
-        authors=fields["authors"] or ld_authors(meta.ld_article),
+        authors=byline.authors,
+        source=byline.source,
         published_at=parse_any(date_raw),
         published_at_raw=date_raw,
-        category=fields["category"] or meta.section,
-        tags=fields["tags"],
-        images=fields["images"],
+        category=category,
+        tags=unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
+        images=body_part.images,
         language=language,
         extractor=extractor,
         url_hash=url_hash(url),
         content_hash=content_hash(title, lead, body),
         fetched_at=fetched_at,
+        field_sources=sources,
     )
 
 
-def _site_fields(tree: lxml_html.HtmlElement, site: SiteConfig, url: str) -> dict[str, Any] | None:
-    sel = site.selectors
-    container = _first(tree, sel.body)
-    if container is None:
-        return None
+@dataclass(frozen=True)
+class _Body:
+    """The running text and images of a page, and byline lines cut out of the body."""
+
+    body: str
+    images: list[dict[str, str | None]]
+    bylines: list[str]
+
+
+def _site_body(tree: lxml_html.HtmlElement, container: lxml_html.HtmlElement, sel: Selectors, url: str) -> _Body:
     images = _images(tree, container, sel.hero_image, sel.image_blocks, sel.captions, url)
-    authors = _authors(tree, sel.authors)
     cleaned = copy.deepcopy(container)
     for node in list(cleaned.iter(*_DROP_TAGS)):
         _drop(node)
-    for selector in (*sel.remove, *sel.image_blocks, *sel.captions, *sel.authors):
+    for selector in (*sel.remove, *sel.image_blocks, *sel.captions, *_css(sel.authors)):
         for node in cleaned.cssselect(selector):
             _drop(node)
-    return {
-        "title": _first_line(tree, sel.title),
-        "lead": _first_line(tree, sel.lead),
-        "date_raw": _first_line(tree, sel.date),
-        "authors": authors,
-        "category": _first_line(tree, sel.category),
-        "tags": unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
-        "images": images,
-        "body": _body_text(cleaned),
-    }
+    # A trailing right-aligned byline or credit is furniture of the body, wherever the
+    # site's guessed author selector points.
+    bylines = [clean_line(node.text_content()) for node in right_aligned_bylines(cleaned)]
+    for node in right_aligned_bylines(cleaned):
+        _drop(node)
+    return _Body(_body_text(cleaned), images, bylines)
+
+
+def _generic_body(result: GenericResult, url: str) -> _Body:
+    image = [{"url": urljoin(url, result.image), "caption": None}] if result.image else []
+    return _Body(clean_text(result.body), image, [])
+
+
+def _byline(
+    tree: lxml_html.HtmlElement,
+    meta: PageMeta,
+    selectors: tuple[str, ...],
+    body: _Body,
+    generic: GenericResult | None,
+    site: SiteConfig | None,
+) -> tuple[Byline, str, str]:
+    """Authors and credit, and the rules that gave each: site selectors, then generic rules."""
+    site_name = site.name if site is not None else None
+    candidates: list[tuple[str, list[str]]] = []
+    for selector in selectors:
+        texts = _texts(tree, meta, selector, names=True)
+        if texts:
+            candidates.append((f"site:{selector}", texts))
+    candidates.append(("generic:right_aligned", body.bylines))
+    candidates.append(("generic:meta_author", [meta.author] if meta.author else []))
+    candidates.append(("generic:jsonld_author", ld_authors(meta.ld_article)))
+    if generic is not None:
+        candidates.append(("generic:trafilatura", [clean_line(a) for a in generic.authors]))
+    authors: list[str] = []
+    source: str | None = None
+    authors_rule = source_rule = "none"
+    for rule, texts in candidates:
+        byline = split_byline(texts)
+        # JSON-LD and meta authors sometimes name the outlet itself, which is no byline.
+        byline = Byline([a for a in byline.authors if a != site_name], byline.source)
+        if byline.authors and not authors:
+            authors, authors_rule = byline.authors, rule
+        if byline.source and source is None:
+            source, source_rule = byline.source, rule
+    return Byline(authors, source), authors_rule, source_rule
+
+
+def _pick(
+    tree: lxml_html.HtmlElement,
+    meta: PageMeta,
+    selectors: tuple[str, ...],
+    *fallbacks: tuple[str, str | None],
+) -> tuple[str | None, str]:
+    """The first text found by the site's ``selectors``, then by the generic ``fallbacks``."""
+    for selector in selectors:
+        texts = _texts(tree, meta, selector)
+        if texts:
+            return texts[0], f"site:{selector}"
+    for rule, value in fallbacks:
+        if value and value.strip():
+            return clean_line(value), f"generic:{rule}"
+    return None, "none"
+
+
+def _texts(tree: lxml_html.HtmlElement, meta: PageMeta, selector: str, names: bool = False) -> list[str]:
+    """Non-empty texts a selector finds: CSS, or ``meta:<name>`` / ``jsonld:<property>``.
+
+    With ``names``, a node with a titled link gives the link's title (profile links carry the
+    full name).
+    """
+    if selector.startswith("meta:"):
+        found = tree.xpath("//meta[@property=$n or @name=$n]/@content", n=selector[5:])
+        return [t for t in (clean_line(str(v)) for v in found[:1]) if t]
+    if selector.startswith("jsonld:"):
+        value = meta.ld_article.get(selector[7:])
+        if selector == "jsonld:author":
+            return ld_authors(meta.ld_article)
+        return [t for t in (ld_text(value),) if t]
+    texts: list[str] = []
+    for node in tree.cssselect(selector):
+        titled = node.xpath(".//a[@title]/@title") if names else []
+        text = clean_line(str(titled[0]) if titled else node.text_content())
+        if text:
+            texts.append(text)
+    return texts
+
+
+def _css(selectors: tuple[str, ...]) -> tuple[str, ...]:
+    """The CSS selectors among a field's selectors (not the ``meta:``/``jsonld:`` ones)."""
+    return tuple(s for s in selectors if not s.startswith(("meta:", "jsonld:")))
 
 
 def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig | None) -> bool:
@@ -158,24 +273,6 @@ def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig | None) -> bo
     if site is not None and site.is_article_path(urlsplit(url).path):
         return True
     return bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article" or meta.published is not None
-
-
-def _generic_fields(page: str | bytes, tree: lxml_html.HtmlElement, url: str) -> dict[str, Any] | None:
-    text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
-    result = extract_generic(text, url)
-    if result is None:
-        return None
-    image = [{"url": urljoin(url, result.image), "caption": None}] if result.image else []
-    return {
-        "title": clean_line(result.title),
-        "lead": clean_line(result.description) or None,
-        "date_raw": result.date,
-        "authors": unique(clean_line(a) for a in result.authors),
-        "category": None,
-        "tags": [],
-        "images": image,
-        "body": clean_text(result.body),
-    }
 
 
 def _body_text(container: lxml_html.HtmlElement) -> str:
@@ -276,21 +373,17 @@ def _images(
     return found
 
 
-def _authors(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> list[str]:
-    names: list[str] = []
-    for selector in selectors:
-        for node in tree.cssselect(selector):
-            titled = node.xpath(".//a[@title]/@title")
-            text = clean_line(str(titled[0]) if titled else node.text_content())
-            names.extend(part.strip(" -–|") for part in _AUTHOR_SEPARATORS.split(text))
-    return unique(names)
-
-
 def _first(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> lxml_html.HtmlElement | None:
-    for selector in selectors:
+    found = _first_match(tree, selectors)
+    return None if found is None else found[0]
+
+
+def _first_match(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> tuple[lxml_html.HtmlElement, str] | None:
+    """The first node matched by the CSS ``selectors``, in order, and the selector that matched."""
+    for selector in _css(selectors):
         found = tree.cssselect(selector)
         if found:
-            return found[0]
+            return found[0], selector
     return None
 
 

@@ -15,6 +15,7 @@ RECORD_FIELDS: tuple[str, ...] = (
     "lead",
     "body",
     "authors",
+    "source",
     "published_at",
     "published_at_raw",
     "category",
@@ -34,7 +35,8 @@ class ArticleItem:
 
     ``url`` is canonical (tracking parameters and fragment removed, keyed to the real site);
     ``published_at`` is ISO 8601 in +07:00 with ``published_at_raw`` the string it came from;
-    ``images`` are ``{"url", "caption"}`` dicts; ``extractor`` is ``site`` when the site's
+    ``images`` are ``{"url", "caption"}`` dicts; ``source`` is the credit of a
+    republished text ("Theo TTXVN" gives ``TTXVN``); ``extractor`` is ``site`` when the site's
     template was recognised and ``generic`` when the fallback produced the record.
     ``fetched_url`` is the URL first requested (before redirects), keyed to the real site, and
     ``alias_reason`` says why it differs from ``url`` (``redirect``, ``canonical``), if it does.
@@ -60,6 +62,11 @@ class ArticleItem:
     fetched_url: str | None = None
     alias_reason: str | None = None
     raw_html: bytes = field(default=b"", repr=False)
+    # Credit of the text ("Theo TTXVN" -> "TTXVN"), never an author; None when absent.
+    source: str | None = None
+    # Which rule produced each field ("site:<selector>", "generic:<rule>", "none"): counted
+    # in the crawl stats for `newscrawl health` and `probe`, never stored in the record.
+    field_sources: dict[str, str] = field(default_factory=dict, repr=False)
     # What storage computes per article without the database (storage/prepared.py), done by
     # the extraction worker so the crawl process only writes; None: storage computes it.
     prepared: PreparedArticle | None = field(default=None, repr=False, compare=False)

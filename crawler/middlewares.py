@@ -9,6 +9,7 @@ this module adds; the retry bookkeeping itself stays Scrapy's (``get_retry_reque
 from __future__ import annotations
 
 import logging
+import re
 from email.utils import parsedate_to_datetime
 from time import time
 from typing import Any
@@ -25,20 +26,19 @@ from crawler.urls import canonical_url, origin
 logger = logging.getLogger(__name__)
 
 # Markers of anti-bot interstitials served with status 200 (Incapsula/Imperva, Cloudflare).
-# Markers of anti-bot challenge pages, lower-cased: looked for in the lower-cased body with
-# ``in`` (a case-insensitive regex alternation over every page cost ~2 ms a page).
-_CHALLENGE_MARKERS = tuple(
-    m.lower()
-    for m in (
-        b"_Incapsula_Resource",
-        b"Incapsula incident",
-        b"visid_incap_",
-        b"Request unsuccessful. Incapsula",
-        b"cf-browser-verification",
-        b"challenge-platform",
-        b"Checking your browser before accessing",
-    )
+# Every bocongan.gov.vn page ends with a ``<script src="/_Incapsula_Resource?...">`` (SITES.md
+# §1.3, CONFIRMED), so the script alone is not a challenge: the challenge is a ~1 KB page whose
+# body is an iframe onto that resource. Looked for in the lower-cased body: plain ``in`` for the
+# fixed phrases, a regex only for the iframe and only on pages naming the resource (a
+# case-insensitive regex alternation over every page cost ~2 ms a page).
+_CHALLENGE_PHRASES = (
+    b"incapsula incident",
+    b"request unsuccessful. incapsula",
+    b"cf-browser-verification",
+    b"challenge-platform",
+    b"checking your browser before accessing",
 )
+_CHALLENGE_IFRAME = re.compile(rb"<iframe[^>]+_incapsula_resource")
 _CHALLENGE_MAX_BYTES = 64 * 1024  # a challenge page is small; an article quoting the words is not
 
 
@@ -103,7 +103,9 @@ def is_challenge(response: Response) -> bool:
     if response.status != 200 or len(response.body) > _CHALLENGE_MAX_BYTES:
         return False
     body = response.body.lower()
-    return any(marker in body for marker in _CHALLENGE_MARKERS)
+    if any(phrase in body for phrase in _CHALLENGE_PHRASES):
+        return True
+    return b"_incapsula_resource" in body and _CHALLENGE_IFRAME.search(body) is not None
 
 
 class SameOriginMiddleware:

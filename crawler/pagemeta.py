@@ -24,6 +24,7 @@ class PageMeta:
     """What a page says of itself in its head: meta tags, canonical link, JSON-LD."""
 
     canonical: str | None
+    canonical_source: str | None  # "rel_canonical" or "og_url"
     title: str | None
     description: str | None
     image: str | None
@@ -33,6 +34,7 @@ class PageMeta:
     ld_types: frozenset[str]
     ld_article: dict[str, Any]
     html_lang: str | None
+    author: str | None = None  # meta[name=author]
 
 
 def is_utf8(charset: str) -> bool:
@@ -71,13 +73,24 @@ def parse_html(page: str | bytes) -> lxml_html.HtmlElement | None:
         return None
 
 
+_CANONICAL_XPATHS = (
+    ("rel_canonical", '//link[@rel="canonical"]/@href'),
+    # bocongan.gov.vn declares its canonical URL only as og:url (SITES.md §1.4b, CONFIRMED).
+    ("og_url", '//meta[@property="og:url"]/@content'),
+)
+
+
 def page_canonical(tree: lxml_html.HtmlElement) -> str | None:
     """The page's declared canonical URL (``<link rel=canonical>``, then ``og:url``)."""
-    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
+    return _canonical(tree)[0]
+
+
+def _canonical(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
+    for rule, xpath in _CANONICAL_XPATHS:
         found = tree.xpath(xpath)
         if found and str(found[0]).strip():
-            return str(found[0]).strip()
-    return None
+            return str(found[0]).strip(), rule
+    return None, None
 
 
 def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
@@ -98,8 +111,10 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
             if names & ARTICLE_TYPES and not ld_article:
                 ld_article = obj
     lang = tree.get("lang")
+    canonical, canonical_source = _canonical(tree)
     return PageMeta(
-        canonical=page_canonical(tree),
+        canonical=canonical,
+        canonical_source=canonical_source,
         title=meta("og:title"),
         description=meta("og:description", "description"),
         image=meta("og:image"),
@@ -109,6 +124,7 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
         ld_types=frozenset(ld_types),
         ld_article=ld_article,
         html_lang=lang,
+        author=meta("author"),
     )
 
 

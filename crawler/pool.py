@@ -133,14 +133,15 @@ def extract_page(
     else:
         raw, text = b"", page
     site = _site(site_key)
+    origins = site.origins_for(base_url)
     tree = extraction.parse_html(text)
     declared_url = extraction.page_canonical(tree) if tree is not None else None
     moved = False
     if declared_url:
         target = canonical_url(urljoin(url, declared_url))
-        if origin(target) == origin(base_url) and target != url:
+        if origin(target) in origins and target != url:
             url, moved = target, True
-    record_url = rebase(url, base_url, site.base_url)
+    record_url = rebase(url, origin(url), site.base_url) if origin(url) in origins else url
     result = extraction.extract(text, record_url, site, fetched_at=fetched_at)
     if isinstance(result, ArticleItem) and raw:
         result.prepared = prepare(result.record(), raw)

@@ -73,6 +73,7 @@ class SiteReplica:
             route.modified = started
             self.routes[route_key(route.path)] = route
         self.requests: Counter[str] = Counter()
+        self.timeline: list[tuple[float, str]] = []  # (monotonic time, path) of each request
         self.faults: list[tuple[str, str]] = []
         # Pages made on request (the synthetic replica, crawler/synthetic.py), by route key.
         self.generators: dict[str, Callable[[], bytes]] = {}
@@ -118,6 +119,7 @@ class SiteReplica:
     def log(self, path: str) -> None:
         with self._lock:
             self.requests[path] += 1
+            self.timeline.append((time.monotonic(), path))
 
     def fetched(self, path: str) -> int:
         """How many times ``path`` (canonical form) was requested."""

@@ -15,6 +15,10 @@ CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = float(os.environ.get("NEWS_DOWNLOAD_DELAY", "1.0"))
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around DOWNLOAD_DELAY
+# A site module may set its own known safe pace (SiteConfig.download_delay, delay_jitter,
+# concurrency: bocongan is one request at a time, 2-4 s apart); it applies at spider priority,
+# so `-s DOWNLOAD_DELAY=...` still wins. NEWS_DELAY_SCALE scales those site delays (tests).
+NEWS_DELAY_SCALE = 1.0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY or 1.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
@@ -83,6 +87,12 @@ NEWS_QUALITY_MAX_GENERIC_SHARE = 0.5  # more than this share via the generic pat
 NEWS_QUALITY_MAX_DROP = 0.25  # a coverage share this far below the baseline's...
 NEWS_QUALITY_ALPHA = 0.01  # ...and this improbable under the baseline share is a fall
 NEWS_QUALITY_MAX_BODY_DROP = 0.5  # median body length below (1 - this) x the baseline's
+
+# Backfill beyond listing page 1 through a site's JSON API (SiteConfig.api). Off: the request
+# form of bocongan's API is inferred, not confirmed against the live site. NEWS_API_BASES
+# points a site's API at another base URL ({"bocongan": "http://127.0.0.1:8002/api"}).
+NEWS_API_BACKFILL = False
+NEWS_API_BASES: dict[str, str] = {}
 
 # --- Distributed mode (newscrawl crawl --redis URL; crawler/distributed.py) ---
 NEWS_REDIS_PREFIX = "newscrawl"

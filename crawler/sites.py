@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,23 @@ class Selectors:
 
 
 @dataclass(frozen=True)
+class ApiListing:
+    """A JSON API that pages a category's articles beyond page 1 (backfill only).
+
+    ``url`` is formatted with ``base`` (the API origin and prefix), ``slug`` (the category
+    path's last segment) and ``page`` (0-based); ``items`` names the list of articles in the
+    answer and ``slug_field`` the article slug in each item, joined to ``article_path``.
+    """
+
+    base: str
+    url: str
+    article_path: str
+    items: tuple[str, ...] = ("data", "content", "items")
+    slug_field: str = "slug"
+    page_size: int = 10
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """One news site: its identity, entry points, URL shapes and template selectors.
 
@@ -54,10 +72,41 @@ class SiteConfig:
     max_listing_pages: int = 5
     language: str = "vi"
     extra_hosts: tuple[str, ...] = field(default=())
+    # An HTML page that links the site's feeds; links matching ``feed_links`` are read as feeds.
+    feed_index: str | None = None
+    feed_links: str = r"\.(?:xml|rss)$"
+    # The site's known safe pace, applied per spider below any setting the user passes:
+    # seconds between requests (randomised by ``delay_jitter``, ±share) and requests at once.
+    download_delay: float | None = None
+    delay_jitter: float | None = None
+    concurrency: int | None = None
+    # Backfill beyond listing page 1 through a JSON API (off unless NEWS_API_BACKFILL is set).
+    api: ApiListing | None = None
 
     @cached_property
     def _article_res(self) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p) for p in self.article_patterns)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The site's host and its aliases (``www.``, old domains): all one site."""
+        return ((urlsplit(self.base_url).hostname or ""), *self.extra_hosts)
+
+    def origins_for(self, base_url: str) -> tuple[str, ...]:
+        """Origins that are this site when it is crawled at ``base_url``, ``base_url``'s first.
+
+        Crawling the site itself, its aliases (``extra_hosts``) are the same site: a redirect
+        to ``www.`` is followed and its articles keyed to ``base_url``. A replica or mirror at
+        another host has only its own origin.
+        """
+        parts = urlsplit(base_url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+        own = f"{scheme}://{parts.netloc.lower()}"
+        if host not in self.hosts:
+            return (own,)
+        port = f":{parts.port}" if parts.port else ""
+        aliases = [f"{s}://{h}{port}" for h in self.hosts for s in (scheme, "https")]
+        return (own, *dict.fromkeys(a for a in aliases if a != own))
 
     def is_article_path(self, path: str) -> bool:
         """Whether a URL path has the shape of one of the site's article URLs."""

@@ -119,13 +119,22 @@ class SyntheticSite:
             pages = -(
                 -len(range(self.config.listings.index(path), self.count, len(self.config.listings))) // self.per_page
             )
+            if not self.config.pagination:
+                pages = 1  # a site without page URLs (bocongan): page 1, and the feeds list the rest
             for n in range(1, max(pages, 1) + 1):
                 page_path = path if n == 1 else (self.config.pagination or "{path}").format(path=path, n=n)
                 generated[page_path] = (Route(page_path, "listing"), lambda p=path, n=n: self.listing(p, n) or b"")
         stride = max(1, len(self.config.feeds))
         for k, path in enumerate(self.config.feeds):
             first, step = (0, 1) if k == 0 else (k - 1, stride - 1)
-            generated[path] = (Route(path, "feed"), lambda f=first, s=step: self.feed(f, s))
+            if not self.config.pagination:  # every article through one of the feeds
+                first, step = k, stride
+            size = self.count if not self.config.pagination else 50
+            generated[path] = (Route(path, "feed"), lambda f=first, s=step, n=size: self.feed(f, s, n))
+        if self.config.feed_index:
+            links = "".join(f'<a href="{p}">{p}</a>' for p in self.config.feeds)
+            index = f"<html><body>{links}</body></html>".encode()
+            generated[self.config.feed_index] = (Route(self.config.feed_index, "listing"), lambda b=index: b)
         for path in self.config.sitemaps:  # the frozen sitemap lists only real (absent) articles
             empty = b'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>'
             generated[path] = (Route(path, "sitemap"), lambda body=empty: body)

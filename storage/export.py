@@ -34,7 +34,7 @@ from storage.articles import decode_row, now_iso
 # Stored columns of an exported record, in order (the article record of crawler/items.py,
 # plus bookkeeping); ``change`` follows them.
 STORED_FIELDS: tuple[str, ...] = (
-    "site", "url", "title", "lead", "body", "authors", "published_at", "published_at_raw",
+    "site", "url", "title", "lead", "body", "authors", "source", "published_at", "published_at_raw",
     "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
     "fetched_at", "first_seen_at", "version",
 )  # fmt: skip

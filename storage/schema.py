@@ -146,6 +146,13 @@ def m013_dedup(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m014_source(db: sqlite_utils.Database) -> None:
+    """The credit of a republished text ("Theo TTXVN" -> "TTXVN"), apart from its authors."""
+    if "source" not in db["articles"].columns_dict:
+        db.table("articles").add_column("source", str)
+
+
+@migrations()
 def m020_dup_bands_recency(db: sqlite_utils.Database) -> None:
     """Band rows ordered by indexing time (seq), so a capped lookup keeps a bucket's newest rows;
     cluster similarities are computed when read, no longer stored (storage/dedup.py)."""

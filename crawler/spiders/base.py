@@ -12,6 +12,7 @@ fetch errors, so a killed or failing run can never hide an article behind a 304 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -59,9 +60,15 @@ class NewsSpider(scrapy.Spider):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.base_url = (base_url or self.site.base_url).rstrip("/")
-        self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
-        self.origins = {origin(self.base_url)}
+        # The site's own origins (aliases included when crawling the site itself); every
+        # origin check (offsite, redirects, canonical) goes by these.
+        self.site_origins = self.site.origins_for(self.base_url)
+        self.allowed_domains = sorted({urlsplit(o).hostname or "" for o in self.site_origins})
+        self.origins = set(self.site_origins)
+        self.api_base: str | None = None  # set in from_crawler when API backfill is on
+        self._api_warned = False
         # Feeds, sitemaps and first listing pages (real-site URLs): the conditional-GET keys.
+        # (The feed index is read every run: a 304 on it would hide feeds it lists.)
         paths = (*self.site.feeds, *self.site.sitemaps, *self.site.listings)
         self.entry_urls = {self.record_url(canonical_url(self.base_url + p)) for p in paths}
         self.backfill = str(backfill).lower() in _TRUE
@@ -75,12 +82,35 @@ class NewsSpider(scrapy.Spider):
         self._pool: ExtractionPool | None = None
 
     @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        """Apply the site's known safe pace at spider priority: settings the user passes win."""
+        super().update_settings(settings)
+        site = getattr(cls, "site", None)
+        if site is None:
+            return
+        if site.download_delay is not None:
+            delay = site.download_delay * settings.getfloat("NEWS_DELAY_SCALE")
+            settings.set("DOWNLOAD_DELAY", delay, priority="spider")
+            settings.set("AUTOTHROTTLE_START_DELAY", delay, priority="spider")
+        if site.delay_jitter is not None:
+            settings.set("DOWNLOAD_DELAY_JITTER", site.delay_jitter, priority="spider")
+        if site.concurrency is not None:
+            settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", site.concurrency, priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         if spider.max_pages is None:
             name = "NEWS_BACKFILL_MAX_PAGES" if spider.backfill else "NEWS_MAX_LISTING_PAGES"
             spider.max_pages = settings.getint(name) or spider.site.max_listing_pages
+        api = cls.site.api
+        if api is not None and spider.backfill and settings.getbool("NEWS_API_BACKFILL"):
+            spider.api_base = (settings.getdict("NEWS_API_BASES").get(cls.site.key) or api.base).rstrip("/")
+            # Exactly the API's origin is allowed beside the site's; its robots.txt is obeyed
+            # like any other (Scrapy's RobotsTxtMiddleware reads it per origin).
+            spider.origins.add(origin(spider.api_base))
+            spider.allowed_domains.append(urlsplit(spider.api_base).hostname or "")
         db = open_db(settings.get("NEWS_DB_PATH"))
         try:
             spider.known = known_url_hashes(
@@ -91,7 +121,9 @@ class NewsSpider(scrapy.Spider):
                 datetime.now(UTC),
             )
             spider.validators = load_validators(db, sorted(spider.entry_urls))
-            spider.resume = unfinished_listings(db, cls.site.key)
+            # A site without page URLs (bocongan) never resumes one: asking for a page URL
+            # the site does not have only pokes its firewall.
+            spider.resume = unfinished_listings(db, cls.site.key) if cls.site.pagination else []
             spider.retry = retry_urls(db, cls.site.key, SETTLED_DROPS)
         finally:
             db.close()
@@ -103,6 +135,8 @@ class NewsSpider(scrapy.Spider):
         pool.prestart(self._workers())
         for path in self.site.feeds:
             yield self._request(path, self.parse_feed, kind="feed", conditional=True)
+        if self.site.feed_index:
+            yield self._request(self.site.feed_index, self.parse_feed_index, kind="feed_index")
         for path in self.site.sitemaps:
             yield self._request(path, self.parse_sitemap, kind="sitemap", conditional=True)
         for path in self.site.listings:
@@ -124,6 +158,17 @@ class NewsSpider(scrapy.Spider):
         root = _xml_root(response.body)
         links = [] if root is None else root.xpath("//*[local-name()='item']/*[local-name()='link']/text()")
         yield from self._follow_articles(response, [str(link).strip() for link in links])
+
+    def parse_feed_index(self, response: Response) -> Iterator[Request]:
+        """Feeds the site's feed index page lists beyond the configured ones."""
+        known = {canonical_url(self.base_url + p) for p in self.site.feeds}
+        pattern = re.compile(self.site.feed_links)
+        for href in response.xpath("//a/@href").getall():
+            url = canonical_url(response.urljoin(href))
+            if pattern.search(urlsplit(url).path) and self._on_site(url) and url not in known:
+                known.add(url)
+                self._count("links/feed_index")
+                yield Request(url, callback=self.parse_feed, errback=self.on_error, meta={"kind": "feed"}, priority=10)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
@@ -163,6 +208,58 @@ class NewsSpider(scrapy.Spider):
             yield self._listing_event(path, page, "listing_ok", "read")
         if self._next_page_wanted(response, page, found=len(articles), new=len(requests)):
             yield self._listing_page(path, page + 1)
+        elif page == 1 and self.api_base is not None and articles:
+            yield self._api_page(path, 1)
+
+    # --- backfill through the site's JSON API (SiteConfig.api) -----------------------------
+
+    def _api_page(self, path: str, page: int) -> Request:
+        api = self.site.api
+        assert api is not None and self.api_base is not None
+        url = api.url.format(base=self.api_base, slug=path.rstrip("/").rsplit("/", 1)[-1], page=page)
+        return Request(
+            url,
+            callback=self.parse_api,
+            errback=self.on_api_error,
+            cb_kwargs={"path": path, "page": page},
+            headers={"Accept": "application/json"},
+            # One answer decides: JSON, or "API unavailable" (a challenge or an error page is
+            # not retried, so an unconfirmed endpoint is never hammered).
+            meta={"kind": "api", "dont_retry": True, "handle_httpstatus_all": True},
+            priority=5,
+        )
+
+    def parse_api(self, response: Response, path: str, page: int) -> Iterator[Request]:
+        """One page of the API's article list (0-based ``page``): its articles, then the next."""
+        api = self.site.api
+        assert api is not None
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            self._api_unavailable(response.url, "the answer is not JSON")
+            return
+        items = _api_items(data, api.items)
+        if items is None:
+            self._api_unavailable(response.url, "no article list in the answer")
+            return
+        self._count("api/pages")
+        slugs = [str(i[api.slug_field]) for i in items if isinstance(i, dict) and i.get(api.slug_field)]
+        urls = [self.base_url + api.article_path.format(slug=slug) for slug in slugs]
+        requests = list(self._follow_articles(response, urls))
+        yield from requests
+        if slugs and page + 1 < (self.max_pages or 1) and (requests or not self.until):
+            yield self._api_page(path, page + 1)
+
+    def on_api_error(self, failure: Failure) -> None:
+        self._api_unavailable(failure.request.url, error_kind(failure.value))  # type: ignore[attr-defined]
+
+    def _api_unavailable(self, url: str, why: str) -> None:
+        # Not a fetch error of the crawl: the API's request form is a guess, so its absence
+        # ends the backfill at page 1 with one warning, and the run's exit code is untouched.
+        self._count("api/unavailable")
+        if not self._api_warned:
+            self._api_warned = True
+            self.logger.warning("listing API unavailable (%s at %s): backfill stops at page 1", why, url)
 
     def _listing_page(self, path: str, page: int) -> Request:
         next_path = self.site.pagination.format(path=path, n=page)  # type: ignore[union-attr]
@@ -240,6 +337,9 @@ class NewsSpider(scrapy.Spider):
             yield self._event(first, "dropped", result.reason, result.detail)
             return
         self._count(f"extractor/{result.extractor}")
+        for name, rule in result.field_sources.items():
+            # "fields/authors/generic:meta_author": which rule gave each field, for health/probe
+            self._count(f"fields/{name}/{rule}")
         result.raw_html = response.body
         result.fetched_url = self.record_url(first)
         result.alias_reason = "canonical" if page.canonical else ("redirect" if first != url else None)
@@ -257,8 +357,9 @@ class NewsSpider(scrapy.Spider):
         return pool.default_workers() if workers in (None, "") else int(workers)
 
     def record_url(self, url: str) -> str:
-        """The URL an article is stored under: its URL on the real site."""
-        return rebase(url, self.base_url, self.site.base_url)
+        """The URL an article is stored under: its URL on the real site (aliases folded in)."""
+        own = origin(url)
+        return rebase(url, own, self.site.base_url) if own in self.site_origins else url
 
     # --- bookkeeping ----------------------------------------------------------------------
 
@@ -373,7 +474,7 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _on_site(self, url: str) -> bool:
-        return origin(url) in self.origins
+        return origin(url) in self.site_origins
 
     def _is_article(self, url: str) -> bool:
         return self._on_site(url) and self.site.is_article_path(urlsplit(url).path)
@@ -387,6 +488,18 @@ def _declared_charset(response: Response) -> str | None:
     content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
     _, _, charset = content_type.partition("charset=")
     return charset.strip().strip('"') or None
+
+
+def _api_items(data: Any, keys: tuple[str, ...]) -> list[Any] | None:
+    """The article list of an API answer: the answer itself, or under one of ``keys``."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in keys:
+            found = _api_items(data.get(key), keys) if key in data else None
+            if found is not None:
+                return found
+    return None
 
 
 def _xml_root(body: bytes) -> Any:

@@ -131,6 +131,9 @@ def test_redesigned_site_is_flagged_unhealthy_and_still_stored(tmp_path: Path) -
     assert health.returncode == 0, health.stderr
     lines = health.stdout.splitlines()
     assert f"{redesigned}: UNHEALTHY" in health.stdout
+    # where the redesigned site's fields came from: its body selector no longer matches
+    block = health.stdout.split(f"{redesigned}: ")[1].split("\n\n")[0]
+    assert "body generic:trafilatura 100%" in block, block
     for key in site_keys():
         if key != redesigned:
             assert any(line.startswith(f"{key}: healthy") for line in lines), health.stdout
