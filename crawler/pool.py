@@ -9,6 +9,9 @@ Processes are managed by pebble's ``ProcessPool``: a page that makes the extract
 killed after ``timeout`` seconds (pebble replaces the worker), a worker that dies is reported
 as a crash; both leave the other pages and the crawl running. One pool serves every spider of
 a process: :func:`acquire` starts it on first use, :func:`release` stops it with its last user.
+The workers come from a forkserver (see START_METHOD) and are started in a thread, so the
+reactor never waits for them. An article comes back with its storage form prepared
+(storage/prepared.py): the crawl process only writes.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -91,12 +94,8 @@ def _context(method: str) -> Any:
     return context
 
 
-def prestart(workers: int) -> None:
-    """Start the forkserver now, so it imports the extraction modules while discovery runs
-    (the first page's wait for the workers is then shorter)."""
-    if workers > 0 and START_METHOD == "forkserver":
-        _context(START_METHOD)
-        multiprocessing.forkserver.ensure_running()
+def _ready() -> None:
+    """The first task of a pool: done once its workers run."""
 
 
 @cache
@@ -164,6 +163,7 @@ class ExtractionPool:
         self.workers = workers
         self.timeout = timeout
         self._pool: ProcessPool | None = None
+        self._ready: Future[None] = Future()
         if workers > 0:
             self._pool = ProcessPool(
                 max_workers=workers, context=_context(start_method), initializer=initializer or worker_initializer
@@ -172,6 +172,18 @@ class ExtractionPool:
             # reactor thread is busy they wait for the GIL up to the switch interval (5 ms by
             # default), which left the workers idle half the time. 0.5 ms hands it over sooner.
             sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+            # Starting the workers waits for the forkserver to import the extraction modules
+            # (a second or two): a thread does it, so the reactor never waits; pages submitted
+            # before it is done wait in ``extract`` (or block ``submit`` outside the reactor).
+            threading.Thread(target=self._start, name="extraction-pool-start", daemon=True).start()
+
+    def _start(self) -> None:
+        assert self._pool is not None
+        try:
+            self._pool.schedule(_ready).result()
+            self._ready.set_result(None)
+        except BaseException as exc:
+            self._ready.set_exception(exc)
 
     def submit(
         self,
@@ -192,6 +204,7 @@ class ExtractionPool:
             except Exception as exc:
                 done.set_exception(exc)
             return done
+        self._ready.result()
         inner = self._pool.schedule(extract_page, args=args, timeout=self.timeout)
         outer: Future[Any] = Future()
 
@@ -218,6 +231,8 @@ class ExtractionPool:
         declared: str | None = None,
     ) -> PageResult:
         """:meth:`submit`, awaited on the running asyncio loop (the reactor's)."""
+        if self._pool is not None and not self._ready.done():
+            await asyncio.wrap_future(self._ready)
         future = self.submit(page, url, base_url, site_key, fetched_at, declared)
         result: PageResult = await asyncio.wrap_future(future)
         return result

@@ -132,7 +132,7 @@ class NewsSpider(scrapy.Spider):
     # --- discovery ------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
-        pool.prestart(self._workers())
+        self._extraction_pool()  # its workers start (in a thread) while discovery runs
         for path in self.site.feeds:
             yield self._request(path, self.parse_feed, kind="feed", conditional=True)
         if self.site.feed_index:
@@ -346,7 +346,7 @@ class NewsSpider(scrapy.Spider):
         yield result
 
     def _extraction_pool(self) -> ExtractionPool:
-        """The crawl's extraction pool, started at the first article page (shared by spiders)."""
+        """The crawl's extraction pool, started with the spider (shared by spiders)."""
         if self._pool is None:
             timeout = self.crawler.settings.getfloat("NEWS_EXTRACT_TIMEOUT", pool.DEFAULT_TIMEOUT)
             self._pool = pool.acquire(self._workers(), timeout)
