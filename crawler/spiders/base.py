@@ -265,6 +265,10 @@ class NewsSpider(scrapy.Spider):
         next_path = self.site.pagination.format(path=path, n=page)  # type: ignore[union-attr]
         request = self._request(next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page})
         request.meta["handle_httpstatus_list"] = [404]
+        # After the articles already found: a deep walk (a backfill, a first crawl) then keeps a
+        # listing page's worth of article requests queued, not the whole archive's (memory
+        # stays flat with the archive's size, bench/perf --part memory).
+        request.priority = -1
         return request
 
     def _listing_event(self, path: str, page: int, outcome: str, reason: str) -> UrlEvent:
