@@ -85,3 +85,20 @@ def test_workers_are_not_forked_from_the_threaded_crawl_process(monkeypatch: pyt
         busy.set()
     assert all(isinstance(r.result, extraction.ArticleItem) for r in results)
     assert forks == [], "the pool forked the calling process"
+
+
+def test_a_page_sent_as_bytes_comes_back_prepared_for_storage() -> None:
+    # Issue 17: the worker does what storage would do per article without the database.
+    from storage.prepared import prepare
+
+    site = replica("cao")
+    route = site.routes_of("article")[0]
+    raw = real_page(site, route)
+    args = (site.real_base + route.path, site.real_base, "cao", "2026-01-01T00:00:00+00:00")
+    with ExtractionPool(1) as pool:
+        page = pool.submit(raw, *args).result(timeout=60)
+    item = page.result
+    assert isinstance(item, extraction.ArticleItem) and item.prepared is not None
+    assert item.prepared == prepare(item.record(), raw)
+    assert item.prepared.html_gz is not None and item.prepared.signature is not None
+    assert item.record() == extract_page(extraction.decode_page(raw), *args).result.record()  # type: ignore[union-attr]
