@@ -1,6 +1,7 @@
 """Performance figures, each a ratio measured in the same run (issue 7).
 
-    python -m bench.perf [--part extraction|endtoend|memory|storage|all] [--n 1000] [--workers 2]
+    python -m bench.perf [--part extraction|endtoend|memory|storage|versus|startup|all] [--n 1000]
+                         [--workers 2] [--sizes 1000 10000]
 
 - extraction: ms per page of the project's extraction against trafilatura
   ``bare_extraction(with_metadata=True)`` on the same pages (replica pages with the site path;
@@ -11,7 +12,12 @@
   processes and no crawling;
 - memory: peak RSS (and PSS) of the crawl's process tree for ``--n`` and 3x ``--n`` articles per site;
 - storage: articles stored per second through the batched path (storage.batch.save_articles,
-  as the pipeline does) against a bare ``executemany`` of the same rows.
+  as the pipeline does; FTS triggers against one INSERT ... SELECT per batch) against a bare
+  ``executemany`` of the same rows, and SQLite statements per article (trace callback);
+- versus (issue 17): articles/s of ``newscrawl crawl`` against the ten-minute spider
+  (bench/naive.py) and against fetching alone, same replica and settings, one run per size in
+  ``--sizes``, with the share of the run each extraction worker was on a CPU;
+- startup: seconds to start the extraction workers with fork and with the forkserver.
 """
 
 from __future__ import annotations
