@@ -39,7 +39,7 @@ import sqlite_utils
 from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash32
 
-from storage import dedup, tables
+from storage import dedup, dedup_index, tables
 from storage.db import open_db
 from storage.tables import create_dedup_tables
 
@@ -387,7 +387,7 @@ def cluster_quality(articles: list[Article], thresholds: Sequence[float], size: 
         for a in articles:
             sig = signatures[a.key]
             assert sig is not None
-            dedup.index_signature(db, a.key, a.site, a.published_at, sig, threshold)
+            dedup_index.index_signature(db, a.key, a.site, a.published_at, sig, threshold)
             by_hash[a.key] = a
         member = {r["url_hash"]: r["cluster_id"] for r in db.query(f"select * from {tables.MEMBERS}")}
         clusters = {k: member.get(k, f"alone-{k}") for k in labels}
@@ -484,7 +484,7 @@ def scale(sentences: Sequence[str], size: int, memory: bool) -> dict[str, float]
         clustered = 0
         for i, (key, site, published_at) in enumerate(rows):
             start = time.perf_counter()
-            result = dedup.index_signature(db, key, site, published_at, matrix[i])
+            result = dedup_index.index_signature(db, key, site, published_at, matrix[i])
             took[i] = time.perf_counter() - start
             clustered += result.cluster_id is not None
         peak = tracemalloc.get_traced_memory()[1] / 2**20 if memory else 0.0

@@ -1,6 +1,7 @@
 """Performance figures, each a ratio measured in the same run (issue 7).
 
-    python -m bench.perf [--part extraction|endtoend|memory|storage|all] [--n 1000] [--workers 2]
+    python -m bench.perf [--part extraction|endtoend|memory|storage|versus|startup|all] [--n 1000]
+                         [--workers 2] [--sizes 1000 10000]
 
 - extraction: ms per page of the project's extraction against trafilatura
   ``bare_extraction(with_metadata=True)`` on the same pages (replica pages with the site path;
@@ -11,18 +12,25 @@
   processes and no crawling;
 - memory: peak RSS (and PSS) of the crawl's process tree for ``--n`` and 3x ``--n`` articles per site;
 - storage: articles stored per second through the batched path (storage.batch.save_articles,
-  as the pipeline does) against a bare ``executemany`` of the same rows.
+  as the pipeline does; FTS triggers against one INSERT ... SELECT per batch) against a bare
+  ``executemany`` of the same rows, and SQLite statements per article (trace callback);
+- versus (issue 17): articles/s of ``newscrawl crawl`` against the ten-minute spider
+  (bench/naive.py) and against fetching alone, same replica and settings, one run per size in
+  ``--sizes``, with the share of the run each extraction worker was on a CPU;
+- startup: seconds to start the extraction workers with fork and with the forkserver.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,41 +93,75 @@ def _guarded(failures: list[str], page: bytes, url: str, site: Any) -> None:
         failures.append(f"{type(exc).__name__}: {exc}")
 
 
-def _crawl(server: ReplicaServer, db: Path, workers: int, sample: bool = False) -> tuple[float, int, int]:
-    """Wall seconds of a `newscrawl crawl` subprocess; peak RSS and PSS (bytes) of its tree."""
-    command = [sys.executable, "-m", "crawler.cli", "crawl", "--db", str(db)]
-    for name, value in {**BENCH_SETTINGS, "NEWS_EXTRACT_WORKERS": str(workers)}.items():
-        command += ["-s", f"{name}={value}"]
-    for key in server.sites:
-        command += ["--base-url", f"{key}={server.base_url(key)}"]
+@dataclass
+class Run:
+    """What one measured subprocess did: wall seconds, peak RSS/PSS of its process tree (bytes),
+    CPU seconds per child process (the extraction workers), its last output line, and the
+    machine's load average when it started (other work on the machine skews timings)."""
+
+    elapsed: float
+    rss: int = 0
+    pss: int = 0
+    child_cpu: dict[int, float] = field(default_factory=dict)
+    output: str = ""
+    load: float = 0.0
+
+    def busy(self, top: int) -> list[float]:
+        """The share of the run's wall time the ``top`` busiest child processes were on a CPU."""
+        return sorted((cpu / self.elapsed for cpu in self.child_cpu.values()), reverse=True)[:top]
+
+
+def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 1)) -> Run:
+    """Run ``command`` from the repository, sampling its process tree every 0.2 s."""
+    load = os.getloadavg()[0]
     peak = [0, 0]
+    cpu: dict[int, float] = {}
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=REPO)
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     done = threading.Event()
 
     def watch() -> None:
         root = psutil.Process(proc.pid)
         while not done.is_set():
             try:
-                tree = [root, *root.children(recursive=True)]
+                children = root.children(recursive=True)
                 rss = pss = 0
-                for p in tree:
+                for p in [root, *children]:
                     info = p.memory_full_info()
                     rss, pss = rss + info.rss, pss + info.pss
+                for p in children:
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
                 peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             except psutil.Error:
                 pass
-            time.sleep(0.25)
+            time.sleep(0.2)
 
     watcher = threading.Thread(target=watch, daemon=True)
     if sample:
         watcher.start()
-    code = proc.wait()
+    output, _ = proc.communicate()
     elapsed = time.perf_counter() - started
     done.set()
-    if code not in (0, 1):
-        raise SystemExit(f"crawl exited {code}")
-    return elapsed, peak[0], peak[1]
+    if proc.returncode not in ok:
+        raise SystemExit(f"{command[2:4]} exited {proc.returncode}")
+    last = output.strip().splitlines()[-1] if output.strip() else ""
+    return Run(elapsed, peak[0], peak[1], cpu, last, load)
+
+
+def _crawl_command(server: ReplicaServer, db: Path, workers: int, settings: dict[str, str]) -> list[str]:
+    command = [sys.executable, "-m", "crawler.cli", "crawl", "--db", str(db)]
+    for name, value in {**settings, "NEWS_EXTRACT_WORKERS": str(workers)}.items():
+        command += ["-s", f"{name}={value}"]
+    for key in server.sites:
+        command += ["--base-url", f"{key}={server.base_url(key)}"]
+    return command
+
+
+def _crawl(server: ReplicaServer, db: Path, workers: int, sample: bool = False) -> tuple[float, int, int]:
+    """Wall seconds of a `newscrawl crawl` subprocess; peak RSS and PSS (bytes) of its tree."""
+    run = _measure(_crawl_command(server, db, workers, BENCH_SETTINGS), sample)
+    return run.elapsed, run.rss, run.pss
 
 
 def _extract_timeout() -> float:
@@ -171,6 +213,82 @@ def part_endtoend(n: int, workers: int) -> None:
     print(f"{'reextract (stored pages, no network)':36} {re_rate:>8.1f} {re_rate / ceiling:>9.2f}x")
 
 
+VERSUS_SETTINGS = {
+    # The same for every contender: no politeness delay, 16 requests in flight per domain (the
+    # three replicas listen on 127.0.0.1, one Scrapy download slot, so 16 in flight in all).
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS": "48",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "LOG_LEVEL": "ERROR",
+}
+
+
+def part_startup(workers: int) -> None:
+    """Seconds from creating the extraction pool to a first page from every worker, per start method."""
+    server = ReplicaServer()
+    site = server.sites["cao"]
+    route = site.routes_of("article")[0]
+    page = (extraction.decode_page(site.render(route, site.real_base)), site.real_base + route.path)
+    for method in ("fork", "forkserver"):
+        started = time.perf_counter()
+        with ExtractionPool(workers, _extract_timeout(), start_method=method) as pool:
+            futures = [pool.submit(*page, site.real_base, "cao") for _ in range(4 * workers)]
+            for future in futures:
+                future.result()
+            elapsed = time.perf_counter() - started
+        print(f"start method {method:10}: {workers} workers up and {4 * workers} pages extracted in {elapsed:.2f} s")
+
+
+def part_versus(sizes: list[int], workers: int) -> None:
+    """newscrawl against the ten-minute spider (bench/naive.py) and against fetching alone."""
+    cores = len(os.sched_getaffinity(0))
+    for n in sizes:
+        with ReplicaServer(synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
+            urls = Path(tmp) / "urls.txt"
+            urls.write_text(
+                "".join(
+                    f"{server.base_url(key)}{route.path}\n"
+                    for key, site in server.sites.items()
+                    for route in site.routes_of("article")
+                ),
+                encoding="utf-8",
+            )
+            naive = [sys.executable, "-m", "bench.naive", "--urls", str(urls)]
+            for name, value in VERSUS_SETTINGS.items():
+                naive += ["-s", f"{name}={value}"]
+            fetch = _measure([*naive, "--db", str(Path(tmp) / "fetch.sqlite3"), "--fetch-only"])
+            plain = _measure([*naive, "--db", str(Path(tmp) / "naive.sqlite3")])
+            db = Path(tmp) / "newscrawl.sqlite3"
+            ours = _measure(
+                _crawl_command(server, db, workers, {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"})
+            )
+            import sqlite_utils
+
+            stored = sqlite_utils.Database(db)["articles"].count
+        base = int(plain.output.split()[-1]) / plain.elapsed
+        print(
+            f"synthetic replica, {n} articles per site ({3 * n} in all); {cores} cores; "
+            "no delay, 16 requests per domain for everyone"
+        )
+        print(f"{'':34} {'articles/s':>10} {'vs naive':>8} {'articles':>8} {'time s':>7} {'load':>5}  workers busy")
+        rows = [
+            ("fetch only (Scrapy, no extraction)", int(fetch.output.split()[-1]), fetch, ""),
+            ("naive spider (bench/naive.py)", int(plain.output.split()[-1]), plain, ""),
+            (
+                f"newscrawl crawl ({workers} workers)",
+                stored,
+                ours,
+                " ".join(f"{share:.0%}" for share in ours.busy(workers)),
+            ),
+        ]
+        for name, count, run, busy in rows:
+            rate = count / run.elapsed
+            print(
+                f"{name:34} {rate:>10.1f} {rate / base:>7.2f}x {count:>8} {run.elapsed:>7.1f} {run.load:>5.2f}  {busy}"
+            )
+
+
 def part_memory(n: int, workers: int) -> None:
     peaks = []
     for size in (n, 3 * n):
@@ -184,31 +302,71 @@ def part_memory(n: int, workers: int) -> None:
 
 
 def part_storage(n: int) -> None:
+    from dataclasses import replace
+
     from crawler.crawl.pool import extract_page
+    from storage import search
     from storage.batch import ArticleWrite, save_articles
     from storage.db import open_db
 
-    server = ReplicaServer(synthetic=n)
-    writes = []
-    for key, site in server.sites.items():
-        for r in site.routes_of("article"):
-            raw = site.render(r, site.real_base)
-            item = extract_page(
-                raw.decode(), site.real_base + r.path, site.real_base, key, "2026-01-01T00:00:00+00:00"
-            ).result
-            assert isinstance(item, extraction.ArticleItem)
-            writes.append(ArticleWrite(item.record(), raw, item.url))
-    with tempfile.TemporaryDirectory() as tmp:
-        db = open_db(Path(tmp) / "batched.sqlite3")
-        started = time.perf_counter()
+    def writes_of(server: ReplicaServer) -> list[ArticleWrite]:
+        """The crawl's writes: pages sent as bytes, so the worker function prepares them."""
+        writes = []
+        for key, site in server.sites.items():
+            for r in site.routes_of("article"):
+                raw = site.render(r, site.real_base)
+                url = site.real_base + r.path
+                item = extract_page(raw, url, site.real_base, key, "2026-01-01T00:00:00+00:00").result
+                if isinstance(item, extraction.ArticleItem):
+                    writes.append(ArticleWrite(item.record(), raw, item.url, prepared=item.prepared))
+        return writes
+
+    def statements_per_article(writes: list[ArticleWrite]) -> tuple[float, float]:
+        """SQL statements SQLite ran per article, and how many of them FTS5 ran for the triggers."""
+        db = open_db(":memory:")
+        statements = [0, 0]
+
+        def count(sql: str) -> None:
+            statements[0] += 1  # each execution, each executemany row, each statement of a trigger
+            statements[1] += sql.startswith("-- ") and "_fts_" in sql
+
+        db.conn.set_trace_callback(count)
         for i in range(0, len(writes), 100):
             save_articles(db, writes[i : i + 100])
-        batched = len(writes) / (time.perf_counter() - started)
-        single_db = open_db(Path(tmp) / "single.sqlite3")
+        db.close()
+        return statements[0] / len(writes), statements[1] / len(writes)
+
+    def rate(path: Path, writes: list[ArticleWrite], batch: int = 100, fts_after: bool = False) -> float:
+        db = open_db(path)
+        if fts_after:  # the FTS triggers against one INSERT ... SELECT per index after each batch
+            for table in (search.EXACT_FTS, search.FOLDED_FTS):
+                for suffix in ("ai", "ad", "au"):
+                    db.execute(f"drop trigger {table}_{suffix}")
         started = time.perf_counter()
-        for w in writes:
-            save_articles(single_db, [w])  # one transaction per article, as before batching
-        single = len(writes) / (time.perf_counter() - started)
+        for i in range(0, len(writes), batch):
+            last = db.execute("select coalesce(max(rowid), 0) from articles").fetchone()[0]
+            save_articles(db, writes[i : i + batch])
+            if fts_after:
+                with db.conn:
+                    for table, fold_it in ((search.EXACT_FTS, False), (search.FOLDED_FTS, True)):
+                        cols = ", ".join(search.fold_sql(c) if fold_it else c for c in ("title", "lead", "body"))
+                        db.execute(
+                            f"insert into {table} (rowid, title, lead, body) select rowid, {cols} from articles"
+                            " where rowid > ?",
+                            [last],
+                        )
+        elapsed = time.perf_counter() - started
+        db.close()
+        return len(writes) / elapsed
+
+    replica = statements_per_article(writes_of(ReplicaServer()))
+    writes = writes_of(ReplicaServer(synthetic=n))
+    unprepared = [replace(w, prepared=None) for w in writes]
+    with tempfile.TemporaryDirectory() as tmp:
+        batched = rate(Path(tmp) / "batched.sqlite3", writes)
+        fts_after = rate(Path(tmp) / "fts.sqlite3", writes, fts_after=True)
+        storage_prepares = rate(Path(tmp) / "unprepared.sqlite3", unprepared)
+        single = rate(Path(tmp) / "single.sqlite3", writes, batch=1)
         bare = open_db(Path(tmp) / "bare.sqlite3")
         rows = [tuple(str(v) for v in w.record.values()) for w in writes]
         marks = ", ".join("?" for _ in writes[0].record)
@@ -217,18 +375,32 @@ def part_storage(n: int) -> None:
         with bare.conn:
             bare.conn.executemany(f"insert into bare values ({marks})", rows)
         plain = len(writes) / (time.perf_counter() - started)
+    print(f"{len(writes)} synthetic articles stored per second (articles, versions, pages, aliases, near-duplicates):")
+    print(f"  batches of 100, prepared by the extraction workers (the crawl)  {batched:8.0f}")
     print(
-        f"{len(writes)} articles stored per second: batched (100 a transaction) {batched:.0f}, one transaction "
-        f"each {single:.0f} ({batched / single:.2f}x), bare executemany {plain:.0f} ({batched / plain:.3f}x; "
-        "the batched path also versions, aliases and stores the zlib page)"
+        f"  the same, FTS by one INSERT ... SELECT per batch, no triggers    {fts_after:8.0f}  ({fts_after / batched:.2f}x)"
+    )
+    print(f"  batches of 100, prepared by storage (ingest, reextract)         {storage_prepares:8.0f}")
+    print(f"  one transaction per article, prepared                           {single:8.0f}")
+    print(f"  bare executemany of the records into one plain table            {plain:8.0f}")
+    synthetic = statements_per_article(writes)
+    print(
+        "SQLite statements per article, batches of 100 (trace callback: each execution and executemany row; "
+        f"FTS5's own in brackets): replica pages {replica[0]:.1f} ({replica[1]:.1f}), synthetic {synthetic[0]:.1f} "
+        f"({synthetic[1]:.1f}; a site's synthetic articles are one crowded cluster)"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "all"))
+    parser.add_argument(
+        "--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "versus", "startup", "all")
+    )
     parser.add_argument("--n", type=int, default=1000, help="synthetic articles per site")
     parser.add_argument("--workers", type=int, default=2, help="extraction processes")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1000, 10000], help="versus: articles per site, one run each"
+    )
     args = parser.parse_args()
     if args.part in ("extraction", "all"):
         part_extraction()
@@ -236,6 +408,10 @@ def main() -> None:
         part_endtoend(args.n, args.workers)
     if args.part in ("storage", "all"):
         part_storage(args.n)
+    if args.part in ("startup", "all"):
+        part_startup(args.workers)
+    if args.part in ("versus", "all"):
+        part_versus(args.sizes, args.workers)
     if args.part in ("memory", "all"):
         part_memory(args.n, args.workers)
 

@@ -1,7 +1,7 @@
 """Storing article records: one row per canonical URL, versions kept, aliases recorded.
 
 Every write is one transaction, so a crawl killed at any point leaves either the whole
-article (row, version, raw page) or nothing of it.
+article (row, version, raw page) or nothing of it. The writing itself is storage/writer.py's.
 """
 
 from __future__ import annotations
@@ -9,21 +9,19 @@ from __future__ import annotations
 import json
 import zlib
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
 import sqlite_utils
 
 from storage.db import write_transaction
 from storage.published import on_or_after
 from storage.tables import REPLACED as _REPLACED
+from storage.writer import ArticleWrite, SaveOutcome, write_articles
 
 # NotArticle reasons that do not change on a refetch.
 _VN = timezone(timedelta(hours=7))
 SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title")
-SaveOutcome = Literal["new", "duplicate", "updated", "alias"]
 _JSON_FIELDS = ("authors", "tags", "images")
-# Fields compared between versions to say what changed.
-_VERSIONED = ("title", "lead", "body", "authors", "published_at", "category", "tags", "images")
 
 
 def now_iso() -> str:
@@ -100,86 +98,15 @@ def save_article(
     - a changed content hash stores a new version and keeps the old (``updated``);
     - ``fetched_hash``, the hash of the URL the page was fetched at, is recorded as an alias
       when it differs from the record's canonical URL (redirects, ``rel=canonical``).
+
+    The batch writer (storage/writer.py) with a batch of one; the crawl stores whole batches
+    through :func:`storage.batch.save_articles`, which also indexes near-duplicates.
     """
-    row = {k: (json.dumps(v, ensure_ascii=False) if k in _JSON_FIELDS else v) for k, v in record.items()}
-    fetched_at = row.get("fetched_at") or now_iso()
-    row["fetched_at"] = fetched_at
-    key = row["url_hash"]
+
+    write = ArticleWrite(record, raw_html, fetched_url, fetched_hash, alias_reason)
     with write_transaction(db):
-        existing = _get(db, "select * from articles where url_hash = ?", key)
-        if existing is None:
-            twin = _get(
-                db,
-                "select url_hash from articles where site = ? and content_hash = ? limit 1",
-                row["site"],
-                row["content_hash"],
-            )
-            if twin is not None:
-                _alias(db, key, row["url"], twin["url_hash"], row["site"], "same_content", fetched_at)
-                if fetched_hash and fetched_hash != key:
-                    _alias(
-                        db,
-                        fetched_hash,
-                        fetched_url or row["url"],
-                        twin["url_hash"],
-                        row["site"],
-                        alias_reason or "redirect",
-                        fetched_at,
-                    )
-                return "alias"
-            outcome: SaveOutcome = "new"
-            db.table("articles").insert({**row, "first_seen_at": fetched_at, "version": 1})
-            _version(db, row, 1, [])
-        elif existing["content_hash"] == row["content_hash"]:
-            outcome = "duplicate"
-            db.execute("update articles set fetched_at = ? where url_hash = ?", [fetched_at, key])
-        else:
-            outcome = "updated"
-            version = int(existing["version"]) + 1
-            changed = [f for f in _VERSIONED if existing.get(f) != row.get(f)]
-            db.table("articles").update(key, {**row, "version": version})
-            _version(db, row, version, changed)
-        if fetched_hash and fetched_hash != key:
-            _alias(
-                db, fetched_hash, fetched_url or row["url"], key, row["site"], alias_reason or "redirect", fetched_at
-            )
-        if raw_html:
-            db.table("pages").upsert(
-                {
-                    "url_hash": key,
-                    "fetched_url": fetched_url or row["url"],
-                    "fetched_at": fetched_at,
-                    "html_gz": zlib.compress(raw_html, 6),
-                },
-                pk="url_hash",
-            )
+        [(outcome, _)] = write_articles(db, [write], now_iso())
     return outcome
-
-
-def _version(db: sqlite_utils.Database, row: dict[str, Any], version: int, changed: list[str]) -> None:
-    db.table("article_versions").insert(
-        {
-            "url_hash": row["url_hash"],
-            "version": version,
-            "fetched_at": row["fetched_at"],
-            "content_hash": row["content_hash"],
-            "changed": json.dumps(changed),
-            **{f: row.get(f) for f in ("title", "lead", "body", "authors", "published_at")},
-        },
-        replace=True,
-    )
-
-
-def _alias(
-    db: sqlite_utils.Database, alias_hash: str, alias_url: str, url_hash: str, site: str, reason: str, at: str
-) -> None:
-    if alias_hash == url_hash:
-        return
-    db.execute(
-        "insert or ignore into aliases (alias_hash, alias_url, url_hash, site, reason, first_seen_at) "
-        "values (?, ?, ?, ?, ?, ?)",
-        [alias_hash, alias_url, url_hash, site, reason, at],
-    )
 
 
 def _get(db: sqlite_utils.Database, sql: str, *params: Any) -> dict[str, Any] | None:

@@ -1,40 +1,34 @@
 """Writing many records in one transaction: the crawl's batched storage path.
 
-Each record goes through :func:`storage.articles.save_article` (aliases, versions, raw page)
-or :func:`storage.crawlstate.log_url`, nested in one ``BEGIN IMMEDIATE`` transaction as a
-savepoint each. A batch commits whole or not at all when SQLite itself fails (a full disk);
-a record that fails on its own (a constraint) rolls back alone and the rest stands.
+A batch of article writes and URL events is stored in one ``BEGIN IMMEDIATE`` transaction, in a
+fixed number of statements whatever its size: the articles through storage/writer.py (rows,
+versions, aliases, pages), their near-duplicates through storage/dedup_index.py, the URL events
+in one upsert. A batch commits whole or not at all when SQLite itself fails (a full disk). When
+one record breaks a constraint, the batch is stored again record by record, each in a
+savepoint: that record rolls back alone and the rest stands.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-from storage import dedup
-from storage.articles import SaveOutcome, save_article
-from storage.crawlstate import log_url
+from storage.articles import now_iso
 from storage.db import is_disk_full, write_transaction
+from storage.dedup import load_signature
+from storage.dedup_index import Entry, index_batch
+from storage.writer import ArticleWrite, SaveOutcome
 
-
-@dataclass(frozen=True)
-class ArticleWrite:
-    """The arguments of one :func:`save_article` call."""
-
-    record: dict[str, Any]
-    raw_html: bytes = field(default=b"", repr=False)
-    fetched_url: str | None = None
-    fetched_hash: str | None = None
-    alias_reason: str | None = None
+__all__ = ["ArticleWrite", "Outcome", "UrlWrite", "Write", "save_articles", "save_one"]
 
 
 @dataclass(frozen=True)
 class UrlWrite:
-    """One ``url_log`` event (see :func:`log_url`)."""
+    """One ``url_log`` event (the latest reason for a URL wins)."""
 
     event: dict[str, Any]
 
@@ -46,13 +40,9 @@ Outcome = SaveOutcome | str | Exception
 
 def save_one(db: sqlite_utils.Database, write: Write) -> SaveOutcome | str:
     """Store one write (in the caller's transaction if there is one, else in its own)."""
-    if isinstance(write, UrlWrite):
-        log_url(db, write.event)
-        return "logged"
-    r = write.record
-    outcome = save_article(db, r, write.raw_html, write.fetched_url, write.fetched_hash, write.alias_reason)
-    if outcome in ("new", "updated"):  # link copies of the story on other sites (or this one)
-        dedup.index_article(db, r["url_hash"], r["site"], r["published_at"], dedup.dedup_text(r["lead"], r["body"]))
+    with write_transaction(db):
+        [outcome] = _store(db, [write])
+    assert not isinstance(outcome, Exception)
     return outcome
 
 
@@ -62,13 +52,59 @@ def save_articles(db: sqlite_utils.Database, writes: Sequence[Write]) -> list[Ou
     A full disk (or any error that ends the transaction) rolls the whole batch back and is
     raised; nothing of the batch is then stored.
     """
-    outcomes: list[Outcome] = []
     with write_transaction(db):
+        try:
+            with db.atomic():  # a savepoint: the set-based attempt undoes itself on a constraint
+                return list(_store(db, writes))
+        except sqlite3.IntegrityError:
+            if not db.conn.in_transaction:
+                raise
+        outcomes: list[Outcome] = []
         for write in writes:
             try:
-                outcomes.append(save_one(db, write))
+                with db.atomic():
+                    outcomes += _store(db, [write])
             except sqlite3.Error as exc:
                 if is_disk_full(exc) or not db.conn.in_transaction:
                     raise
                 outcomes.append(exc)  # its savepoint rolled back; the batch goes on
+        return outcomes
+
+
+def _store(db: sqlite_utils.Database, writes: Sequence[Write]) -> list[Outcome]:
+    """Store ``writes`` set-based, in the caller's transaction."""
+    from storage.writer import write_articles
+
+    now = now_iso()
+    articles = [w for w in writes if isinstance(w, ArticleWrite)]
+    stored = iter(write_articles(db, articles, now))
+    entries = []
+    outcomes: list[Outcome] = []
+    for write in writes:
+        if isinstance(write, UrlWrite):
+            outcomes.append("logged")
+            continue
+        outcome, prepared = next(stored)
+        outcomes.append(outcome)
+        if outcome in ("new", "updated") and prepared.signature is not None:
+            r = write.record  # link copies of the story on other sites (or this one)
+            sig = load_signature(prepared.signature)
+            entries.append(Entry(r["url_hash"], r["site"], r["published_at"], sig, prepared.bands))
+    index_batch(db, entries)
+    _log_urls(db, [w.event for w in writes if isinstance(w, UrlWrite)], now)
     return outcomes
+
+
+def _log_urls(db: sqlite_utils.Database, events: list[dict[str, Any]], now: str) -> None:
+    """Upsert URL events (storage.crawlstate.log_url's rows), one statement per column set."""
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for event in events:
+        row = {**event, "seen_at": now}
+        groups.setdefault(tuple(row), []).append(tuple(row.values()))
+    for columns, rows in groups.items():
+        assigned = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "url_hash")
+        db.conn.executemany(
+            f"insert into url_log ({', '.join(columns)}) values ({', '.join('?' for _ in columns)}) "
+            f"on conflict (url_hash) do update set {assigned}",
+            rows,
+        )

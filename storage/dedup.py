@@ -14,7 +14,7 @@ table answers BANDS indexed lookups per article, commits with the articles, cost
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -23,7 +23,6 @@ import numpy.typing as npt
 import sqlite_utils
 from datasketch import MinHash
 
-from storage.articles import now_iso
 from storage.db import write_transaction
 from storage.published import bound_params, on_or_after
 from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
@@ -58,9 +57,11 @@ THRESHOLD = 0.5
 # stored band rows are valid only for the layout that wrote them (change it: rebuild_bands).
 BANDS = 32
 ROWS = 4
-# Rows read per band lookup. A bucket shared by hundreds of articles holds boilerplate (a
-# standard closing sentence), not copies, which share several bands: reading a bounded slice
-# of a crowded bucket keeps every insert constant-time without losing them.
+# Rows read per band lookup: the bucket's most recently indexed (an ordered range of the
+# primary key). A bucket shared by hundreds of articles holds boilerplate (a standard closing
+# sentence), not copies, which share several bands and are indexed within days of each other:
+# reading the newest slice of a crowded bucket keeps every insert constant-time without losing
+# them (bench/dedup: precision/recall unchanged).
 BUCKET_CAP = 50
 
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
@@ -125,80 +126,20 @@ def jaccard(a: Signature, b: Signature) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def index_article(
-    db: sqlite_utils.Database,
-    url_hash: str,
-    site: str,
-    published_at: str | None,
-    text: str,
-    threshold: float = THRESHOLD,
-) -> DupResult:
-    """Sign ``text`` (see :func:`dedup_text`) and :func:`index_signature` it."""
-    sig = signature(text)
-    if sig is None:
-        return DupResult(None, [])
-    return index_signature(db, url_hash, site, published_at, sig, threshold)
-
-
-def index_signature(
-    db: sqlite_utils.Database,
-    url_hash: str,
-    site: str,
-    published_at: str | None,
-    sig: Signature,
-    threshold: float = THRESHOLD,
-) -> DupResult:
-    """Store the signature, find its copies among the indexed articles and cluster them.
-
-    Idempotent: indexing a url_hash again replaces its signature and band rows. Membership is
-    never removed (an edited copy stays counted with its story); clusters joined by a new
-    article merge into the oldest, whose id survives.
-    """
-    blob = sig.astype("<u4").tobytes()
-    keys = _band_keys(sig)
-    with write_transaction(db):
-        old = db.execute(f"select signature from {SIGNATURES} where url_hash = ?", [url_hash]).fetchone()
-        if old is not None and old[0] != blob:
-            db.conn.executemany(
-                f"delete from {BAND_ROWS} where band = ? and bucket = ? and url_hash = ?",
-                [(*key, url_hash) for key in _band_keys(_load(old[0]))],
-            )
-        db.execute(
-            f"insert or replace into {SIGNATURES} (url_hash, site, published_at, num_perm, signature, indexed_at)"
-            " values (?, ?, ?, ?, ?, ?)",
-            [url_hash, site, published_at, len(sig), blob, now_iso()],
-        )
-        matches = _matches(db, url_hash, sig, keys, threshold)
-        db.conn.executemany(f"insert or ignore into {BAND_ROWS} values (?, ?, ?)", [(*key, url_hash) for key in keys])
-        cluster_id = _cluster_with(db, url_hash, [h for h, _ in matches])
-        if cluster_id is not None:
-            _refresh(db, cluster_id)
-    return DupResult(cluster_id, matches)
-
-
-def index_stored(db: sqlite_utils.Database, threshold: float = THRESHOLD) -> int:
-    """Index the stored articles that have no signature yet (the backfill after the migration),
-    in insertion order, 500 rows at a time; the number of articles read."""
-    sql = (
-        f"select rowid, url_hash, site, published_at, lead, body from articles a where rowid > ? and not exists"
-        f" (select 1 from {SIGNATURES} s where s.url_hash = a.url_hash) order by rowid limit 500"
-    )
-    count, last = 0, 0
-    while rows := db.execute(sql, [last]).fetchall():
-        for _, url_hash, site, published_at, lead, body in rows:
-            index_article(db, url_hash, site, published_at, dedup_text(lead, body), threshold)
-        count, last = count + len(rows), rows[-1][0]
-    return count
+def signature_blob(sig: Signature) -> bytes:
+    """A signature as stored: NUM_PERM little-endian uint32."""
+    return sig.astype("<u4").tobytes()
 
 
 def rebuild_bands(db: sqlite_utils.Database) -> int:
     """Rewrite the band index from the stored signatures (after a BANDS/ROWS change); the count."""
     with write_transaction(db):
         db.execute(f"delete from {BAND_ROWS}")
-        rows = db.execute(f"select url_hash, signature from {SIGNATURES}").fetchall()
-        for url_hash, blob in rows:
+        rows = db.execute(f"select rowid, url_hash, signature from {SIGNATURES}").fetchall()
+        for seq, url_hash, blob in rows:
             db.conn.executemany(
-                f"insert or ignore into {BAND_ROWS} values (?, ?, ?)", [(*k, url_hash) for k in _band_keys(_load(blob))]
+                f"insert or ignore into {BAND_ROWS} (band, bucket, seq, url_hash) values (?, ?, ?, ?)",
+                [(*k, seq, url_hash) for k in band_keys(load_signature(blob))],
             )
     return len(rows)
 
@@ -219,101 +160,40 @@ def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str
     if db.table("articles").exists():
         display, join = "a.url, a.title", "left join articles a on a.url_hash = m.url_hash"
     sql = (
-        f"select c.cluster_id, c.original, c.created_at, m.url_hash, s.site, m.similarity, s.published_at, {display}"
+        f"select c.cluster_id, c.original, c.created_at, m.url_hash, s.site, s.signature, s.published_at, {display}"
         f" from {CLUSTERS} c join {MEMBERS} m on m.cluster_id = c.cluster_id"
         f" join {SIGNATURES} s on s.url_hash = m.url_hash {join} where {' and '.join(where)}"
     )
     grouped: dict[int, Cluster] = {}
-    for cluster_id, original, created_at, url_hash, site, similarity, *shown in db.execute(sql, params):
+    signatures: dict[str, Signature] = {}
+    for cluster_id, original, created_at, url_hash, site, blob, *shown in db.execute(sql, params):
         cluster = grouped.setdefault(cluster_id, Cluster(cluster_id, original, created_at, []))
-        cluster.members.append(Member(url_hash, site, similarity, url_hash == original, *shown))
+        cluster.members.append(Member(url_hash, site, 0.0, url_hash == original, *shown))
+        signatures[url_hash] = load_signature(blob)
     for cluster in grouped.values():
-        cluster.members.sort(key=lambda m: (not m.is_original, _order_key(m.published_at, m.url_hash)))
-    return sorted(grouped.values(), key=lambda c: _order_key(c.members[0].published_at, c.original), reverse=True)
+        # Similarity to the original is computed here, not stored: a new earliest copy changes it
+        # for every member, and rewriting a whole cluster per insert would not be constant-time.
+        reference = signatures[cluster.original]
+        cluster.members[:] = [
+            replace(m, similarity=jaccard(reference, signatures[m.url_hash])) for m in cluster.members
+        ]
+        cluster.members.sort(key=lambda m: (not m.is_original, order_key(m.published_at, m.url_hash)))
+    return sorted(grouped.values(), key=lambda c: order_key(c.members[0].published_at, c.original), reverse=True)
 
 
-def candidate_sql(bands: int) -> str:
-    """One statement for all bands, each a primary-key lookup of at most BUCKET_CAP rows.
-
-    A union of per-band lookups: SQLite plans ``(band, bucket) in (values ...)`` as a scan of
-    the whole band table, which would make every insert linear in the size of the index.
-    """
-    one = f"select * from (select url_hash from {BAND_ROWS} where band = ? and bucket = ? limit {BUCKET_CAP})"
-    return " union ".join([one] * bands)
-
-
-def _load(blob: bytes) -> Signature:
+def load_signature(blob: bytes) -> Signature:
+    """A stored signature as uint32 values."""
     return np.frombuffer(blob, dtype="<u4").astype(np.uint32)
 
 
-def _band_keys(sig: Signature) -> list[tuple[int, int]]:
+def band_keys(sig: Signature) -> list[tuple[int, int]]:
     """(band, bucket) pairs; the bucket is a 64-bit hash of the band's values (a compact key)."""
     data, width = sig.astype("<u4").tobytes(), ROWS * 4
     digests = (hashlib.blake2b(data[b * width : (b + 1) * width], digest_size=8).digest() for b in range(BANDS))
     return [(band, int.from_bytes(digest, "little", signed=True)) for band, digest in enumerate(digests)]
 
 
-def _matches(
-    db: sqlite_utils.Database, url_hash: str, sig: Signature, keys: list[tuple[int, int]], threshold: float
-) -> list[tuple[str, float]]:
-    """Indexed articles sharing a band with ``sig`` whose estimated Jaccard passes ``threshold``."""
-    found = db.execute(candidate_sql(len(keys)), [v for key in keys for v in key]).fetchall()
-    candidates = [h for (h,) in found if h != url_hash]
-    matches = []
-    stored = _select(db, f"select url_hash, num_perm, signature from {SIGNATURES}", "url_hash", candidates)
-    for other, num_perm, blob in stored:
-        similarity = jaccard(sig, _load(blob)) if num_perm == len(sig) else 0.0
-        if similarity >= threshold:
-            matches.append((other, similarity))
-    return sorted(matches, key=lambda m: (-m[1], m[0]))
-
-
-def _select(db: sqlite_utils.Database, sql: str, column: str, values: list[Any]) -> list[tuple[Any, ...]]:
-    """``sql where column in values``, in chunks below SQLite's bound-parameter limit."""
-    rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(values), 500):
-        chunk = values[start : start + 500]
-        rows += db.execute(f"{sql} where {column} in ({', '.join('?' * len(chunk))})", chunk).fetchall()
-    return rows
-
-
-def _cluster_with(db: sqlite_utils.Database, url_hash: str, matched: list[str]) -> int | None:
-    """Put ``url_hash`` and its matches in one cluster; its id, or None when alone."""
-    existing = dict(_select(db, f"select url_hash, cluster_id from {MEMBERS}", "url_hash", [url_hash, *matched]))
-    cluster_ids = sorted(set(existing.values()))
-    if not cluster_ids:
-        if not matched:
-            return None
-        created = db.execute(f"insert into {CLUSTERS} (original, created_at) values (?, ?)", [url_hash, now_iso()])
-        assert created.lastrowid is not None
-        cluster_ids = [created.lastrowid]
-    target = int(cluster_ids[0])
-    for absorbed in cluster_ids[1:]:
-        db.execute(f"update {MEMBERS} set cluster_id = ? where cluster_id = ?", [target, absorbed])
-        db.execute(f"update {CLUSTERS} set merged_into = ? where cluster_id = ?", [target, absorbed])
-    db.conn.executemany(
-        f"insert into {MEMBERS} (url_hash, cluster_id, similarity) values (?, ?, 1.0)",
-        [(h, target) for h in [url_hash, *matched] if h not in existing],
-    )
-    return target
-
-
-def _refresh(db: sqlite_utils.Database, cluster_id: int) -> None:
-    """Make the earliest-published member the original and measure every member against it."""
-    rows = db.execute(
-        f"select url_hash, published_at, signature from {MEMBERS} join {SIGNATURES} using (url_hash) where cluster_id = ?",
-        [cluster_id],
-    ).fetchall()
-    original = min(rows, key=lambda r: _order_key(r[1], r[0]))
-    reference = _load(original[2])
-    db.execute(f"update {CLUSTERS} set original = ? where cluster_id = ?", [original[0], cluster_id])
-    db.conn.executemany(
-        f"update {MEMBERS} set similarity = ? where url_hash = ?",
-        [(jaccard(reference, _load(r[2])), r[0]) for r in rows],
-    )
-
-
-def _order_key(published_at: str | None, url_hash: str) -> tuple[datetime, str]:
+def order_key(published_at: str | None, url_hash: str) -> tuple[datetime, str]:
     """Publication order in UTC; undated last. Ties go by url_hash, not by indexing order, so the
     original does not depend on which site was crawled first."""
     try:

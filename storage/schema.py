@@ -180,3 +180,21 @@ def m017_dashboard_indexes(db: sqlite_utils.Database) -> None:
     )
     db.execute("create index if not exists idx_articles_story on articles (url_hash, published_at, site)")
     db.execute("create index if not exists idx_dup_members_cluster_url on dup_members (cluster_id, url_hash)")
+
+
+@migrations()
+def m018_dup_bands_recency(db: sqlite_utils.Database) -> None:
+    """Band rows ordered by indexing time (seq), so a capped lookup keeps a bucket's newest rows;
+    cluster similarities are computed when read, no longer stored (storage/dedup.py)."""
+    if "seq" not in db.table("dup_bands").columns_dict:
+        db.execute(
+            "create table dup_bands_new (band integer not null, bucket integer not null, seq integer not null, "
+            "url_hash text not null, primary key (band, bucket, seq)) without rowid"
+        )
+        db.execute(
+            "insert or ignore into dup_bands_new select b.band, b.bucket, s.rowid, b.url_hash "
+            "from dup_bands b join dup_signatures s using (url_hash)"
+        )
+        db.execute("drop table dup_bands")
+        db.execute("alter table dup_bands_new rename to dup_bands")
+    db.execute("update dup_members set similarity = null")

@@ -23,8 +23,10 @@ REPLACED = "instr(coalesce(title, '') || coalesce(lead, '') || coalesce(body, ''
 
 def create_dedup_tables(db: sqlite_utils.Database) -> None:
     """Create the dedup tables and indexes if missing (migration m013; storage/dedup.py uses them)."""
-    # dup_bands: its primary key is the (band, bucket) index that matches a new article; WITHOUT
-    # ROWID stores the rows in that index (no second copy) and makes re-inserting a row a no-op.
+    # dup_bands: its primary key is the (band, bucket) index that matches a new article, ordered
+    # by seq (the signature's rowid: indexing order), so a capped lookup reads a bucket's newest
+    # rows first; WITHOUT ROWID stores the rows in that index (no second copy).
+    # dup_members.similarity is no longer written (storage/dedup.py computes it when read).
     # dup_clusters.merged_into: a cluster absorbed by another keeps its row, so an id an analyst
     # noted down still resolves.
     # One statement at a time: executescript() would COMMIT the migration's transaction.
@@ -32,7 +34,7 @@ def create_dedup_tables(db: sqlite_utils.Database) -> None:
         f"create table if not exists {SIGNATURES} (url_hash text primary key, site text not null, "
         "published_at text, num_perm integer not null, signature blob not null, indexed_at text)",
         f"create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null, "
-        "url_hash text not null, primary key (band, bucket, url_hash)) without rowid",
+        "seq integer not null, url_hash text not null, primary key (band, bucket, seq)) without rowid",
         f"create table if not exists {CLUSTERS} (cluster_id integer primary key, original text not null, "
         "created_at text not null, merged_into integer)",
         f"create table if not exists {MEMBERS} (url_hash text primary key, cluster_id integer not null, "

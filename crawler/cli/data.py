@@ -14,7 +14,7 @@ from crawler.cli.args import bounded_int, listen_host, port
 from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, db_path, parse_since, site_keys
 from crawler.cli.terminal import json_line, printable
 from crawler.cli.web import serve
-from storage import dedup, export
+from storage import dedup, dedup_index, export
 from storage.db import open_db
 from storage.search import QueryError, search
 
@@ -196,7 +196,7 @@ def cmd_dupes(args: argparse.Namespace) -> int:
     db = open_db(path, create=False, migrate=False) if args.backfill else open_db(path, readonly=True)
     try:
         if args.backfill:
-            print(f"indexed {dedup.index_stored(db)} stored articles", file=sys.stderr)
+            print(f"indexed {dedup_index.index_stored(db)} stored articles", file=sys.stderr)
         clusters = dedup.list_clusters(db, args.site, since)
     finally:
         db.close()

@@ -3,7 +3,9 @@
 Records are written in transactions of up to ``NEWS_STORE_BATCH`` records, at the latest
 ``NEWS_STORE_FLUSH_SECONDS`` after the first record of the batch arrived, and at spider close
 (storage/batch.py). A process killed meanwhile loses only the unflushed records, which are not
-"known" and so are fetched again by the next run; nothing committed is lost.
+"known" and so are fetched again by the next run; nothing committed is lost. A batch leaves
+``pending`` only once committed: a failing database is retried once, then the crawl stops
+(``storage_error``, exit 5) with the batch's URLs in the log and in ``url_log``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ class StoragePipeline:
         self.batch_size = max(1, settings.getint("NEWS_STORE_BATCH"))
         self.flush_seconds = settings.getfloat("NEWS_STORE_FLUSH_SECONDS")
         self.db: sqlite_utils.Database | None = None
-        self.full = False
+        self.full = False  # the database is full: the crawl is stopping
+        self.stopped = False  # the database failed: the crawl is stopping
+        self.closing = False
         self.pending: list[Write] = []
         self._timer: Any = None
 
@@ -52,14 +56,15 @@ class StoragePipeline:
         self.db = open_db(self.db_path, max_pages=self.crawler.settings.getint("NEWS_DB_MAX_PAGES"))
 
     def close_spider(self) -> None:
+        self.closing = True
         if self.db is not None:
             self.flush()
             self.db.close()
             self.db = None
 
     def process_item(self, item: Any) -> Any:
-        if self.full:
-            raise DropItem("storage is full; the crawl is stopping")
+        if self.full or self.stopped:
+            raise DropItem("storage failed; the crawl is stopping")
         write = self._write(item)
         if write is None:
             return item
@@ -91,28 +96,48 @@ class StoragePipeline:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending records in one transaction; on a full disk, stop the crawl."""
+        """Write the pending records in one transaction.
+
+        The batch stays pending until it is committed. A full disk stores what still fits and
+        stops the crawl; any other SQLite error is retried once, then stops the crawl with the
+        batch's URLs logged for the next run (exit 5 either way).
+        """
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        batch, self.pending = self.pending, []
-        if not batch or self.full:
+        batch = self.pending
+        if not batch or self.stopped or self.full:
             return
         assert self.db is not None
         try:
-            outcomes = save_articles(self.db, batch)
+            outcomes = self._save(batch)
         except sqlite3.OperationalError as exc:
             if not is_disk_full(exc):
-                raise
+                self._stop_for_storage_error(exc, batch)
+                return
             # The batch rolled back whole. Store what still fits, one record per transaction
             # as before batching, so no article is half-written; then stop.
             outcomes = self._store_singly(batch)
             self._stop_for_full_disk(exc, len(batch) - len(outcomes))
+        self.pending = []
         for write, outcome in zip(batch, outcomes, strict=False):
             if isinstance(outcome, Exception):
                 logger.error("not stored (%s): %s", outcome, _url(write))
             elif isinstance(write, ArticleWrite):
                 self._count(f"articles/{outcome}")
+
+    def _save(self, batch: list[Write]) -> list[Any]:
+        """:func:`save_articles`, once more after an error that is not a full disk (a lock held
+        past the busy timeout, an I/O error): the transaction rolled back whole, so the retry
+        writes the same batch from scratch."""
+        assert self.db is not None
+        try:
+            return save_articles(self.db, batch)
+        except sqlite3.OperationalError as exc:
+            if is_disk_full(exc):
+                raise
+            logger.warning("storing %d record(s) failed (%s); trying once more", len(batch), exc)
+            return save_articles(self.db, batch)
 
     def _store_singly(self, batch: list[Write]) -> list[Any]:
         assert self.db is not None
@@ -137,9 +162,39 @@ class StoragePipeline:
             exc,
             lost,
         )
+        self._close_spider("storage_full")
+
+    def _stop_for_storage_error(self, exc: Exception, batch: list[Write]) -> None:
+        """The database failed twice on this batch: stop, and leave the next run the URLs."""
+        self.stopped = True
+        self._count("errors/storage_error")
+        urls = [_url(w) for w in batch if isinstance(w, ArticleWrite)]
+        logger.error(
+            "database %s failed twice (%s): stopping the crawl; %d article(s) not stored, fetched again next run: %s",
+            self.db_path,
+            exc,
+            len(urls),
+            " ".join(urls),
+        )
+        # Not "known", they are fetched again next run if discovery lists them; the URL log
+        # makes sure of it (retry_urls). The database may refuse this too: the log line stays.
+        events = [
+            UrlWrite({**_event(w.record), "outcome": "error", "reason": "storage_error", "detail": str(exc)})
+            for w in batch
+            if isinstance(w, ArticleWrite)
+        ]
+        assert self.db is not None
+        try:
+            save_articles(self.db, events)
+        except sqlite3.Error as again:
+            logger.error("could not log them in url_log either: %s", again)
+        if not self.closing:
+            self._close_spider("storage_error")
+
+    def _close_spider(self, reason: str) -> None:
         engine = self.crawler.engine
         assert engine is not None
-        deferred_from_coro(engine.close_spider_async(reason="storage_full"))
+        deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def _count(self, key: str) -> None:
         assert self.crawler.stats is not None
@@ -149,7 +204,11 @@ class StoragePipeline:
 def article_write(item: ArticleItem) -> ArticleWrite:
     """What storage writes for a (valid) article: the record, its raw page and the URL first asked."""
     fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
-    return ArticleWrite(item.record(), item.raw_html, item.fetched_url, fetched_hash, item.alias_reason)
+    return ArticleWrite(item.record(), item.raw_html, item.fetched_url, fetched_hash, item.alias_reason, item.prepared)
+
+
+def _event(record: dict[str, Any]) -> dict[str, Any]:
+    return {"site": record["site"], "url": record["url"], "url_hash": record["url_hash"]}
 
 
 def _url(write: Write) -> str:

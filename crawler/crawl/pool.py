@@ -9,6 +9,9 @@ Processes are managed by pebble's ``ProcessPool``: a page that makes the extract
 killed after ``timeout`` seconds (pebble replaces the worker), a worker that dies is reported
 as a crash; both leave the other pages and the crawl running. One pool serves every spider of
 a process: :func:`acquire` starts it on first use, :func:`release` stops it with its last user.
+The workers come from a forkserver (see START_METHOD) and are started in a thread, so the
+reactor never waits for them. An article comes back with its storage form prepared
+(storage/prepared.py): the crawl process only writes.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 from urllib.parse import urljoin
@@ -28,11 +33,25 @@ from pebble import ProcessExpired, ProcessPool
 
 from crawler.extract import article as extraction
 from crawler.extract.items import ArticleItem
+from crawler.extract.pagemeta import decode_page, is_utf8
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase
 from crawler.sites.registry import sites
+from storage.prepared import prepare
 
 logger = logging.getLogger(__name__)
+
+# Workers are forked by a forkserver: a single-threaded process started once, with the
+# extraction modules preloaded. Forking the crawl process itself (Twisted's and pebble's
+# threads running) can deadlock a child on a lock some thread held, and Python 3.12 warns of
+# it (an error under pytest's warnings-as-errors). A replaced worker (after a timeout) is
+# still forked from the preloaded server: nothing is re-imported. `bench/perf --part startup`
+# measures the cost against fork.
+START_METHOD = "forkserver"
+_PRELOAD = ["crawler.crawl.pool", "crawler.sites.registry"]
+# Run in each worker as it starts (pebble's ``initializer``); a seam for tests that install a
+# stand-in extractor in the workers. None in production.
+worker_initializer: Callable[[], None] | None = None
 
 
 class ExtractTimeout(Exception):
@@ -49,12 +68,15 @@ class PageResult:
 
     ``url`` is the canonical URL the page is recorded under (its ``rel=canonical`` when that
     points inside the crawled site), ``canonical`` whether that declaration moved it, and
-    ``result`` the extraction itself, keyed to the real site's URL.
+    ``result`` the extraction itself, keyed to the real site's URL; an article comes with its
+    storage form prepared (``result.prepared``) when the page was sent as bytes. ``fault`` is
+    the encoding fault met decoding those bytes (``invalid_utf8``, ``charset_mismatch``), if any.
     """
 
     url: str
     canonical: bool
     result: ArticleItem | extraction.NotArticle
+    fault: str | None = None
 
 
 def extract_workers(settings: Any) -> int:
@@ -72,29 +94,62 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def _context(method: str) -> Any:
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(_PRELOAD)  # before the server starts; a no-op after
+    return context
+
+
+def _ready() -> None:
+    """The first task of a pool: done once its workers run."""
+
+
 @cache
 def _site(key: str) -> SiteConfig:
     return sites()[key]
 
 
-def extract_page(text: str, url: str, base_url: str, site_key: str, fetched_at: str | None = None) -> PageResult:
+def extract_page(
+    page: str | bytes,
+    url: str,
+    base_url: str,
+    site_key: str,
+    fetched_at: str | None = None,
+    declared: str | None = None,
+) -> PageResult:
     """Extract a page fetched at ``url`` (canonical, on ``base_url``) of site ``site_key``.
 
     A ``rel=canonical`` (or ``og:url``) pointing elsewhere on the crawled site becomes the
     record's URL; the record is keyed to the real site (``base_url`` rebased to the site's own).
-    Pure and module-level, so a worker process can run it.
+    ``page`` as bytes (``declared``: the charset the server named) is decoded here, and an
+    article's storage form (:func:`storage.prepared.prepare`, the page compressed) is computed
+    here too, so the crawl process only writes it. Pure and module-level, so a worker process
+    can run it.
     """
+    fault = None
+    if isinstance(page, bytes):
+        raw, text = page, decode_page(page, declared)
+        if "\ufffd" in text:
+            fault = "invalid_utf8"  # invalid bytes replaced, the page kept
+        elif declared and not is_utf8(declared):
+            fault = "charset_mismatch"  # declared another charset, was UTF-8
+    else:
+        raw, text = b"", page
     site = _site(site_key)
     origins = site.origins_for(base_url)
     tree = extraction.parse_html(text)
-    declared = extraction.page_canonical(tree) if tree is not None else None
+    declared_url = extraction.page_canonical(tree) if tree is not None else None
     moved = False
-    if declared:
-        target = canonical_url(urljoin(url, declared))
+    if declared_url:
+        target = canonical_url(urljoin(url, declared_url))
         if origin(target) in origins and target != url:
             url, moved = target, True
     record_url = rebase(url, origin(url), site.base_url) if origin(url) in origins else url
-    return PageResult(url, moved, extraction.extract(text, record_url, site, fetched_at=fetched_at))
+    result = extraction.extract(text, record_url, site, fetched_at=fetched_at)
+    if isinstance(result, ArticleItem) and raw:
+        result = replace(result, prepared=prepare(result.record(), raw))
+    return PageResult(url, moved, result, fault)
 
 
 class ExtractionPool:
@@ -103,22 +158,50 @@ class ExtractionPool:
     ``workers == 0`` extracts in the calling process (no timeout can apply there).
     """
 
-    def __init__(self, workers: int, timeout: float) -> None:
+    def __init__(
+        self,
+        workers: int,
+        timeout: float,
+        start_method: str = START_METHOD,
+        initializer: Callable[[], None] | None = None,
+    ) -> None:
         self.workers = workers
         self.timeout = timeout
         self._pool: ProcessPool | None = None
+        self._ready: Future[None] = Future()
         if workers > 0:
-            # fork: a replaced worker (after a timeout) is ready at once, without re-importing
-            # Scrapy and trafilatura, and the workers share the parent's loaded modules.
-            self._pool = ProcessPool(max_workers=workers, context=multiprocessing.get_context("fork"))
+            self._pool = ProcessPool(
+                max_workers=workers, context=_context(start_method), initializer=initializer or worker_initializer
+            )
             # pebble feeds each worker its next page from threads of this process; while the
             # reactor thread is busy they wait for the GIL up to the switch interval (5 ms by
             # default), which left the workers idle half the time. 0.5 ms hands it over sooner.
             sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+            # Starting the workers waits for the forkserver to import the extraction modules
+            # (a second or two): a thread does it, so the reactor never waits; pages submitted
+            # before it is done wait in ``extract`` (or block ``submit`` outside the reactor).
+            threading.Thread(target=self._start, name="extraction-pool-start", daemon=True).start()
 
-    def submit(self, text: str, url: str, base_url: str, site_key: str, fetched_at: str | None = None) -> Future[Any]:
-        """Schedule one page; the future gives a :class:`PageResult` or raises ExtractTimeout / ExtractCrash."""
-        args = (text, url, base_url, site_key, fetched_at)
+    def _start(self) -> None:
+        assert self._pool is not None
+        try:
+            self._pool.schedule(_ready).result()
+            self._ready.set_result(None)
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+
+    def submit(
+        self,
+        page: str | bytes,
+        url: str,
+        base_url: str,
+        site_key: str,
+        fetched_at: str | None = None,
+        declared: str | None = None,
+    ) -> Future[Any]:
+        """Schedule one page (see :func:`extract_page`); the future gives a :class:`PageResult`
+        or raises ExtractTimeout / ExtractCrash."""
+        args = (page, url, base_url, site_key, fetched_at, declared)
         if self._pool is None:
             done: Future[Any] = Future()
             try:
@@ -126,6 +209,7 @@ class ExtractionPool:
             except Exception as exc:
                 done.set_exception(exc)
             return done
+        self._ready.result()
         inner = self._pool.schedule(extract_page, args=args, timeout=self.timeout)
         outer: Future[Any] = Future()
 
@@ -143,10 +227,19 @@ class ExtractionPool:
         return outer
 
     async def extract(
-        self, text: str, url: str, base_url: str, site_key: str, fetched_at: str | None = None
+        self,
+        page: str | bytes,
+        url: str,
+        base_url: str,
+        site_key: str,
+        fetched_at: str | None = None,
+        declared: str | None = None,
     ) -> PageResult:
         """:meth:`submit`, awaited on the running asyncio loop (the reactor's)."""
-        result: PageResult = await asyncio.wrap_future(self.submit(text, url, base_url, site_key, fetched_at))
+        if self._pool is not None and not self._ready.done():
+            await asyncio.wrap_future(self._ready)
+        future = self.submit(page, url, base_url, site_key, fetched_at, declared)
+        result: PageResult = await asyncio.wrap_future(future)
         return result
 
     def close(self) -> None:

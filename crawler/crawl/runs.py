@@ -46,10 +46,12 @@ def run_counters(stats: dict[str, Any]) -> dict[str, Any]:
 def run_status(stats: dict[str, Any], finish_reason: str) -> str:
     """``ok``, ``errors`` (finished, some fetches failed), ``failed`` (nothing fetched),
     ``interrupted`` (stopped by SIGTERM/SIGINT), ``storage_full`` (stopped: the database could
-    take no more) or ``storage_error`` (stopped: the database could not be written)."""
+    take no more) or ``storage_error`` (stopped: the database could not be written, or failed on a batch twice)."""
     counters = run_counters(stats)
     if finish_reason in ("storage_full", "storage_error"):
         return finish_reason
+    if stats.get(PREFIX + "errors/storage_error"):  # a batch failed twice: the run stopped
+        return "storage_error"
     if finish_reason == "shutdown":  # Scrapy's reason for a stop by signal
         return "interrupted"
     if counters["pages_fetched"] + counters["not_modified"] == 0 or finish_reason != "finished":

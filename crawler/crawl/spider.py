@@ -117,6 +117,7 @@ class NewsSpider(scrapy.Spider):
     # --- discovery ------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        self._extraction_pool()  # its workers start (in a thread) while discovery runs
         for path in self.site.feeds:
             yield self._request(path, self.parse_feed, kind="feed", conditional=True)
         if self.site.feed_index:
@@ -249,6 +250,10 @@ class NewsSpider(scrapy.Spider):
         next_path = self.site.pagination.format(path=path, n=page)  # type: ignore[union-attr]
         request = self._request(next_path, self.parse_listing, kind="listing", cb_kwargs={"path": path, "page": page})
         request.meta["handle_httpstatus_list"] = [404]
+        # After the articles already found: a deep walk (a backfill, a first crawl) then keeps a
+        # listing page's worth of article requests queued, not the whole archive's (memory
+        # stays flat with the archive's size, bench/perf --part memory).
+        request.priority = -1
         return request
 
     def _listing_event(self, path: str, page: int, outcome: str, reason: str) -> UrlEvent:
@@ -300,11 +305,13 @@ class NewsSpider(scrapy.Spider):
         self._count("pages/article")
         first = canonical_url(response.meta.get("redirect_urls", [response.url])[0])
         url = canonical_url(response.url)
-        text = self._inspect(response)
         if not response.body.strip():
             self._count("faults/empty")
         try:
-            page = await self._extraction_pool().extract(text, url, self.base_url, self.site.key, now_iso())
+            # The bytes go to the worker: it decodes them, and compresses the page for storage.
+            page = await self._extraction_pool().extract(
+                response.body, url, self.base_url, self.site.key, now_iso(), _declared_charset(response)
+            )
         except (ExtractTimeout, ExtractCrash) as exc:
             kind = "extract_timeout" if isinstance(exc, ExtractTimeout) else "extract_crash"
             self._count(f"errors/{kind}")
@@ -316,6 +323,8 @@ class NewsSpider(scrapy.Spider):
             self.logger.warning("extraction failed (%s: %s): %s", type(exc).__name__, exc, url)
             yield self._event(first, "error", "extract_error", f"{type(exc).__name__}; will be retried on the next run")
             return
+        if page.fault:
+            self._count(f"faults/{page.fault}")
         result = page.result
         if isinstance(result, NotArticle):
             if result.reason in _FAULTS:
@@ -336,7 +345,7 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _extraction_pool(self) -> ExtractionPool:
-        """The crawl's extraction pool, started at the first article page (shared by spiders)."""
+        """The crawl's extraction pool, started with the spider (shared by spiders)."""
         if self._pool is None:
             settings = self.crawler.settings
             self._pool = pool.acquire(pool.extract_workers(settings), settings.getfloat("NEWS_EXTRACT_TIMEOUT"))

@@ -2,8 +2,8 @@
 
 Workers append finished records (articles with their raw page, URL events) to the Stream
 ``<prefix>:records``; this process reads them through the consumer group ``ingest`` and stores
-each with the same code as the storage pipeline (``storage.batch.save_one``: aliases, versions,
-near-duplicate clusters, URL events). Delivery is at least once: an entry is
+each read batch in one transaction with the same code as the storage pipeline
+(``storage.batch.save_articles``: aliases, versions, near-duplicate clusters, URL events). Delivery is at least once: an entry is
 acknowledged (and deleted from the Stream) only after its SQLite transaction committed, and on
 start the entries a killed predecessor had read but not acknowledged are claimed and stored
 first. Writes are idempotent (a replayed record is a ``duplicate``, an alias or URL event is
@@ -43,7 +43,7 @@ from crawler.distributed.worker import (
 from crawler.extract.items import ArticleItem, UrlEvent
 from crawler.sites.registry import sites
 from storage.articles import known_url_hashes
-from storage.batch import UrlWrite, save_one
+from storage.batch import UrlWrite, Write, save_articles
 from storage.crawlstate import unfinished_listings
 
 logger = logging.getLogger(__name__)
@@ -175,11 +175,21 @@ class Ingest:
         return [entry for _, entries in answer or [] for entry in entries]
 
     def _store(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        stored_articles = False
+        """Store a read batch in one transaction (the pipeline's batched path), then acknowledge it."""
+        writes: list[Write] = []
         for _, fields in entries:
-            outcome = self._store_one(fields)
-            self.stats.outcomes[outcome] += 1
-            stored_articles = stored_articles or outcome in ("new", "updated", "alias", "url_event")
+            decoded = self._decode(fields)
+            if isinstance(decoded, str):
+                self.stats.outcomes[decoded] += 1
+            else:
+                writes.append(decoded)
+        outcomes = save_articles(self.db, writes)
+        for write, outcome in zip(writes, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                logger.error("ingest: not stored (%s): %s", outcome, write)
+                outcome = "failed"
+            self.stats.outcomes["url_event" if outcome == "logged" else str(outcome)] += 1
+        stored_articles = any(o in ("new", "updated", "alias", "logged") for o in outcomes)
         ids = [entry_id for entry_id, _ in entries]
         pipe = self.server.pipeline(transaction=True)
         pipe.xack(self.keys.records, INGEST_GROUP, *ids)
@@ -189,21 +199,21 @@ class Ingest:
         self.stats.batches += 1
         self._dirty = self._dirty or stored_articles
 
-    def _store_one(self, fields: dict[bytes, bytes]) -> str:
+    def _decode(self, fields: dict[bytes, bytes]) -> Write | str:
+        """The write of a Stream entry, or why there is none."""
         try:
             item = decode_record(fields, self.config.max_page_bytes or MAX_PAGE_BYTES)
         except (ValueError, TypeError) as exc:
             logger.error("ingest: undecodable record dropped: %s", exc)
             return "undecodable"
         if isinstance(item, UrlEvent):
-            save_one(self.db, UrlWrite(dict(vars(item))))
-            return "url_event"
+            return UrlWrite(dict(vars(item)))
         if not isinstance(item, ArticleItem):
             return "unknown"
         if item.missing_fields():
             return "invalid_record"
         # The storage pipeline's own path: versions, aliases and near-duplicate clusters alike.
-        return str(save_one(self.db, article_write(item)))
+        return article_write(item)
 
 
 def run_ingest(url: str, db: sqlite_utils.Database, config: IngestConfig) -> IngestStats:

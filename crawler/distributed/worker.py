@@ -34,7 +34,7 @@ import socket
 import time
 import uuid
 import zlib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import redis
@@ -394,7 +394,7 @@ def encode_record(item: Any) -> dict[bytes, bytes] | None:
     if isinstance(item, UrlEvent):
         return {b"type": b"url_event", b"data": json.dumps(asdict(item), ensure_ascii=False).encode()}
     if isinstance(item, ArticleItem):
-        data = {k: v for k, v in asdict(item).items() if k != "raw_html"}
+        data = {k: v for k, v in asdict(replace(item, prepared=None)).items() if k not in ("raw_html", "prepared")}
         return {
             b"type": b"article",
             b"data": json.dumps(data, ensure_ascii=False).encode(),

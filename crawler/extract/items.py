@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from storage.prepared import PreparedArticle
 
 # Field order of stored, exported and printed records.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -74,15 +76,24 @@ class ArticleItem:
     # Which rule produced each field ("site:<selector>", "generic:<rule>", "none"): counted
     # in the crawl stats for `newscrawl health` and `probe`, never stored in the record.
     field_sources: dict[str, str] = field(default_factory=dict, repr=False)
+    # What storage computes per article without the database (storage/prepared.py), done by
+    # the extraction worker so the crawl process only writes; None: storage computes it.
+    prepared: PreparedArticle | None = field(default=None, repr=False, compare=False)
 
     def record(self) -> dict[str, Any]:
-        """The public record, in :data:`RECORD_FIELDS` order."""
-        data = asdict(self)
-        return {name: data[name] for name in RECORD_FIELDS}
+        """The public record, in :data:`RECORD_FIELDS` order (lists copied, as ``asdict`` would,
+        without deep-copying the page and the prepared form it does not need)."""
+        return {name: _copied(getattr(self, name)) for name in RECORD_FIELDS}
 
     def missing_fields(self) -> list[str]:
         """The :data:`REQUIRED_FIELDS` this record lacks (empty counts as missing)."""
         return [name for name in REQUIRED_FIELDS if not getattr(self, name)]
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, list):
+        return [dict(v) if isinstance(v, dict) else v for v in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,9 @@ def test_backfill_reaches_beyond_the_first_listing_pages(server: ReplicaServer, 
 
 def test_sigkill_mid_run_loses_nothing(server: ReplicaServer, tmp_path: Path) -> None:
     site, base, db_path = server.sites["cao"], server.base_url("cao"), tmp_path / "news.sqlite3"
-    slow = [sys.executable, "-m", "crawler.cli", *crawl_args(server, db_path, "cao", delay=0.4)]
+    # Slow enough that the kill lands mid-run even when the extraction workers (a forkserver
+    # importing the extraction modules) take seconds to start on a loaded machine.
+    slow = [sys.executable, "-m", "crawler.cli", *crawl_args(server, db_path, "cao", delay=1.0)]
     proc = subprocess.Popen(slow, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     stored = 0

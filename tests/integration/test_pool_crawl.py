@@ -1,8 +1,8 @@
 """A crawl whose extractor hangs on one page and dies on another still completes.
 
-The fault is injected test-only: the crawl subprocess replaces ``crawler.extract.article.extract``
-before it starts (the workers are forked from it, so they run the replacement). Production code
-has no trigger for it.
+The fault is injected test-only: the crawl subprocess sets the pool's worker initializer to
+``tests.faulty_extraction.install``, which replaces ``crawler.extract.article.extract`` in each worker.
+Production code has no trigger for it.
 """
 
 from __future__ import annotations
@@ -20,17 +20,10 @@ from crawler.testing.server import ReplicaServer
 from tests.helpers import REPO, crawl_args
 
 PATCHED_CLI = """
-import os, sys, time
-from crawler.extract import article as extraction
-real = extraction.extract
-def extract(page, *args, **kwargs):
-    text = page if isinstance(page, str) else page.decode("utf-8", "replace")
-    if "TEST-HANG" in text:
-        time.sleep(600)
-    if "TEST-CRASH" in text:
-        os._exit(3)
-    return real(page, *args, **kwargs)
-extraction.extract = extract
+import sys
+from crawler.crawl import pool
+from tests import faulty_extraction
+pool.worker_initializer = faulty_extraction.install
 from crawler.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -115,12 +115,12 @@ def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: 
     from datasette.utils import escape_fts  # type: ignore[import-untyped]
 
     from crawler.cli.web import metadata
-    from storage import dedup
+    from storage import dedup_index
 
     db = build_replica_db(tmp_path / "news.sqlite3")
     queries = metadata(db, "news")["databases"]["news"]["queries"]
     assert "duplicate_clusters" in queries, "the schema has the cluster tables (migration m013)"
-    dedup.index_stored(db)  # the replicas hold one story republished by three outlets
+    dedup_index.index_stored(db)  # the replicas hold one story republished by three outlets
     db.conn.create_function("escape_fts", 1, escape_fts)
     params = {"q": "Đà Lat", "url": DRUG_RING_URL}
     for name, query in queries.items():

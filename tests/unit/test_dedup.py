@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 import numpy as np
 import sqlite_utils
 
-from storage import dedup, tables
+from storage import dedup, dedup_index, tables
+from storage.db import open_db
 from storage.text import content_hash
 
 LEAD = (
@@ -93,10 +95,10 @@ def index(db: sqlite_utils.Database, record: dict[str, str]) -> dedup.DupResult:
     if not next(db.query("select 1 from articles where url_hash = ?", [record["url_hash"]]), None):
         db.table("articles").insert(record)
     text = dedup.dedup_text(record["lead"], record["body"])
-    return dedup.index_article(db, record["url_hash"], record["site"], record["published_at"], text)
+    return dedup_index.index_article(db, record["url_hash"], record["site"], record["published_at"], text)
 
 
-def snapshot(db: sqlite_utils.Database) -> dict[str, list[tuple[object, ...]]]:
+def snapshot(db: sqlite_utils.Database, articles: bool = True) -> dict[str, list[tuple[object, ...]]]:
     columns = {
         tables.SIGNATURES: "url_hash, site, published_at, num_perm, signature",
         tables.BAND_ROWS: "band, bucket, url_hash",
@@ -104,6 +106,8 @@ def snapshot(db: sqlite_utils.Database) -> dict[str, list[tuple[object, ...]]]:
         tables.MEMBERS: "url_hash, cluster_id, similarity",
         "articles": "url_hash, content_hash",
     }
+    if not articles:
+        del columns["articles"]
     return {name: sorted(db.execute(f"select {cols} from {name}").fetchall()) for name, cols in columns.items()}
 
 
@@ -205,7 +209,7 @@ def test_an_article_joining_two_clusters_merges_them_into_the_oldest(db: sqlite_
     near_c[:10] += 1
     bridge = np.concatenate([a[:64], c[64:]])  # estimated Jaccard 0.5 to both
     for key, sig, day in (("a", a, 1), ("a2", near_a, 2), ("c", c, 3), ("c2", near_c, 4), ("b", bridge, 5)):
-        result = dedup.index_signature(db, key, "cao", f"2025-01-0{day}T00:00:00+07:00", sig)
+        result = dedup_index.index_signature(db, key, "cao", f"2025-01-0{day}T00:00:00+07:00", sig)
 
     assert result.cluster_id == 1
     assert db.execute(f"select cluster_id, merged_into from {tables.CLUSTERS}").fetchall() == [(1, None), (2, 1)]
@@ -214,17 +218,73 @@ def test_an_article_joining_two_clusters_merges_them_into_the_oldest(db: sqlite_
 
 
 def test_a_text_without_words_is_not_indexed(db: sqlite_utils.Database) -> None:
-    assert dedup.index_article(db, "x", "cao", None, " … ") == dedup.DupResult(None, [])
+    assert dedup_index.index_article(db, "x", "cao", None, " … ") == dedup.DupResult(None, [])
     assert db.execute(f"select count(*) from {tables.SIGNATURES}").fetchone()[0] == 0
 
 
 def test_candidate_lookup_uses_the_band_index_not_a_scan(db: sqlite_utils.Database) -> None:
     # A scan here would make every insert linear in the number of indexed articles.
-    plan = [
-        row[3] for row in db.execute("explain query plan " + dedup.candidate_sql(dedup.BANDS), [0] * 2 * dedup.BANDS)
+    plan = [row[3] for row in db.execute("explain query plan " + dedup_index.CANDIDATES_SQL, ["[[0, 0]]", 49])]
+    assert any("SEARCH b USING PRIMARY KEY (band=? AND bucket=? AND seq>?)" in step for step in plan), plan
+    assert any("SEARCH x USING PRIMARY KEY (band=? AND bucket=?)" in step for step in plan), plan
+    assert not any(step.startswith(("SCAN b", "SCAN x", f"SCAN {dedup.BAND_ROWS}")) for step in plan), plan
+
+
+def test_a_crowded_bucket_is_read_newest_first_up_to_the_cap(db: sqlite_utils.Database) -> None:
+    # Issue 17: the cap keeps the most recently indexed rows of a bucket, not whichever come first.
+    rng = np.random.default_rng(7)
+    shared = rng.integers(0, 2**32, dedup.ROWS, dtype=np.uint32)  # band 0 equal in every signature
+    keys = [f"a{i:03d}" for i in range(dedup.BUCKET_CAP + 20)]
+    for i, key in enumerate(reversed(keys)):  # indexed in the reverse of url_hash order
+        sig = rng.integers(0, 2**32, dedup.NUM_PERM, dtype=np.uint32)
+        sig[: dedup.ROWS] = shared
+        dedup_index.index_signature(db, key, "cao", f"2025-01-01T00:{i // 60:02d}:{i % 60:02d}+07:00", sig)
+    bucket = dedup.band_keys(sig)[0]
+    newest = dedup_index._candidates(db, {bucket}, dedup.BUCKET_CAP)[bucket]
+    assert newest == keys[: dedup.BUCKET_CAP]  # the last indexed first
+
+
+def test_a_batch_indexes_as_its_entries_would_one_by_one(db: sqlite_utils.Database) -> None:
+    rng = np.random.default_rng(3)
+    a, c = (rng.integers(0, 2**32, dedup.NUM_PERM, dtype=np.uint32) for _ in range(2))
+    near_a, near_c = a.copy(), c.copy()
+    near_a[-10:] += 1
+    near_c[:10] += 1
+    bridge = np.concatenate([a[:64], c[64:]])
+    edited = near_a.copy()
+    edited[:20] += 7
+    texts = {r["url_hash"]: r for r in (THANHTRA_COPY, ORIGINAL, SAME_TOPIC, CAO_COPY)}
+    entries: list[tuple[str, str, object]] = [
+        *(
+            (k, str(r["published_at"]), dedup.signature(dedup.dedup_text(r["lead"], r["body"])))
+            for k, r in texts.items()
+        ),
+        ("a2", "2025-01-02T00:00:00+07:00", near_a),
+        ("c", "2025-01-03T00:00:00+07:00", c),
+        ("a", "2025-01-04T00:00:00+07:00", a),  # earlier than nothing: indexed after its copy
+        ("c2", "2025-01-01T00:00:00+07:00", near_c),  # the new original of c's story
+        ("b", "2025-01-05T00:00:00+07:00", bridge),  # merges the two stories
+        ("a2", "2024-12-31T00:00:00+07:00", edited),  # indexed again, edited and redated
+        ("ORIGINAL-again", str(ORIGINAL["published_at"]), dedup.signature(dedup.dedup_text(LEAD, ORIGINAL["body"]))),
     ]
-    assert any(f"SEARCH {tables.BAND_ROWS} USING PRIMARY KEY (band=? AND bucket=?)" in step for step in plan)
-    assert not any(f"SCAN {tables.BAND_ROWS}" in step for step in plan)
+    one_by_one = open_db(":memory:")
+    alone = []
+    for key, published, sig in entries:
+        assert sig is not None
+        alone.append(dedup_index.index_signature(one_by_one, key, "cao", published, sig))  # type: ignore[arg-type]
+    batch = dedup_index.index_batch(
+        db,
+        [
+            dedup_index.Entry(key, "cao", published, sig, tuple(dedup.band_keys(sig)))  # type: ignore[arg-type]
+            for key, published, sig in entries
+        ],
+    )
+    assert batch == alone
+    assert snapshot(db, articles=False) == snapshot(one_by_one, articles=False)
+    clusters = [replace(c, created_at="") for c in dedup.list_clusters(db)]
+    assert clusters == [replace(c, created_at="") for c in dedup.list_clusters(one_by_one)]
+    # Same date, ties by url_hash; the edited copy moved before every other member of its story.
+    assert [c.original for c in clusters] == ["ORIGINAL-again", "a2"]
 
 
 def test_band_layout_fits_the_signature() -> None:
@@ -239,7 +299,7 @@ def test_index_stored_backfills_the_articles_without_signature(db: sqlite_utils.
         db.table("articles").insert(record)
     db.table("articles").insert(dict(ORIGINAL, url_hash="empty", lead="", body=" … "))  # no words: read, not indexed
 
-    assert dedup.index_stored(db) == 4
-    assert dedup.index_stored(db) == 1  # only the wordless one is left, and it is not an endless loop
+    assert dedup_index.index_stored(db) == 4
+    assert dedup_index.index_stored(db) == 1  # only the wordless one is left, and it is not an endless loop
     [cluster] = dedup.list_clusters(db)
     assert [m.url_hash for m in cluster.members] == ["bocongan-1", "cao-2", "thanhtra-3"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+import warnings
 
 import pytest
 
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
 from crawler.extract import article as extraction
+from tests import faulty_extraction
 from tests.helpers import real_page, replica, site_keys
 
 
@@ -40,26 +43,10 @@ def test_in_process_pool_is_the_same_function() -> None:
         assert pool.submit(*page).result() == extract_page(*page)
 
 
-def _pathological(page: str | bytes, *args: object, **kwargs: object) -> object:
-    # Test-only stand-in for extraction bugs, inherited by the forked workers.
-    text = page if isinstance(page, str) else page.decode("utf-8", "replace")
-    if "TEST-HANG" in text:
-        time.sleep(600)
-    if "TEST-CRASH" in text:
-        os._exit(3)
-    return _REAL(page, *args, **kwargs)
-
-
-_REAL = extraction.extract
-
-
-def test_a_hanging_page_is_killed_and_a_crash_is_reported_while_other_pages_finish(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(extraction, "extract", _pathological)
+def test_a_hanging_page_is_killed_and_a_crash_is_reported_while_other_pages_finish() -> None:
     text, url, base, key = _pages()[0]
     started = time.monotonic()
-    with ExtractionPool(2, timeout=1.5) as pool:
+    with ExtractionPool(2, timeout=1.5, initializer=faulty_extraction.install) as pool:
         hang = pool.submit(text + "<!-- TEST-HANG -->", url, base, key)
         crash = pool.submit(text + "<!-- TEST-CRASH -->", url, base, key)
         fine = [pool.submit(text, url, base, key) for _ in range(4)]
@@ -71,3 +58,47 @@ def test_a_hanging_page_is_killed_and_a_crash_is_reported_while_other_pages_fini
         # the pool replaced the killed workers and goes on
         assert isinstance(pool.submit(text, url, base, key).result(timeout=30).result, extraction.ArticleItem)
     assert time.monotonic() - started < 20
+
+
+def test_workers_are_not_forked_from_the_threaded_crawl_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 16.14: the crawl process runs Twisted's and pebble's threads; os.fork() there can
+    # deadlock a child on a lock a thread held, and Python 3.12 warns of it (DeprecationWarning,
+    # an error under this suite's warnings-as-errors). The workers come from a forkserver.
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    busy = threading.Event()
+    thread = threading.Thread(target=busy.wait, daemon=True)
+    thread.start()  # a thread of our own, as the reactor process has
+    page = _pages()[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with ExtractionPool(2, timeout=30.0) as pool:
+                results = [pool.submit(*page).result(timeout=60) for _ in range(4)]
+    finally:
+        busy.set()
+    assert all(isinstance(r.result, extraction.ArticleItem) for r in results)
+    assert forks == [], "the pool forked the calling process"
+
+
+def test_a_page_sent_as_bytes_comes_back_prepared_for_storage() -> None:
+    # Issue 17: the worker does what storage would do per article without the database.
+    from storage.prepared import prepare
+
+    site = replica("cao")
+    route = site.routes_of("article")[0]
+    raw = real_page(site, route)
+    args = (site.real_base + route.path, site.real_base, "cao", "2026-01-01T00:00:00+00:00")
+    with ExtractionPool(1, timeout=30.0) as pool:
+        page = pool.submit(raw, *args).result(timeout=60)
+    item = page.result
+    assert isinstance(item, extraction.ArticleItem) and item.prepared is not None
+    assert item.prepared == prepare(item.record(), raw)
+    assert item.prepared.html_gz is not None and item.prepared.signature is not None
+    assert item.record() == extract_page(extraction.decode_page(raw), *args).result.record()  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from crawler.cli import main
 from crawler.extract.dates import parse_any, parse_published
-from storage import dedup
+from storage import dedup, dedup_index
 from storage.articles import save_article
 from storage.db import open_db
 from storage.export import iter_records
@@ -86,7 +86,7 @@ def test_search_since_counts_a_date_as_its_whole_day(db: sqlite_utils.Database) 
 
 
 def test_dupes_since_counts_a_date_as_its_whole_day(db: sqlite_utils.Database) -> None:
-    dedup.index_stored(db)
+    dedup_index.index_stored(db)
     clusters = dedup.list_clusters(db, since="2024-03-15T10:00:00+07:00")
     assert clusters, "the three near-identical texts form a cluster"
     assert dedup.list_clusters(db, since="2024-03-16T00:00:00+07:00") == []

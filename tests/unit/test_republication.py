@@ -16,7 +16,7 @@ import sqlite_utils
 from crawler.extract.article import NotArticle, extract
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import sites
-from storage import dedup, tables
+from storage import dedup, dedup_index, tables
 from tests.helpers import real_page, replica, site_keys
 
 ORIGINAL = ("bocongan", "1783311539")
@@ -48,7 +48,7 @@ def _indexed(db: sqlite_utils.Database, records: dict[tuple[str, str], dict[str,
         columns = ("url_hash", "site", "url", "title", "body", "published_at", "content_hash")
         db.table("articles").insert({c: record[c] for c in columns})
         published_at = str(record["published_at"])
-        dedup.index_article(db, str(record["url_hash"]), str(record["site"]), published_at, text(record))
+        dedup_index.index_article(db, str(record["url_hash"]), str(record["site"]), published_at, text(record))
 
 
 def url_hash(records: dict[tuple[str, str], dict[str, object]], key: tuple[str, str]) -> str:
@@ -86,5 +86,7 @@ def test_the_same_ministry_story_sharing_boilerplate_stays_alone(
     assert len(dedup.shingles(text(unrelated)) & dedup.shingles(text(original))) >= 30
     members = db.execute(f"select count(*) from {tables.MEMBERS} where url_hash = ?", [unrelated["url_hash"]])
     assert members.fetchone()[0] == 0
-    again = dedup.index_article(db, str(unrelated["url_hash"]), "cao", str(unrelated["published_at"]), text(unrelated))
+    again = dedup_index.index_article(
+        db, str(unrelated["url_hash"]), "cao", str(unrelated["published_at"]), text(unrelated)
+    )
     assert again == dedup.DupResult(None, [])

@@ -10,6 +10,7 @@ import sqlite_utils
 
 from crawler.extract.urls import url_hash
 from storage.articles import known_url_hashes, save_article, versions
+from storage.batch import ArticleWrite, UrlWrite, Write, save_articles, save_one
 from storage.crawlstate import log_url
 from storage.db import StorageError, open_db
 from storage.text import content_hash
@@ -119,3 +120,52 @@ def test_not_a_database_is_a_one_line_error(tmp_path: Any) -> None:
     assert str(bogus) in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(StorageError):
         open_db(tmp_path)
+
+
+def _tables(db: sqlite_utils.Database) -> dict[str, list[tuple[Any, ...]]]:
+    queries = {
+        "articles": "select * from articles order by rowid",
+        "article_versions": "select * from article_versions order by rowid",
+        "aliases": "select * from aliases order by alias_hash",
+        "pages": "select * from pages order by url_hash",
+        "url_log": "select url_hash, url, site, outcome, reason, detail from url_log order by url_hash",
+        "fts": "select rowid, * from articles_fts order by rowid",
+        "members": "select url_hash, cluster_id from dup_members order by url_hash",
+    }
+    return {name: db.execute(sql).fetchall() for name, sql in queries.items()}
+
+
+def test_a_batch_stores_what_its_records_stored_one_by_one_would() -> None:
+    # Issue 17: the set-based path decides each record against the batch's earlier records.
+    base = "https://congan.com.vn/vu-an/"
+    twin_text = "Cùng một bài, hai chuyên mục. " * 40
+    writes: list[Write] = [
+        ArticleWrite(record(base + "a_1.html"), b"<html>a</html>"),
+        ArticleWrite(record(base + "b_2.html", body=twin_text), b"<html>b</html>"),
+        ArticleWrite(record(base + "c_3.html", body=twin_text), b"<html>c</html>"),  # alias of b
+        UrlWrite(
+            {
+                "site": "cao",
+                "url": base + "x",
+                "url_hash": url_hash(base + "x"),
+                "outcome": "dropped",
+                "reason": "too_short",
+                "detail": "",
+            }
+        ),
+        ArticleWrite(record(base + "a_1.html"), b"<html>a</html>"),  # duplicate
+        ArticleWrite(record(base + "a_1.html", body="Đã sửa. " * 60), b"<html>a2</html>"),  # updated
+        ArticleWrite(
+            record(base + "d_4.html", body="Bài khác hẳn. " * 50),
+            b"<html>d</html>",
+            fetched_url=base + "old_4.html",
+            fetched_hash=url_hash(base + "old_4.html"),
+            alias_reason="redirect",
+        ),
+        ArticleWrite(record(base + "e_5.html", body="Đã sửa. " * 60, title="Bản sao"), b"<html>e</html>"),
+    ]
+    batched, alone = open_db(":memory:"), open_db(":memory:")
+    outcomes = save_articles(batched, writes)
+    assert outcomes == [save_one(alone, w) for w in writes]
+    assert outcomes == ["new", "new", "alias", "logged", "duplicate", "updated", "new", "new"]
+    assert _tables(batched) == _tables(alone)

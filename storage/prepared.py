@@ -1,0 +1,52 @@
+"""What the storage path needs of an article that no database is needed to compute.
+
+:func:`prepare` is pure and cheap to ship between processes: the crawl runs it in the extraction
+workers (crawler/pool.py), so the process that owns the database only moves finished rows into
+SQLite. The storage path prepares the writes that arrive without it (``ingest``, ``reextract``,
+tests) itself, with the same function.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from storage import dedup
+
+# Record fields stored as JSON text.
+JSON_FIELDS = ("authors", "tags", "images")
+# zlib level of stored pages: 6 is zlib's default trade-off, ~4x smaller than the page.
+PAGE_LEVEL = 6
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """One article's JSON columns, compressed page, MinHash signature and LSH band keys.
+
+    ``signature`` is :data:`storage.dedup.NUM_PERM` little-endian uint32 (None: the text has no
+    words and is not indexed); ``bands`` its (band, bucket) keys; ``html_gz`` None when there
+    is no page to store.
+    """
+
+    json_columns: dict[str, str]
+    html_gz: bytes | None
+    signature: bytes | None
+    bands: tuple[tuple[int, int], ...]
+
+    def row(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The ``articles`` columns of ``record``: its fields, the list fields as JSON."""
+        return {**record, **{k: v for k, v in self.json_columns.items() if k in record}}
+
+
+def prepare(record: dict[str, Any], raw_html: bytes = b"") -> PreparedArticle:
+    """Everything :func:`storage.batch.save_articles` computes per article before SQL."""
+    json_columns = {k: json.dumps(record[k], ensure_ascii=False) for k in JSON_FIELDS if k in record}
+    sig = dedup.signature(dedup.dedup_text(record.get("lead"), record.get("body")))
+    return PreparedArticle(
+        json_columns,
+        zlib.compress(raw_html, PAGE_LEVEL) if raw_html else None,
+        dedup.signature_blob(sig) if sig is not None else None,
+        tuple(dedup.band_keys(sig)) if sig is not None else (),
+    )
