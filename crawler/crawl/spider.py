@@ -52,6 +52,9 @@ class NewsSpider(scrapy.Spider):
     """Crawls one site from its entry points; ``-a base_url=`` points it at a replica or mirror."""
 
     site: ClassVar[SiteConfig]
+    # Articles are extracted in the worker pool (started with the spider); the probe extracts
+    # its few pages in-process and starts no pool.
+    extracts_in_pool: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -117,7 +120,8 @@ class NewsSpider(scrapy.Spider):
     # --- discovery ------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
-        self._extraction_pool()  # its workers start (in a thread) while discovery runs
+        if self.extracts_in_pool:
+            self._extraction_pool()  # its workers start (in a thread) while discovery runs
         for path in self.site.feeds:
             yield self._request(path, self.parse_feed, kind="feed", conditional=True)
         if self.site.feed_index:
