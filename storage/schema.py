@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from storage.search import create_indexes
+from storage.search import create_indexes, detectable, drop_indexes
 from storage.tables import create_dedup_tables, create_quality_tables
 
 migrations = Migrations("newscrawl")
@@ -147,3 +147,12 @@ def m014_source(db: sqlite_utils.Database) -> None:
     """The credit of a republished text ("Theo TTXVN" -> "TTXVN"), apart from its authors."""
     if "source" not in db["articles"].columns_dict:
         db.table("articles").add_column("source", str)
+
+
+@migrations()
+def m030_fts_detectable(db: sqlite_utils.Database) -> None:
+    """Recreate the FTS tables so sqlite-utils and Datasette find the exact index of ``articles``
+    (they look for ``content="articles"``; databases before this said ``content='articles'``)."""
+    if not detectable(db):
+        drop_indexes(db)
+        create_indexes(db)
