@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
+import threading
 import time
+from types import FrameType
 from typing import Any
 
 from crawler.cli.common import (
@@ -17,10 +20,21 @@ from crawler.cli.common import (
     db_path,
     pairs,
     parse_since,
+    read_db_path,
     site_keys,
 )
+from crawler.cli.console import (
+    CrawlProgress,
+    add_verbosity,
+    plain_table,
+    print_json,
+    scrapy_log_settings,
+    stdout_console,
+    summary_rows,
+    summary_table,
+)
 from crawler.crawl.lock import CrawlLock, LockHeld
-from crawler.crawl.runner import project_settings, run_crawl
+from crawler.crawl.runner import project_settings, run_crawl, site_status
 from crawler.distributed.worker import redis_settings, worker_results
 from storage.db import open_db
 from storage.runs import recent_runs
@@ -45,6 +59,7 @@ def register_crawl(sub: Any) -> None:
         metavar="URL",
         help="distributed mode: share the frontier on this Redis; records go to `newscrawl ingest`",
     )
+    add_verbosity(crawl)
     crawl.set_defaults(func=cmd_crawl)
 
     sched = sub.add_parser("schedule", help="run `crawl` in a fresh process every interval, never overlapping")
@@ -59,6 +74,7 @@ def register_runs(sub: Any) -> None:
     runs = sub.add_parser("runs", help="list recent crawl runs")
     runs.add_argument("--db", help="database path")
     runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
     runs.set_defaults(func=cmd_runs)
 
 
@@ -74,33 +90,97 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         with CrawlLock(path):
             open_db(path).close()  # fail fast, in one line, on an unusable database
-            overrides: dict[str, Any] = {"NEWS_DB_PATH": path, **pairs(args.set, "--set")}
+            overrides: dict[str, Any] = {"NEWS_DB_PATH": path, **scrapy_log_settings(args), **pairs(args.set, "--set")}
             if args.redis:
                 overrides.update(redis_settings(args.redis, project_settings()))
-            results = run_crawl(keys, base_urls, overrides, spider_args)
+            results = crawl_with_progress(args, keys, base_urls, overrides, spider_args)
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
     if args.redis:
         # A worker whose peers took every request fetched nothing, and that is fine.
         results = worker_results(results)
+    if not args.quiet:
+        print_summary(path, results)
     return crawl_exit_code(results)
 
 
+def crawl_with_progress(
+    args: argparse.Namespace,
+    keys: list[str],
+    base_urls: dict[str, str],
+    overrides: dict[str, Any],
+    spider_args: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """:func:`run_crawl` with a live line per site on a terminal (not with ``-q``)."""
+    if args.quiet or not sys.stderr.isatty():
+        return run_crawl(keys, base_urls, overrides, spider_args)
+    with CrawlProgress(keys) as progress:
+        return run_crawl(keys, base_urls, overrides, spider_args, on_tick=progress)
+
+
+def print_summary(path: str, results: dict[str, dict[str, Any]]) -> None:
+    """The summary table on stdout: each site's status, run figures and articles now stored."""
+    db = open_db(path)
+    try:
+        stored = {
+            key: int(db.execute("select count(*) from articles where site = ?", [key]).fetchone()[0]) for key in results
+        }
+    finally:
+        db.close()
+    status = {key: site_status(stats) for key, stats in results.items()}
+    stdout_console().print(summary_table(summary_rows(results, status, stored)))
+
+
+def crawl_command(crawl_args: list[str]) -> list[str]:
+    """The command line of one scheduled crawl: a fresh process (Twisted's reactor cannot restart)."""
+    return [sys.executable, "-m", "crawler.cli", "crawl", *[a for a in crawl_args if a != "--"]]
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
+    """Run crawls one after another; SIGTERM or SIGINT is passed on to the running crawl,
+    which stops cleanly (Scrapy's graceful shutdown), and then the schedule ends with its code."""
     interval = _duration(args.every)
-    command = [sys.executable, "-m", "crawler.cli", "crawl", *[a for a in args.crawl_args if a != "--"]]
-    done = 0
-    while not args.runs or done < args.runs:
-        started = time.monotonic()
-        code = subprocess.run(command, check=False).returncode
-        done += 1
-        print(f"newscrawl schedule: run {done} exited {code} after {time.monotonic() - started:.0f}s", file=sys.stderr)
-        if args.runs and done >= args.runs:
-            break
-        # The next run starts one interval after this one started, or at once if it overran.
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
-    return EXIT_OK
+    command = crawl_command(args.crawl_args)
+    stop = threading.Event()
+    child: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        del frame
+        stop.set()
+        for proc in child:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    done, code = 0, EXIT_OK
+    try:
+        while not stop.is_set() and (not args.runs or done < args.runs):
+            started = time.monotonic()
+            proc = subprocess.Popen(command)
+            child[:] = [proc]
+            code = _wait(proc)
+            done += 1
+            print(
+                f"newscrawl schedule: run {done} exited {code} after {time.monotonic() - started:.0f}s", file=sys.stderr
+            )
+            if stop.is_set() or (args.runs and done >= args.runs):
+                break
+            # The next run starts one interval after this one started, or at once if it overran.
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code if stop.is_set() else EXIT_OK
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> int:
+    """The child's exit code, waiting through signals (which the handler passes on to it)."""
+    while True:
+        try:
+            return proc.wait()
+        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for safety
+            continue
 
 
 def _duration(value: str) -> float:
@@ -111,16 +191,32 @@ def _duration(value: str) -> float:
     return float(number) * units[unit]
 
 
+_RUN_COLUMNS = {
+    "id": "id",
+    "site": "site",
+    "started_at": "started_at",
+    "status": "status",
+    "pages_fetched": "fetched",
+    "articles_new": "new",
+    "articles_updated": "updated",
+    "dropped": "dropped",
+    "errors": "errors",
+}
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
-    db = open_db(db_path(args), create=False)
+    db = open_db(read_db_path(args), create=False)
     rows = recent_runs(db, args.limit)
     db.close()
-    print(
-        f"{'id':>5} {'site':10} {'started_at':26} {'status':8} {'fetched':>8} {'new':>5} {'updated':>8} {'dropped':>8} {'errors':>7}"
+    if args.json:
+        for r in rows:
+            print_json({k: r.get(k) for k in (*_RUN_COLUMNS, "finished_at", "articles_duplicate")})
+        return EXIT_OK
+    numbers = ("id", "fetched", "new", "updated", "dropped", "errors")
+    table = plain_table(
+        list(_RUN_COLUMNS.values()),
+        ([r[k] if r[k] is not None else (0 if n in numbers else "") for k, n in _RUN_COLUMNS.items()] for r in rows),
+        right=numbers,
     )
-    for r in rows:
-        print(
-            f"{r['id']:>5} {r['site']:10} {r['started_at']:26} {r['status'] or '':8} {r['pages_fetched'] or 0:>8} "
-            f"{r['articles_new'] or 0:>5} {r['articles_updated'] or 0:>8} {r['dropped'] or 0:>8} {r['errors'] or 0:>7}"
-        )
+    stdout_console().print(table)
     return EXIT_OK

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
-import time
-from typing import Any, TextIO
+from typing import Any
 
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, db_path, parse_since, site_keys
-from crawler.cli.web import serve
+from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, read_db_path, site_keys
+from crawler.cli.console import add_verbosity, configure_logging, count_progress, print_json
+from crawler.cli.web import PortBusy, serve
 from storage import dedup, export
 from storage.db import open_db
-from storage.search import QueryError, search
+from storage.search import QueryError, count, search
 
 
 def register(sub: Any) -> None:
@@ -35,7 +34,8 @@ def register(sub: Any) -> None:
         help="only what is new or changed since the export recorded in STATE_FILE (created if missing)",
     )
     exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv")
-    exp.add_argument("-o", "--output", required=True, help="output file (.gz for gzip, - for stdout)")
+    exp.add_argument("-o", "--output", default="-", help="output file (.gz for gzip; default and -: stdout)")
+    add_verbosity(exp)
     exp.set_defaults(func=cmd_export)
 
     search = sub.add_parser("search", help="full-text search of stored articles, best first")
@@ -64,6 +64,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    configure_logging(args)
     if args.site:
         site_keys([args.site])
     selection = export.Selection(
@@ -74,24 +75,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     except export.StateError as exc:
         raise UsageError(str(exc)) from exc
     write = export.write_csv if args.format == "csv" else export.write_jsonl
-    db = open_db(db_path(args), create=False)
+    db = open_db(read_db_path(args), create=False)
+    # A bar on the terminal only, never mixed into the records when they go to a terminal.
+    bar = sys.stderr.isatty() and not (args.output == "-" and sys.stdout.isatty())
     try:
         with export.snapshot(db):
             if state is None:
-                total = export.count_records(db, selection) if sys.stderr.isatty() else 0
+                total = export.count_records(db, selection) if bar else 0
                 records = export.iter_records(
                     db, selection.site, selection.since, selection.since_field, selection.one_per_cluster
                 )
             else:
                 upto = export.last_version_rowid(db)
                 after = state.last_version_rowid
-                total = export.count_changes(db, after, upto, selection) if sys.stderr.isatty() else 0
+                total = export.count_changes(db, after, upto, selection) if bar else 0
                 records = export.iter_changes(db, after, upto, selection)
-            bar = ProgressBar(total, sys.stderr) if sys.stderr.isatty() else None
-            with export.open_output(args.output) as out:
-                count = write(records, out, bar)
-            if bar is not None:
-                bar.close()
+            with count_progress(args if bar else _QUIET, "exporting", total) as progress:
+                with export.open_output(args.output) as out:
+                    count_written = write(records, out, progress)
     except BrokenPipeError:
         if args.output != "-":
             raise
@@ -104,38 +105,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         db.close()
     if state is not None:
         # Only now that the dump is complete (and renamed into place) does the state move on.
-        state.last_version_rowid, state.records = upto, count
+        state.last_version_rowid, state.records = upto, count_written
         export.write_state(args.incremental, state)
-    print(f"exported {count} records to {args.output}", file=sys.stderr)
+    if not args.quiet:
+        print(f"exported {count_written} records to {'stdout' if args.output == '-' else args.output}", file=sys.stderr)
     return EXIT_OK
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal, redrawn at most ten times a second."""
-
-    def __init__(self, total: int, out: TextIO, width: int = 30) -> None:
-        self.total, self.out, self.width = total, out, width
-        self.count = 0
-        self._drawn = 0.0
-
-    def __call__(self, count: int) -> None:
-        self.count = count
-        now = time.monotonic()
-        if now - self._drawn >= 0.1:
-            self._drawn = now
-            self._draw()
-
-    def _draw(self) -> None:
-        share = min(1.0, self.count / self.total) if self.total else 1.0
-        filled = int(share * self.width)
-        bar = "#" * filled + "." * (self.width - filled)
-        self.out.write(f"\rexporting [{bar}] {self.count}/{self.total} {share:4.0%}")
-        self.out.flush()
-
-    def close(self) -> None:
-        self._draw()
-        self.out.write("\n")
-        self.out.flush()
+_QUIET = argparse.Namespace(quiet=True)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -146,30 +123,41 @@ def cmd_search(args: argparse.Namespace) -> int:
     since = parse_since(args.since, "--since")
     tty = sys.stdout.isatty() and not args.json
     markers = ("\033[1;33m", "\033[0m") if tty else ("[", "]")
-    db = open_db(db_path(args), create=False)
+    db = open_db(read_db_path(args), create=False)
     try:
         hits = search(
             db, args.query, folded=args.folded, site=args.site, since=since, limit=args.limit, markers=markers
         )
+        # Nothing with the accents as typed: say whether the accent-free search has something.
+        folded_count = count(db, args.query, folded=True) if not hits and not args.folded else 0
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
     finally:
         db.close()
     for rank, hit in enumerate(hits, 1):
         if args.json:
-            print(json.dumps(hit.record(), ensure_ascii=False))
+            print_json(hit.record())
             continue
         date = (hit.published_at or "")[:10] or "undated"
         print(f"{rank}. {hit.title}\n   {hit.site}  {date}  {hit.url}\n   {' '.join(hit.snippet.split())}\n")
-    if not hits and not args.json:
+    if not hits and folded_count:
+        print(
+            f"no exact match; without accents {folded_count} article{'s' if folded_count != 1 else ''} match: "
+            f"add --folded",
+            file=sys.stderr,
+        )
+    elif not hits and not args.json:
         print("no match", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    path = db_path(args)
+    path = read_db_path(args)
     open_db(path, create=False).close()  # migrate (search index, views) and fail in one line if unusable
-    serve(path, args.port, args.host)
+    try:
+        serve(path, args.port, args.host)
+    except PortBusy as exc:
+        raise UsageError(str(exc)) from exc
     return EXIT_OK
 
 
@@ -177,7 +165,7 @@ def cmd_dupes(args: argparse.Namespace) -> int:
     if args.site:
         site_keys([args.site])
     since = parse_since(args.since, "--since")
-    db = open_db(db_path(args), create=False)
+    db = open_db(read_db_path(args), create=False)
     try:
         if args.backfill:
             print(f"indexed {dedup.index_stored(db)} stored articles", file=sys.stderr)
@@ -186,7 +174,7 @@ def cmd_dupes(args: argparse.Namespace) -> int:
         db.close()
     for cluster in clusters:
         if args.json:
-            print(json.dumps(dataclasses.asdict(cluster), ensure_ascii=False))
+            print_json(dataclasses.asdict(cluster))
             continue
         print(f"cluster {cluster.cluster_id}: {len(cluster.members)} copies")
         for m in cluster.members:

@@ -13,6 +13,7 @@ query does in SQL (the tokenizer folds everything else).
 
 from __future__ import annotations
 
+import errno
 import html
 import socket
 import sys
@@ -155,6 +156,10 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     return None
 
 
+class PortBusy(OSError):
+    """The port to serve on is taken (or cannot be bound); the message is one line."""
+
+
 def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
     """Serve ``path`` until interrupted; prints ``serving URL`` once the socket listens."""
     # Imported here, not at the top: Datasette and uvicorn take ~1 s to import, a cost every
@@ -176,7 +181,16 @@ def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
     # Bind first, so the printed URL is live (and port 0 gets a real port number).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (
+            "is in use (--port 0 picks a free one)"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot be used: {exc.strerror}"
+        )
+        raise PortBusy(f"port {port} on {host} {reason}") from exc
     print(f"serving http://{host}:{sock.getsockname()[1]}/{name}/articles_browse", flush=True)
     config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on")
     try:
