@@ -9,6 +9,7 @@ a database. This module sits beside the layered packages (ARCHITECTURE.md): it i
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.extract.article import NotArticle, extract
 from crawler.extract.pagemeta import page_canonical, parse_html
@@ -26,9 +27,11 @@ class NotAnArticle(ValueError):
 
 
 def page_url(page: str | bytes) -> str | None:
-    """The URL a page declares for itself (``<link rel=canonical>``, else ``og:url``), or None."""
+    """The absolute http(s) URL a page declares for itself (``<link rel=canonical>``, else
+    ``og:url``), or None (none declared, or a relative one: nothing to resolve it against)."""
     tree = parse_html(page)
-    return page_canonical(tree) if tree is not None else None
+    found = page_canonical(tree) if tree is not None else None
+    return found if found and urlsplit(found).scheme in ("http", "https") and urlsplit(found).netloc else None
 
 
 def extract_article(page: str | bytes, url: str | None = None, site: str | None = None) -> dict[str, Any]:
