@@ -67,3 +67,30 @@ def test_every_line_runs_after_the_demo(fresh_clone: Path) -> None:
         assert "Traceback" not in done.stderr, f"{line}\n{done.stderr}"
     # Read commands said they used the demo database (nothing else was named).
     assert "using the demo database data/demo.sqlite3" in run_line("newscrawl runs", fresh_clone).stderr
+
+
+def section(title: str) -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_python_api_example_prints_what_the_readme_shows(fresh_clone: Path) -> None:
+    code, shown = re.findall(r"^```(?:python)?\n(.*?)^```", section("Python API"), flags=re.MULTILINE | re.DOTALL)[:2]
+    done = subprocess.run(
+        [str(VENV / "bin" / "python"), "-c", code], cwd=fresh_clone, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown
+
+
+def test_the_first_hour_search_shows_real_output(fresh_clone: Path) -> None:
+    sample = re.search(
+        r"^   \$ (newscrawl search .*?)\n(.*?)^   ```", section("First hour"), flags=re.MULTILINE | re.DOTALL
+    )
+    assert sample
+    done = run_line(sample.group(1), fresh_clone)
+    shown = "\n".join(line.removeprefix("   ") for line in sample.group(2).splitlines())
+    assert done.returncode == 0
+    assert (done.stderr + done.stdout).strip() == shown.strip()
+    hint = run_line('newscrawl search "cong an"', fresh_clone).stderr.splitlines()[-1]
+    assert hint in " ".join(section("First hour").split())
