@@ -14,6 +14,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from storage.db import write_transaction
+from storage.published import bound_params, on_or_after
 
 # NotArticle reasons that do not change on a refetch.
 _VN = timezone(timedelta(hours=7))
@@ -51,8 +52,9 @@ def known_url_hashes(
     known = {
         row["url_hash"]
         for row in db.query(
-            "select url_hash from articles where site = ? and not (? > 0 and published_at >= ? and fetched_at <= ?)",
-            [site, recheck_days, young, stale],
+            f"select url_hash from articles where site = ? and not (? > 0 and {on_or_after('published_at')} "
+            "and fetched_at <= ?)",
+            [site, recheck_days, *bound_params(young), stale],
         )
     }
     known |= {row["alias_hash"] for row in db.query("select alias_hash from aliases where site = ?", [site])}

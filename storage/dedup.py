@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from datasketch import MinHash
 
 from storage.articles import now_iso
 from storage.db import write_transaction
+from storage.published import bound_params, on_or_after
 from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
 from storage.text import normalize_for_hash
 from storage.text import shingles as text_shingles
@@ -63,6 +64,7 @@ ROWS = 4
 BUCKET_CAP = 50
 
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
+_VN = timezone(timedelta(hours=7))
 _PERMUTATIONS: Any = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
@@ -208,11 +210,11 @@ def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str
     where, params = ["c.merged_into is null"], []
     for column, value in (("site", site), ("published_at", since)):
         if value:
-            op = "=" if column == "site" else ">="
+            test = f"{column} = ?" if column == "site" else on_or_after(column)
             where.append(
-                f"c.cluster_id in (select cluster_id from {MEMBERS} join {SIGNATURES} using (url_hash) where {column} {op} ?)"
+                f"c.cluster_id in (select cluster_id from {MEMBERS} join {SIGNATURES} using (url_hash) where {test})"
             )
-            params.append(value)
+            params.extend([value] if column == "site" else bound_params(value))
     display, join = "null as url, null as title", ""
     if db.table("articles").exists():
         display, join = "a.url, a.title", "left join articles a on a.url_hash = m.url_hash"
@@ -318,4 +320,6 @@ def _order_key(published_at: str | None, url_hash: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(published_at or "")
     except ValueError:
         return _NO_DATE, url_hash
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC), url_hash
+    # published_at is Vietnam time; a date-only value ("2024-03-15", a page that gave only the
+    # day) parses naive and starts at midnight there.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=_VN)).astimezone(UTC), url_hash

@@ -30,12 +30,13 @@ from typing import Any, Literal, TextIO
 import sqlite_utils
 
 from storage.articles import decode_row, now_iso
+from storage.published import bound_params, on_or_after
 
 # Stored columns of an exported record, in order (the article record of crawler/extract/items.py,
 # plus bookkeeping); ``change`` follows them.
 STORED_FIELDS: tuple[str, ...] = (
     "site", "url", "title", "lead", "body", "authors", "source", "published_at", "published_at_raw",
-    "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
+    "published_at_precision", "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
     "fetched_at", "first_seen_at", "version",
 )  # fmt: skip
 EXPORT_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "cluster_id", "change")
@@ -67,9 +68,12 @@ class Selection:
             column = _SINCE_COLUMNS[self.since_field]
             # published_at is stored in +07:00 and fetched_at in UTC: compare strings in the
             # column's own offset, or "2026-01-02T00:00:00+07:00" sorts wrongly against UTC.
-            bound = self.since if self.since_field == "published" else _as_utc(self.since)
-            where.append(f"{alias}.{column} >= ?")
-            params.append(bound)
+            if self.since_field == "published":  # a date-only published_at counts as its whole day
+                where.append(on_or_after(f"{alias}.{column}"))
+                params.extend(bound_params(self.since))
+            else:
+                where.append(f"{alias}.{column} >= ?")
+                params.append(_as_utc(self.since))
         if self.one_per_cluster:
             where.append(
                 f"not exists (select 1 from dup_members m join dup_clusters c on c.cluster_id = m.cluster_id "

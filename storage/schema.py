@@ -150,6 +150,17 @@ def m014_source(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m015_published_at_precision(db: sqlite_utils.Database) -> None:
+    """How precise ``published_at`` is: ``day`` (a date only), ``minute`` or ``second``.
+
+    Rows stored before it have none; their ``published_at`` is a full time even where the page
+    gave only a day (a midnight), until the page is extracted again.
+    """
+    if "published_at_precision" not in db["articles"].columns_dict:
+        db.table("articles").add_column("published_at_precision", str)
+
+
+@migrations()
 def m030_fts_detectable(db: sqlite_utils.Database) -> None:
     """Recreate the FTS tables so sqlite-utils and Datasette find the exact index of ``articles``
     (they look for ``content="articles"``; databases before this said ``content='articles'``)."""

@@ -44,6 +44,8 @@ from typing import Any
 
 import sqlite_utils
 
+from storage.published import bound_params, on_or_after
+
 EXACT_FTS = "articles_fts"
 FOLDED_FTS = "articles_fold_fts"
 _COLUMNS = ("title", "lead", "body")
@@ -299,8 +301,8 @@ def _allowed(site: str | None, since: str | None, params: dict[str, Any]) -> str
         where.append("site = :site")
         params["site"] = site
     if since:
-        where.append("published_at >= :since")
-        params["since"] = since
+        where.append(on_or_after("published_at", ":since_day", ":since"))
+        params["since_day"], params["since"] = bound_params(since)
     # "+rowid": a plain rowid IN (...) is handed to FTS5, which then runs the MATCH once per
     # allowed rowid (minutes on 100k articles); the + keeps it a filter on the matches.
     return f"and +rowid in (select rowid from articles where {' and '.join(where)})" if where else ""

@@ -3,27 +3,29 @@
 Vietnamese text reaches us in NFC and NFD and as HTML entities (``&#7873;``, ``&ocirc;``);
 everything that compares, hashes or stores text goes through :func:`clean_text` first so the
 same article never hashes twice.
+
+Entities are decoded exactly once, by the HTML parser (lxml): text taken from a parsed tree is
+never unescaped again, so an article that writes a literal ``&lt;`` (``&amp;lt;`` in its HTML)
+keeps it. trafilatura unescapes its output once more; :func:`entities_kept` guards against that.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
 def clean_text(text: str | None) -> str:
-    """Return ``text`` with entities decoded, in NFC, runs of spaces collapsed, lines stripped."""
+    """Return ``text`` in NFC, runs of spaces collapsed, lines stripped (entities left as they are)."""
     if not text:
         return ""
-    # Pages sometimes double-escape (``&amp;ocirc;``); lxml decodes one level, this the rest.
-    if "&" in text:
-        text = html.unescape(text)
     text = unicodedata.normalize("NFC", text)
     text = _SPACES.sub(" ", text)
     lines = [line.strip() for line in text.split("\n")]
@@ -46,9 +48,22 @@ def normalize_for_hash(text: str) -> str:
     Two copies that differ only in entities, Unicode form, whitespace, quotes or punctuation
     normalise to the same string.
     """
-    text = clean_text(text).casefold()
-    kept = [" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text]
-    return " ".join("".join(kept).split())
+    return " ".join(clean_text(text).casefold().translate(_PUNCTUATION_TO_SPACE).split())
+
+
+class _PunctuationToSpace(dict[int, str]):
+    """``str.translate`` table: punctuation, symbols, separators and controls (P, S, Z, C) to a
+    space, every other character to itself; filled per character on first sight (the table of all
+    of Unicode would be large, and this keeps :func:`normalize_for_hash` at C speed)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        value = " " if unicodedata.category(char)[0] in "PSZC" else char
+        self[code] = value
+        return value
+
+
+_PUNCTUATION_TO_SPACE = _PunctuationToSpace()
 
 
 def content_hash(title: str | None, lead: str | None, body: str | None) -> str:
@@ -68,3 +83,37 @@ def shingles(tokens: Sequence[str], size: int) -> list[tuple[str, ...]]:
     if len(tokens) <= size:
         return [tuple(tokens)]
     return [tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)]
+
+
+@contextmanager
+def entities_kept(tree: Any) -> Iterator[None]:
+    """Within the block, every ``&`` of ``tree``'s text, tails and ``<meta>`` values reads ``&amp;``.
+
+    trafilatura unescapes the text it returns (``xmltotxt``) and the metadata it reads
+    (``Document.clean_and_trim``), although lxml has already decoded the page's entities: a
+    literal ``&lt;`` would come out as ``<``. Escaping the ampersands first makes that second
+    unescape give back the text as parsed. The tree is restored on exit.
+    """
+    changed: list[tuple[Any, str, str]] = []
+    # XPath finds the few text nodes holding an "&" without a Python loop over the whole tree.
+    for text in tree.xpath("//text()[contains(., '&')]"):
+        node = text.getparent()
+        if node is None or not isinstance(node.tag, str):
+            continue  # comments and processing instructions: their text is not page text
+        attr = "tail" if text.is_tail else "text"
+        value = str(getattr(node, attr))
+        changed.append((node, attr, value))
+        setattr(node, attr, value.replace("&", "&amp;"))
+    for node in tree.xpath("//meta[@*[contains(., '&')]]"):
+        for name, value in node.attrib.items():
+            if "&" in value:
+                changed.append((node, "@" + name, value))
+                node.set(name, value.replace("&", "&amp;"))
+    try:
+        yield
+    finally:
+        for node, attr, value in changed:
+            if attr.startswith("@"):
+                node.set(attr[1:], value)
+            else:
+                setattr(node, attr, value)

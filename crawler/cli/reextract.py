@@ -29,6 +29,7 @@ from crawler.sites.registry import sites
 from storage.articles import decode_row, load_raw_html
 from storage.batch import ArticleWrite, save_articles
 from storage.db import open_db
+from storage.published import bound_params, on_or_after
 
 _COMPARED = tuple(f for f in RECORD_FIELDS if f != "fetched_at")
 BATCH = 100
@@ -89,8 +90,8 @@ def reextract(
         where.append("a.site = ?")
         params.append(site)
     if since:
-        where.append("a.published_at >= ?")
-        params.append(since)
+        where.append(on_or_after("a.published_at"))
+        params.extend(bound_params(since))
     sql = f"select a.url_hash from articles a join pages p on p.url_hash = a.url_hash where {' and '.join(where)}"
     # Keys first: the batches below write while the pages are read.
     keys = [r[0] for r in db.execute(sql + " order by a.rowid", params).fetchall()]

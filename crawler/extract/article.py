@@ -20,8 +20,9 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml import html as lxml_html
 
+from crawler.extract.articleness import judge, read_signals
 from crawler.extract.bylines import Byline, right_aligned_bylines, split_byline
-from crawler.extract.dates import parse_any
+from crawler.extract.dates import parse_published
 from crawler.extract.generic import GenericResult, extract_generic
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import (
@@ -38,7 +39,7 @@ from crawler.extract.pagemeta import (
 )
 from crawler.extract.siteconfig import Selectors, SiteConfig
 from crawler.extract.urls import url_hash
-from storage.text import clean_line, clean_text, content_hash, normalize_for_hash
+from storage.text import clean_line, clean_text, content_hash, entities_kept, normalize_for_hash
 
 # trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
 # reported as a NotArticle reason and counted in the crawl stats instead.
@@ -82,9 +83,10 @@ def extract(
     page_title = clean_line(tree.findtext(".//title"))
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
         return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
-    if meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
+    # Without a site, crawler.extract.articleness weighs declared types against the page's own evidence.
+    if site is not None and meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
         return NotArticle("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
-    if meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
+    if site is not None and meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
         return NotArticle("not_article_type", f"og:type {meta.og_type}")
     sel = site.selectors if site is not None else Selectors(body=())
     found = _first_match(tree, sel.body)
@@ -96,13 +98,14 @@ def extract(
         sources = {"body": f"site:{body_selector}", "images": "site" if body_part.images else "none"}
     else:
         extractor = "generic"
-        if not _looks_like_article(meta, url, site):
+        if site is not None and not _looks_like_article(meta, url, site):
             return NotArticle("not_article", "no article template, markup or URL shape")
-        text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
-        generic = extract_generic(text, url)
+        generic = extract_generic(tree, url)
         if generic is None:
             return NotArticle("no_text", "no article text found")
         body_part = _generic_body(generic, url)
+        if site is None and (why := judge(read_signals(tree, url, meta).evidence(body_part.body))) is not None:
+            return NotArticle("not_article", why)
         sources = {"body": "generic:trafilatura", "images": "generic:og_image" if body_part.images else "none"}
     title, sources["title"] = _pick(
         tree,
@@ -133,6 +136,7 @@ def extract(
     category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
     sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
     language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
+    published_at, precision = parse_published(date_raw)
     return ArticleItem(
         site=site.key if site is not None else "",
         url=url,
@@ -141,8 +145,9 @@ def extract(
         body=body,
         authors=byline.authors,
         source=byline.source,
-        published_at=parse_any(date_raw),
+        published_at=published_at,
         published_at_raw=date_raw,
+        published_at_precision=precision,
         category=category,
         tags=unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
         images=body_part.images,
@@ -264,13 +269,14 @@ def _css(selectors: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s for s in selectors if not s.startswith(("meta:", "jsonld:")))
 
 
-def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig | None) -> bool:
-    """Evidence, beyond having text, that an unrecognised page is an article.
+def _looks_like_article(meta: PageMeta, url: str, site: SiteConfig) -> bool:
+    """Evidence, beyond having text, that a known site's page in an unrecognised template is an article.
 
     Tag, search and section pages have plenty of text too; the generic path only runs on pages
-    that declare themselves articles or sit at one of the site's article URL shapes.
+    that declare themselves articles or sit at one of the site's article URL shapes. (Pages with
+    no site at all are judged by :mod:`crawler.extract.articleness`.)
     """
-    if site is not None and site.is_article_path(urlsplit(url).path):
+    if site.is_article_path(urlsplit(url).path):
         return True
     return bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article" or meta.published is not None
 
@@ -284,15 +290,16 @@ def _body_text(container: lxml_html.HtmlElement) -> str:
     walked = _walk_paragraphs(container)
     wrapper = lxml_html.document_fromstring("<html><body><article></article></body></html>")
     wrapper.find(".//article").append(container)
-    extracted = trafilatura.extract(
-        wrapper,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        include_links=False,
-        favor_recall=True,
-        deduplicate=False,
-    )
+    with entities_kept(wrapper):  # trafilatura would decode the page's entities a second time
+        extracted = trafilatura.extract(
+            wrapper,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            favor_recall=True,
+            deduplicate=False,
+        )
     traf = clean_text(extracted)
     if traf and len(normalize_for_hash(traf)) >= 0.97 * len(normalize_for_hash(walked)):
         return traf

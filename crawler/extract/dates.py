@@ -1,10 +1,18 @@
-"""Publication dates: day-first Vietnamese formats and ISO strings, stored in Vietnam time."""
+"""Publication dates: day-first Vietnamese formats and ISO strings, stored in Vietnam time.
+
+A record's ``published_at`` says no more than its page: a page that gives only a day gets a
+date (``2024-03-15``, no invented midnight), and ``published_at_precision`` says how precise
+the value is (``day``, ``minute`` or ``second``), see :func:`parse_published`.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import Literal
+
+Precision = Literal["day", "minute", "second"]
 
 VN_TZ = timezone(timedelta(hours=7))
 
@@ -17,6 +25,9 @@ VN_TZ = timezone(timedelta(hours=7))
 # email.utils: only the visible day-first form is ours.
 _DMY = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?!\d)")
 _HM = re.compile(r"(?<!\d)(\d{1,2})[:hH](\d{2})(?!\d)")
+_ISO_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*$")
+_ISO_SECONDS = re.compile(r"[T ]\d{2}:\d{2}:\d{2}")
+_CLOCK_SECONDS = re.compile(r"(?<!\d)\d{1,2}:\d{2}:\d{2}(?!\d)")
 
 
 def to_vn_iso(moment: datetime) -> str:
@@ -67,3 +78,37 @@ def parse_any(raw: str | None) -> str | None:
     if not raw or not raw.strip():
         return None
     return parse_iso(raw) or parse_vn_date(raw) or parse_rfc822(raw)
+
+
+def parse_published(raw: str | None) -> tuple[str | None, Precision | None]:
+    """A publication date as the page gives it, and its precision; ``(None, None)`` if unreadable.
+
+    ``2024-03-15`` and ``15/03/2024`` give ``("2024-03-15", "day")``; a time of day gives the
+    Vietnam-time ISO instant with ``minute`` (``20/01/2021 16:10``, ``2021-01-20T16:10+07:00``)
+    or ``second`` precision (seconds written, as in ``2026-10-05T09:47:12.640Z`` or an RSS
+    ``pubDate``). Same order of trust as :func:`parse_any`: ISO, then day-first, then RFC 822.
+    """
+    if not raw or not raw.strip():
+        return None, None
+    day_only = _ISO_DATE.match(raw)
+    if day_only:
+        try:
+            return date.fromisoformat(day_only.group(1)).isoformat(), "day"
+        except ValueError:
+            return None, None
+    value = parse_iso(raw)
+    if value is not None:
+        return value, "second" if _ISO_SECONDS.search(raw) else "minute"
+    found = _DMY.search(raw)
+    if found:
+        value = parse_vn_date(raw)
+        if value is None:
+            return None, None
+        rest = raw[: found.start()] + " " + raw[found.end() :]
+        if not _HM.search(rest):
+            return value[:10], "day"
+        return value, "second" if _CLOCK_SECONDS.search(rest) else "minute"
+    value = parse_rfc822(raw)
+    if value is not None:
+        return value, "second" if _CLOCK_SECONDS.search(raw) else "minute"
+    return None, None

@@ -16,6 +16,7 @@ RECORD_FIELDS: tuple[str, ...] = (
     "source",
     "published_at",
     "published_at_raw",
+    "published_at_precision",
     "category",
     "tags",
     "images",
@@ -35,7 +36,9 @@ class ArticleItem:
     """One extracted article.
 
     ``url`` is canonical (tracking parameters and fragment removed, keyed to the real site);
-    ``published_at`` is ISO 8601 in +07:00 with ``published_at_raw`` the string it came from;
+    ``published_at`` is ISO 8601 in +07:00 with ``published_at_raw`` the string it came from,
+    or a date (``2024-03-15``) when the page gives no time of day; ``published_at_precision``
+    says which (``day``, ``minute``, ``second``; None without a date);
     ``images`` are ``{"url", "caption"}`` dicts; ``source`` is the credit of a
     republished text ("Theo TTXVN" gives ``TTXVN``); ``extractor`` is ``site`` when the site's
     template was recognised and ``generic`` when the fallback produced the record.
@@ -66,6 +69,8 @@ class ArticleItem:
     raw_html: bytes = field(default=b"", repr=False)
     # Credit of the text ("Theo TTXVN" -> "TTXVN"), never an author; None when absent.
     source: str | None = None
+    # How precise published_at is: "day" (a date), "minute" or "second"; None without a date.
+    published_at_precision: str | None = None
     # Which rule produced each field ("site:<selector>", "generic:<rule>", "none"): counted
     # in the crawl stats for `newscrawl health` and `probe`, never stored in the record.
     field_sources: dict[str, str] = field(default_factory=dict, repr=False)

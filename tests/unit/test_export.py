@@ -19,6 +19,7 @@ import pytest
 import sqlite_utils
 
 from crawler.cli import main
+from crawler.extract.items import RECORD_FIELDS
 from crawler.extract.urls import url_hash
 from storage.articles import save_article
 from storage.db import open_db
@@ -59,6 +60,14 @@ def stored(db_path: Path) -> dict[str, Any]:
 def test_schema_lists_exactly_the_exported_fields() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert tuple(SCHEMA["required"]) == EXPORT_FIELDS == tuple(SCHEMA["properties"])
+
+
+def test_readme_record_table_lists_every_record_field() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## The record") :].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    for name in RECORD_FIELDS:
+        assert any(f"`{name}`" in row.split(" | ")[0] for row in rows), f"README record table lacks {name}"
 
 
 def test_full_export_validates_and_keeps_every_article(db_path: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from lxml import html as lxml_html
 
 from crawler.extract.dates import parse_any, parse_iso, parse_rfc822, parse_vn_date, to_vn_iso
 from crawler.extract.urls import canonical_url, origin, rebase, url_hash
@@ -16,14 +17,16 @@ BODY = "Lực lượng công an đã bắt giữ 5 đối tượng.\nTang vật 
 
 def test_nfc_nfd_and_entities_give_one_content_hash() -> None:
     nfd = (unicodedata.normalize("NFD", TITLE), unicodedata.normalize("NFD", BODY))
-    entities = ("C&ocirc;ng an TP.HCM tri&#7879;t ph&aacute; &#273;&#432;&#7901;ng d&acirc;y ma t&uacute;y", BODY)
-    # A page escaped twice (``&amp;ocirc;``) reaches clean_text as ``&ocirc;`` (lxml decodes one level).
+    # Entities are decoded once, by the HTML parser; text reaching clean_text is already text.
+    escaped = "C&ocirc;ng an TP.HCM tri&#7879;t ph&aacute; &#273;&#432;&#7901;ng d&acirc;y ma t&uacute;y"
+    entities = (lxml_html.fromstring(f"<p>{escaped}</p>").text_content(), BODY)
     spaced = ("  Công an\u00a0TP.HCM  triệt phá đường dây ma túy ", BODY.replace("\n", "\n\n  "))
     reference = content_hash(TITLE, None, BODY)
     for title, body in (nfd, entities, spaced):
         assert content_hash(title, None, body) == reference
     assert content_hash(TITLE, None, BODY + " Thêm một câu.") != reference
     assert content_hash(TITLE, "Sa pô.", BODY) != reference  # the lead is part of the content
+    assert clean_text("a &lt; b") == "a &lt; b"  # a literal entity in the text is text (no second decode)
 
 
 def test_clean_text_and_normalize_for_hash() -> None:
