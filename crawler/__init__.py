@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from crawler.api import NotAnArticle, extract_article
+    from crawler.api import NotAnArticle, extract_article, site_of
 
-__all__ = ["NotAnArticle", "extract_article"]
+__all__ = ["NotAnArticle", "extract_article", "site_of"]
 
 
 def __getattr__(name: str) -> Any:

@@ -34,19 +34,26 @@ def page_url(page: str | bytes) -> str | None:
     return found if found and urlsplit(found).scheme in ("http", "https") and urlsplit(found).netloc else None
 
 
+def site_of(url: str) -> str | None:
+    """The key of the crawled site ``url`` is on (by host), or None."""
+    found = site_for_url(url)
+    return found.key if found else None
+
+
 def extract_article(page: str | bytes, url: str | None = None, site: str | None = None) -> dict[str, Any]:
     """The article record of one page (the fields of README "The record", in that order).
 
     ``url`` is where the page lives; without it, the URL the page declares (``rel=canonical``,
-    ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``); without it, the
-    site whose host the URL is on, else the generic extractor. Raises :class:`NotAnArticle`
+    ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``; :func:`site_of`
+    finds it for a URL); without it, the generic extractor, as ``newscrawl extract`` without
+    ``--site`` (what a page of any site gets). Raises :class:`NotAnArticle`
     when the page holds no article, ``ValueError`` when no URL is given or declared and
     ``KeyError`` for an unknown site key.
     """
     address = url or page_url(page)
     if not address:
         raise ValueError("the page declares no URL (rel=canonical or og:url): pass url=")
-    config = sites()[site] if site else site_for_url(address)
+    config = sites()[site] if site else None
     result = extract(page, canonical_url(address), config)
     if isinstance(result, NotArticle):
         raise NotAnArticle(result.reason, result.detail)

@@ -35,7 +35,7 @@ def register_lookup(sub: Any) -> None:
 def register_extract(sub: Any) -> None:
     """Add ``extract`` to the ``newscrawl`` sub-parsers."""
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
-    ext.add_argument("--site", help="site key (default: the site of the URL's host, else the generic extractor)")
+    ext.add_argument("--site", help="site key (default: the generic extractor)")
     ext.add_argument("--url", help="the page's URL (default: the page's rel=canonical or og:url)")
     ext.add_argument("file", help="saved HTML file, - for stdin")
     ext.set_defaults(func=cmd_extract)

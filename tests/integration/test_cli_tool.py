@@ -164,7 +164,7 @@ def test_extract_takes_the_url_from_the_page_and_reads_stdin(tmp_path: Path) -> 
     page = (REPO / "tests/sites/cao/pages/articles/177958.html").read_text(encoding="utf-8")
     page = page.replace("{{BASE}}", "https://congan.com.vn")
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "extract", "-"],
+        [sys.executable, "-m", "crawler.cli", "extract", "--site", "cao", "-"],
         input=page,
         cwd=REPO,
         capture_output=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler import NotAnArticle, extract_article
+from crawler import NotAnArticle, extract_article, site_of
 from storage import open_archive
 from storage.db import StorageError
 from tests.helpers import REPO, build_replica_db
@@ -31,9 +31,11 @@ def test_extract_article_gives_the_record() -> None:
     assert list(record)[:3] == ["site", "url", "title"] and "Bình luận" not in record["body"]
 
 
-def test_extract_article_finds_the_url_and_the_site_itself() -> None:
-    assert extract_article(page()) == extract_article(page(), URL, "cao")
-    assert extract_article(page().encode("utf-8"))["site"] == "cao"
+def test_extract_article_finds_the_url_the_page_declares() -> None:
+    assert extract_article(page(), site="cao") == extract_article(page(), URL, "cao")
+    generic = extract_article(page().encode("utf-8"))
+    assert generic["url"] == URL and generic["extractor"] == "generic"
+    assert site_of(URL) == "cao" and site_of("https://example.com/") is None
 
 
 def test_extract_article_refuses_what_is_no_article() -> None:
