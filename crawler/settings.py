@@ -29,6 +29,9 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control runs Python sent to a local HTTP port by anyone who can read its
+# token file (left behind by a SIGKILLed crawl). Off; `-s REMOTE_CONTROL_ENABLED=True` turns it on.
+REMOTE_CONTROL_ENABLED = False
 
 REDIRECT_MAX_TIMES = 5
 DOWNLOADER_MIDDLEWARES = {
@@ -65,6 +68,8 @@ NEWS_EXTRACT_TIMEOUT = 30.0  # seconds per page
 # NEWS_STORE_FLUSH_SECONDS, whichever comes first, and when the crawl is idle or closes.
 NEWS_STORE_BATCH = 100
 NEWS_STORE_FLUSH_SECONDS = 1.0
+# How long a write waits for another process's write lock before the crawl gives up (exit 5).
+NEWS_DB_BUSY_TIMEOUT = float(os.environ.get("NEWS_DB_BUSY_TIMEOUT", "30"))
 # Cap on the database file, in SQLite pages (0: none); a full database stops the crawl cleanly.
 NEWS_DB_MAX_PAGES = int(os.environ.get("NEWS_DB_MAX_PAGES", "0"))
 # Articles published within this many days are refetched when their last fetch is older than

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the test suite uses, from Debian: headless Chromium and its driver for the
-# browser test (tests/integration/test_web.py; Selenium never downloads a driver) and
+# browser tests (tests/integration/test_web.py, test_dashboard.py; Selenium never downloads a driver) and
 # redis-server for the distributed-crawl tests (tests/integration/test_distributed.py).
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail

@@ -14,7 +14,8 @@ from typing import Any, Literal
 import sqlite_utils
 
 from storage.db import write_transaction
-from storage.published import bound_params, on_or_after
+from storage.published import on_or_after
+from storage.tables import REPLACED as _REPLACED
 
 # NotArticle reasons that do not change on a refetch.
 _VN = timezone(timedelta(hours=7))
@@ -46,16 +47,28 @@ def known_url_hashes(
     if not db["articles"].exists():
         return set()
     now = now or datetime.now(UTC)
-    # published_at is stored in +07:00 and fetched_at in UTC: compare each in its own offset.
-    young = (now - timedelta(days=recheck_days)).astimezone(_VN).replace(microsecond=0).isoformat()
-    stale = (now - timedelta(hours=recheck_hours)).replace(microsecond=0).isoformat()
+    # published_at is stored in +07:00, fetched_at and first_seen_at in UTC: compare each in its
+    # own offset. An undated article is young while its first sighting is; coalesce() keeps a
+    # NULL comparison from making every undated article "due" on every run.
+    young = now - timedelta(days=recheck_days)
+    params = {
+        "site": site,
+        "days": recheck_days,
+        "young_day": young.astimezone(_VN).date().isoformat(),
+        "young_vn": young.astimezone(_VN).replace(microsecond=0).isoformat(),
+        "young_utc": young.astimezone(UTC).replace(microsecond=0).isoformat(),
+        "stale": (now - timedelta(hours=recheck_hours)).astimezone(UTC).replace(microsecond=0).isoformat(),
+    }
+    due = (
+        f":days > 0 and fetched_at <= :stale and ({on_or_after('published_at', ':young_day', ':young_vn')} "
+        "or (published_at is null and first_seen_at >= :young_utc))"
+    )
     known = {
         row["url_hash"]
-        for row in db.query(
-            f"select url_hash from articles where site = ? and not (? > 0 and {on_or_after('published_at')} "
-            "and fetched_at <= ?)",
-            [site, recheck_days, *bound_params(young), stale],
-        )
+        for row in db.query(f"select url_hash from articles where site = :site and not coalesce({due}, 0)", params)
+    }
+    known -= {
+        row["url_hash"] for row in db.query(f"select url_hash from articles where site = ? and {_REPLACED}", [site])
     }
     known |= {row["alias_hash"] for row in db.query("select alias_hash from aliases where site = ?", [site])}
     # Pages already found not to be articles (video, album, stub pages at article-shaped URLs)

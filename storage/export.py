@@ -18,6 +18,7 @@ import csv
 import gzip
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -194,16 +195,28 @@ def read_state(path: str | Path, selection: Selection) -> ExportState:
     site/since selection: continuing it would silently skip or repeat records.
     """
     target = Path(path)
+    try:
+        check_target(target, allow_streams=False)
+    except OutputError as exc:
+        raise StateError(str(exc)) from None
     if not target.exists():
         return ExportState(selection=asdict(selection))
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
         state = ExportState(**data)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
         raise StateError(f"{target}: not an export state file ({exc})") from exc
+    # The rowid goes into SQL: a string compares as text, a huge number overflows SQLite.
+    rowid, records = state.last_version_rowid, state.records
+    if not _sql_int(rowid) or rowid < 0 or not _sql_int(records) or not isinstance(state.selection, dict):
+        raise StateError(f"{target}: not an export state file (last_version_rowid {rowid!r} is no row number)")
     if state.selection != asdict(selection):
         raise StateError(f"{target}: written for another selection {state.selection}, not {asdict(selection)}")
     return state
+
+
+def _sql_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def write_state(path: str | Path, state: ExportState) -> None:
@@ -213,17 +226,96 @@ def write_state(path: str | Path, state: ExportState) -> None:
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    real = Path(os.path.realpath(target))  # through a symlink to its target, the link kept
+    real.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{real.name}.", dir=real.parent)
     try:
+        os.fchmod(handle, _new_file_mode(real))
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, real)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class OutputError(ValueError):
+    """An output path that must not be written or replaced (a directory, a block device...)."""
+
+
+def check_target(target: Path, allow_streams: bool = True) -> bool:
+    """Check where a dump or state file would go, before anything is read or written.
+
+    A dump needs its directory to exist; a state file's is created (``allow_streams`` False).
+    Returns True when the path is a stream to write straight into: a FIFO, a character device
+    (``/dev/null``) or a descriptor the command inherited (``/dev/stdout``, ``/dev/fd/N``),
+    which must never be replaced by a file. False for a regular file (or none yet), which is
+    written beside it and renamed into place; a symlink is followed and kept. Raises
+    :class:`OutputError` for a directory, a block device, a socket, or a folder where no file
+    can be created (probed with a real file, so root on a read-only mount is caught too).
+    """
+    real = Path(os.path.realpath(target))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    if mode is not None:
+        if stat.S_ISDIR(mode):
+            raise OutputError(f"cannot write {target}: it is a directory")
+        streamed = stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or _is_descriptor(target)
+        if streamed:
+            if not allow_streams:
+                raise OutputError(f"cannot write {target}: not a regular file (a state file is replaced whole)")
+            return True
+        if not stat.S_ISREG(mode):
+            raise OutputError(f"cannot write {target}: not a regular file, FIFO or character device")
+    folder = _existing_folder(real.parent) if not allow_streams else real.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {target}: no such directory {folder}")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{real.name}.", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {folder} is not writable ({exc.strerror or exc})") from None
+    return False
+
+
+def _is_descriptor(target: Path) -> bool:
+    """Whether ``target`` names an open descriptor (``/dev/stdout``, ``/dev/fd/3``,
+    ``/proc/self/fd/1``), followed link by link: ``realpath`` would go straight through to
+    the file behind it, which must be appended to (``>> log``), never replaced."""
+    hop = os.path.abspath(target)
+    for _ in range(40):  # the kernel's own limit on a symlink chain
+        if hop.startswith(("/proc/", "/dev/fd/")):
+            return True
+        if not os.path.islink(hop):
+            return False
+        hop = os.path.normpath(os.path.join(os.path.dirname(hop), os.readlink(hop)))
+    return False
+
+
+def _existing_folder(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write under {folder}: not a directory")
+    return folder
+
+
+def _new_file_mode(real: Path) -> int:
+    """The mode a new dump gets: the replaced file's, or what the umask leaves of 0666 (as
+    ``open()`` would give; ``mkstemp`` alone makes every file 0600)."""
+    try:
+        return stat.S_IMODE(os.stat(real).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @contextmanager
@@ -231,26 +323,41 @@ def open_output(target: str) -> Iterator[TextIO]:
     """``-`` for stdout, a ``.gz`` path for gzip, any other path for plain UTF-8 text.
 
     A file is written under a temporary name and renamed into place only when the block ends
-    without an error, so a reader never sees a half-written dump.
+    without an error, so a reader never sees a half-written dump. A FIFO, a character device
+    or an inherited descriptor (``/dev/stdout``) is written straight into, never replaced;
+    see :func:`check_target` for what is refused.
     """
     if target == "-":
         yield sys.stdout
         sys.stdout.flush()
         return
     path = Path(target)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
+    if check_target(path):
+        with _text_writer(str(path), append=True) as out:
+            yield out
+        return
+    real = Path(os.path.realpath(path))
+    handle, tmp = tempfile.mkstemp(prefix=f".{real.name}.", dir=real.parent)
     try:
-        if path.suffix == ".gz":
-            with gzip.open(tmp, "wt", encoding="utf-8", newline="", compresslevel=6) as zipped:
-                yield zipped
-        else:
-            with open(tmp, "w", encoding="utf-8", newline="") as plain:
-                yield plain
-        os.replace(tmp, path)
+        os.fchmod(handle, _new_file_mode(real))
+        os.close(handle)
+        with _text_writer(tmp, gz=path.suffix == ".gz") as out:
+            yield out
+        os.replace(tmp, real)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _text_writer(path: str, gz: bool | None = None, append: bool = False) -> Iterator[TextIO]:
+    # A stream is opened for appending: ``-o /dev/stdout >> log`` must not truncate the log.
+    if gz if gz is not None else path.endswith(".gz"):
+        with gzip.open(path, "at" if append else "wt", encoding="utf-8", newline="", compresslevel=6) as zipped:
+            yield zipped
+    else:
+        with open(path, "a" if append else "w", encoding="utf-8", newline="") as plain:
+            yield plain
 
 
 Progress = Callable[[int], None]

@@ -19,6 +19,17 @@ def start_run(db: sqlite_utils.Database, site: str) -> int:
     return int(table.last_pk)
 
 
+def mark_killed(db: sqlite_utils.Database) -> int:
+    """Close the rows of runs that never finished (killed by SIGKILL, the OOM killer, a power
+    cut) as ``killed``; return how many. Call it holding the crawl lock: then no run of this
+    database is in progress, so every ``running`` row is a dead one."""
+    with write_transaction(db):
+        cursor = db.execute(
+            "update crawl_runs set status = 'killed', finish_reason = 'killed' where status = 'running'"
+        )
+    return int(cursor.rowcount)
+
+
 def finish_run(
     db: sqlite_utils.Database,
     run_id: int,

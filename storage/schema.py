@@ -6,7 +6,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from storage.search import create_indexes, detectable, drop_indexes
-from storage.tables import create_dedup_tables, create_quality_tables
+from storage.tables import create_dedup_tables, create_quality_tables, create_replacement_index
 
 migrations = Migrations("newscrawl")
 
@@ -158,6 +158,28 @@ def m015_published_at_precision(db: sqlite_utils.Database) -> None:
     """
     if "published_at_precision" not in db["articles"].columns_dict:
         db.table("articles").add_column("published_at_precision", str)
+
+
+@migrations()
+def m016_articles_replacement_char(db: sqlite_utils.Database) -> None:
+    """Articles whose text holds U+FFFD (invalid bytes) are found by an index and fetched again."""
+    create_replacement_index(db)
+
+
+@migrations()
+def m017_dashboard_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes the dashboard of ``newscrawl serve`` reads instead of the articles' rows (crawler/cli/dashboard.py).
+
+    Both cover their queries, so a chart over every article reads index pages, never the rows
+    with their bodies: per-day, per-category, author and tag counts scan ``published_at`` ranges
+    (with site, category, authors, tags), and the story charts look a cluster member's site and
+    time up by ``url_hash``, from a cluster's members read in cluster order. bench/RESULTS-dashboard.md has the timings with and without them.
+    """
+    db.execute(
+        "create index if not exists idx_articles_dashboard on articles (published_at, site, category, authors, tags)"
+    )
+    db.execute("create index if not exists idx_articles_story on articles (url_hash, published_at, site)")
+    db.execute("create index if not exists idx_dup_members_cluster_url on dup_members (cluster_id, url_hash)")
 
 
 @migrations()

@@ -16,6 +16,9 @@ CLUSTERS = "dup_clusters"
 MEMBERS = "dup_members"
 # Extraction quality per crawl run (storage/quality.py)
 QUALITY = "run_quality"
+# Stored text holding U+FFFD: the page arrived with invalid bytes (storage/articles.py refetches
+# such articles). A partial index over exactly this condition finds them without reading bodies.
+REPLACED = "instr(coalesce(title, '') || coalesce(lead, '') || coalesce(body, ''), char(65533)) > 0"
 
 
 def create_dedup_tables(db: sqlite_utils.Database) -> None:
@@ -24,17 +27,19 @@ def create_dedup_tables(db: sqlite_utils.Database) -> None:
     # ROWID stores the rows in that index (no second copy) and makes re-inserting a row a no-op.
     # dup_clusters.merged_into: a cluster absorbed by another keeps its row, so an id an analyst
     # noted down still resolves.
-    db.executescript(f"""
-        create table if not exists {SIGNATURES} (url_hash text primary key, site text not null,
-            published_at text, num_perm integer not null, signature blob not null, indexed_at text);
-        create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null,
-            url_hash text not null, primary key (band, bucket, url_hash)) without rowid;
-        create table if not exists {CLUSTERS} (cluster_id integer primary key, original text not null,
-            created_at text not null, merged_into integer);
-        create table if not exists {MEMBERS} (url_hash text primary key, cluster_id integer not null,
-            similarity float);
-        create index if not exists idx_{MEMBERS}_cluster_id on {MEMBERS} (cluster_id);
-    """)
+    # One statement at a time: executescript() would COMMIT the migration's transaction.
+    for statement in (
+        f"create table if not exists {SIGNATURES} (url_hash text primary key, site text not null, "
+        "published_at text, num_perm integer not null, signature blob not null, indexed_at text)",
+        f"create table if not exists {BAND_ROWS} (band integer not null, bucket integer not null, "
+        "url_hash text not null, primary key (band, bucket, url_hash)) without rowid",
+        f"create table if not exists {CLUSTERS} (cluster_id integer primary key, original text not null, "
+        "created_at text not null, merged_into integer)",
+        f"create table if not exists {MEMBERS} (url_hash text primary key, cluster_id integer not null, "
+        "similarity float)",
+        f"create index if not exists idx_{MEMBERS}_cluster_id on {MEMBERS} (cluster_id)",
+    ):
+        db.execute(statement)
 
 
 def create_quality_tables(db: sqlite_utils.Database) -> None:
@@ -67,3 +72,8 @@ def create_quality_tables(db: sqlite_utils.Database) -> None:
         defaults={"judged": 0, "accepted": 0},
     )
     db.table(QUALITY).create_index(["site", "run_id"])
+
+
+def create_replacement_index(db: sqlite_utils.Database) -> None:
+    """The partial index of articles whose text holds U+FFFD (migration m016)."""
+    db.execute(f"create index if not exists idx_articles_replacement_char on articles (site) where {REPLACED}")

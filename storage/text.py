@@ -20,12 +20,18 @@ from typing import Any
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b\u2009\u202f\ufeff]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Characters a page can use to drive a terminal or reorder what a reader sees, never text:
+# C0 controls but the whitespace ones (ESC, BEL, NUL...), DEL and the C1 controls
+# (U+009B is a one-character CSI), and the bidi marks, embeddings, overrides and isolates.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
 def clean_text(text: str | None) -> str:
-    """Return ``text`` in NFC, runs of spaces collapsed, lines stripped (entities left as they are)."""
+    """Return ``text`` in NFC, runs of spaces collapsed, lines stripped (entities left as they are),
+    without control characters and bidi overrides (newlines and tabs are spacing, kept)."""
     if not text:
         return ""
+    text = _CONTROLS.sub("", text)
     text = unicodedata.normalize("NFC", text)
     text = _SPACES.sub(" ", text)
     lines = [line.strip() for line in text.split("\n")]

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from crawler.cli import articles, crawl, data, distributed, health, probe, reextract, replica
-from crawler.cli.common import EXIT_ERRORS, EXIT_STORAGE, EXIT_USAGE, UsageError
+from crawler.cli.args import Parser
+from crawler.cli.common import (
+    EXIT_ERRORS,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+    UsageError,
+)
 from storage.db import StorageError
 
 
@@ -28,10 +37,24 @@ def main(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         print(f"newscrawl: error: {exc}", file=sys.stderr)
         return EXIT_STORAGE
+    except sqlite3.Error as exc:
+        where = getattr(args, "db", None) or "the database"
+        hint = " (written by an older newscrawl? `newscrawl crawl` updates it)" if "no such" in str(exc) else ""
+        print(f"newscrawl: error: {where}: {exc}{hint}", file=sys.stderr)
+        return EXIT_STORAGE
+    except KeyboardInterrupt:
+        print("newscrawl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print(f"newscrawl: internal error (exit {EXIT_INTERNAL}); the traceback above says where", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newscrawl", description="Crawl Vietnamese public-security news into SQLite.")
+    parser = Parser(prog="newscrawl", description="Crawl Vietnamese public-security news into SQLite.")
     parser.add_argument("--version", action="version", version=f"newscrawl {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     crawl.register_crawl(sub)

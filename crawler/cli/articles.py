@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from crawler.api import NotAnArticle, extract_article
-from crawler.cli.common import EXIT_OK, UsageError, read_db_path, site_keys
+from crawler.cli.common import EXIT_OK, UsageError, read_db_path, site_keys, url_argument
 from crawler.cli.console import print_json
 from crawler.cli.explain import explain
-from crawler.extract.urls import canonical_url, url_hash
+from crawler.cli.terminal import printable
+from crawler.crawl.runner import project_settings
+from crawler.extract.urls import url_hash
 from storage.articles import versions
 from storage.db import open_db
 
@@ -42,13 +43,13 @@ def register_extract(sub: Any) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    db = open_db(read_db_path(args), create=False)
-    key = url_hash(canonical_url(args.url))
+    key = url_hash(url_argument(args.url))
+    db = open_db(read_db_path(args), readonly=True)
     alias = next(db.query("select url_hash from aliases where alias_hash = ?", [key]), None)
     rows = versions(db, alias["url_hash"] if alias else key)
     db.close()
     if not rows:
-        print(f"no stored article at {args.url}", file=sys.stderr)
+        print(f"no stored article at {printable(args.url)}", file=sys.stderr)
         return 1
     if args.json:
         for row in rows:
@@ -56,35 +57,52 @@ def cmd_history(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         changed = ", ".join(row["changed"]) or "first version"
-        print(f"v{row['version']}  {row['fetched_at']}  {row['content_hash'][:12]}  {changed}  {row['title']}")
+        line = f"v{row['version']}  {row['fetched_at']}  {row['content_hash'][:12]}  {changed}  {row['title']}"
+        print(printable(line))
     return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    db = open_db(read_db_path(args), create=False)
+    canonical = url_argument(args.url)
+    db = open_db(read_db_path(args), readonly=True)
     lines = explain(db, args.url)
     db.close()
     if args.json:
-        print_json({"url": args.url, "canonical": canonical_url(args.url), "facts": lines})
+        print_json({"url": args.url, "canonical": canonical, "facts": lines})
         return EXIT_OK
     for line in lines:
-        print(line)
+        print(printable(line))
     return EXIT_OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
     if args.site:
         site_keys([args.site])
+    page = _read_page(args.file)
+    url = url_argument(args.url) if args.url else None
     try:
-        page = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
-    try:
-        record = extract_article(page, args.url, args.site)
+        record = extract_article(page, url, args.site)
     except NotAnArticle as exc:
-        print(exc, file=sys.stderr)
+        print(printable(str(exc)), file=sys.stderr)
         return 1
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}".replace("pass url=", "pass --url")) from exc
     print(json.dumps(record, ensure_ascii=False, indent=2))
     return EXIT_OK
+
+
+def _read_page(path: str) -> bytes:
+    """The saved page, refused when larger than a crawl would download (``DOWNLOAD_MAXSIZE``):
+    ``extract /dev/zero`` must not read until the kernel kills it."""
+    cap = project_settings().getint("DOWNLOAD_MAXSIZE") or 16 * 1024 * 1024
+    try:
+        if path == "-":
+            page = sys.stdin.buffer.read(cap + 1)
+        else:
+            with open(path, "rb") as source:
+                page = source.read(cap + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(page) > cap:
+        raise UsageError(f"{path}: larger than {cap} bytes (DOWNLOAD_MAXSIZE), not a page a crawl would store")
+    return page

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.cli.args import ArgumentError
 from crawler.crawl.quality import UNHEALTHY_STAT
 from crawler.crawl.runner import project_settings, site_status
 from crawler.extract.dates import parse_iso
@@ -24,10 +25,11 @@ EXIT_NOTHING = 3  # nothing could be fetched
 EXIT_LOCKED = 4  # another crawl holds the lock
 EXIT_STORAGE = 5  # the database cannot be used
 EXIT_UNHEALTHY = 6  # a site's extraction failed the quality gate (crawler/crawl/quality.py)
+EXIT_INTERRUPTED = 7  # stopped by SIGTERM or SIGINT before the end; what was stored is kept
+EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): never 1, which schedulers may take for a finished run
 
-
-class UsageError(Exception):
-    """A bad argument the parser could not catch; printed as one line, exit 2."""
+# A bad argument the parser could not catch; printed as one line, exit 2.
+UsageError = ArgumentError
 
 
 def db_help() -> str:
@@ -73,6 +75,16 @@ def pairs(values: list[str], what: str) -> dict[str, str]:
     return found
 
 
+def url_argument(url: str) -> str:
+    """The canonical form of a URL given on the command line, or a one-line refusal."""
+    from crawler.extract.urls import canonical_url
+
+    try:
+        return canonical_url(url)
+    except ValueError as exc:
+        raise UsageError(f"{url}: not a valid URL ({exc})") from None
+
+
 def parse_since(value: str | None, option: str) -> str | None:
     """A date or ISO time given to ``option`` as Vietnam-time ISO (a bare date is midnight there)."""
     if value is None:
@@ -84,13 +96,26 @@ def parse_since(value: str | None, option: str) -> str | None:
 
 
 def crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:
-    """3 (nothing fetched) wins over 6 (unhealthy extraction), which wins over 1 (errors)."""
-    for key, stats in results.items():
-        if site_status(stats) == "failed":
-            print(f"newscrawl: {key}: nothing could be fetched ({_error_summary(stats)})", file=sys.stderr)
-    if any(site_status(s) == "storage_full" for s in results.values()):
+    """5 (storage) wins over 7 (interrupted), 7 over 3 (nothing fetched), 3 over 6 (unhealthy
+    extraction), and 6 over 1 (errors)."""
+    statuses = {key: site_status(stats) for key, stats in results.items()}
+    if "storage_error" in statuses.values():
+        print("newscrawl: error: the database could not be written; the crawl stopped (see the log)", file=sys.stderr)
+        return EXIT_STORAGE
+    if "storage_full" in statuses.values():
         print("newscrawl: error: the database is full; the crawl stopped (free space and run again)", file=sys.stderr)
         return EXIT_STORAGE
+    if "interrupted" in statuses.values():
+        fetched = sum(int(s.get("downloader/response_status_count/200", 0)) for s in results.values())
+        print(
+            f"newscrawl: interrupted by a signal after {fetched} pages; what was stored is kept, "
+            "the next run picks up the rest",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    for key, status in statuses.items():
+        if status == "failed":
+            print(f"newscrawl: {key}: nothing could be fetched ({_error_summary(results[key])})", file=sys.stderr)
     code = _exit_code({k: site_status(s) for k, s in results.items()})
     if code != EXIT_NOTHING and any(s.get(UNHEALTHY_STAT) for s in results.values()):
         return EXIT_UNHEALTHY

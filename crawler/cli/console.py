@@ -11,7 +11,6 @@ problem, not ours.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from crawler.cli.terminal import json_line
 from crawler.crawl.runs import run_counters
 
 
@@ -184,4 +184,4 @@ def plain_table(columns: list[str], rows: Iterable[Iterable[Any]], right: Iterab
 
 def print_json(value: Any) -> None:
     """One JSON value on one line of stdout (UTF-8 text kept readable)."""
-    print(json.dumps(value, ensure_ascii=False))
+    print(json_line(value))

@@ -8,9 +8,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from crawler.cli.args import bounded_int, check_base_url, check_redis_url, check_settings
 from crawler.cli.common import (
     EXIT_LOCKED,
     EXIT_OK,
@@ -33,11 +35,12 @@ from crawler.cli.console import (
     summary_rows,
     summary_table,
 )
+from crawler.crawl import runner
 from crawler.crawl.lock import CrawlLock, LockHeld
-from crawler.crawl.runner import project_settings, run_crawl, site_status
+from crawler.crawl.runner import project_settings
 from crawler.distributed.worker import redis_settings, worker_results
-from storage.db import open_db
-from storage.runs import recent_runs
+from storage.db import StorageError, check_path, check_writable, open_db, set_busy_timeout
+from storage.runs import mark_killed, recent_runs
 
 
 def register_crawl(sub: Any) -> None:
@@ -52,19 +55,26 @@ def register_crawl(sub: Any) -> None:
         "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting"
     )
     crawl.add_argument("--backfill", action="store_true", help="walk listings deeper than the first known page")
-    crawl.add_argument("--max-pages", type=int, metavar="N", help="listing pages per category (backfill bound)")
+    crawl.add_argument(
+        "--max-pages", type=bounded_int(1, 1_000_000), metavar="N", help="listing pages per category (backfill bound)"
+    )
     crawl.add_argument("--until", metavar="DATE", help="backfill: stop at listing pages older than DATE")
     crawl.add_argument(
         "--redis",
         metavar="URL",
         help="distributed mode: share the frontier on this Redis; records go to `newscrawl ingest`",
     )
+    crawl.add_argument(
+        "--insecure-redis", action="store_true", help="allow a Redis on another machine without a password"
+    )
     add_verbosity(crawl)
     crawl.set_defaults(func=cmd_crawl)
 
     sched = sub.add_parser("schedule", help="run `crawl` in a fresh process every interval, never overlapping")
     sched.add_argument("--every", required=True, metavar="INTERVAL", help="e.g. 30m, 1h, 90s")
-    sched.add_argument("--runs", type=int, default=0, metavar="N", help="stop after N runs (default: forever)")
+    sched.add_argument(
+        "--runs", type=bounded_int(0), default=0, metavar="N", help="stop after N runs (default: forever)"
+    )
     sched.add_argument("crawl_args", nargs=argparse.REMAINDER, help="arguments passed to `newscrawl crawl`")
     sched.set_defaults(func=cmd_schedule)
 
@@ -73,30 +83,44 @@ def register_runs(sub: Any) -> None:
     """Add ``runs`` to the ``newscrawl`` sub-parsers."""
     runs = sub.add_parser("runs", help="list recent crawl runs")
     runs.add_argument("--db", help="database path")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=bounded_int(1), default=20, metavar="N", help="at most N runs (default 20)")
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
     runs.set_defaults(func=cmd_runs)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    # Every argument is checked before the database, the lock or the network is touched.
     keys = site_keys(args.sites)
-    base_urls = pairs(args.base_url, "--base-url")
+    base_urls = {site: check_base_url(site, url) for site, url in pairs(args.base_url, "--base-url").items()}
     site_keys(list(base_urls))
     until = parse_since(args.until, "--until")
-    if args.max_pages is not None and args.max_pages < 1:
-        raise UsageError("--max-pages must be at least 1")
     path = db_path(args)
     spider_args = {"backfill": args.backfill, "max_pages": args.max_pages, "until": until}
+    settings_overrides = pairs(args.set, "--set")
+    check_settings(settings_overrides, project_settings())
+    overrides: dict[str, Any] = {"NEWS_DB_PATH": path, **scrapy_log_settings(args), **settings_overrides}
+    if args.redis:
+        check_redis_url(args.redis, args.insecure_redis)
+        overrides.update(redis_settings(args.redis, project_settings()))
+    set_busy_timeout(project_settings(overrides).getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
+    check_path(Path(path))
     try:
         with CrawlLock(path):
-            open_db(path).close()  # fail fast, in one line, on an unusable database
-            overrides: dict[str, Any] = {"NEWS_DB_PATH": path, **scrapy_log_settings(args), **pairs(args.set, "--set")}
-            if args.redis:
-                overrides.update(redis_settings(args.redis, project_settings()))
+            # Fail before fetching, in one line, on a database that could store nothing.
+            db = open_db(path)
+            try:
+                check_writable(db, path)
+                killed = mark_killed(db)
+            finally:
+                db.close()
+            if killed:
+                print(f"newscrawl: {killed} run(s) left 'running' by a killed crawl marked 'killed'", file=sys.stderr)
             results = crawl_with_progress(args, keys, base_urls, overrides, spider_args)
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
+    except OSError as exc:  # the lock file beside the database cannot be made
+        raise StorageError(f"{path}: cannot take the crawl lock: {exc.strerror or exc}") from exc
     if args.redis:
         # A worker whose peers took every request fetched nothing, and that is fine.
         results = worker_results(results)
@@ -112,23 +136,23 @@ def crawl_with_progress(
     overrides: dict[str, Any],
     spider_args: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """:func:`run_crawl` with a live line per site on a terminal (not with ``-q``)."""
+    """:func:`runner.run_crawl` with a live line per site on a terminal (not with ``-q``)."""
     if args.quiet or not sys.stderr.isatty():
-        return run_crawl(keys, base_urls, overrides, spider_args)
+        return runner.run_crawl(keys, base_urls, overrides, spider_args)
     with CrawlProgress(keys) as progress:
-        return run_crawl(keys, base_urls, overrides, spider_args, on_tick=progress)
+        return runner.run_crawl(keys, base_urls, overrides, spider_args, on_tick=progress)
 
 
 def print_summary(path: str, results: dict[str, dict[str, Any]]) -> None:
     """The summary table on stdout: each site's status, run figures and articles now stored."""
-    db = open_db(path)
+    db = open_db(path, readonly=True)
     try:
         stored = {
             key: int(db.execute("select count(*) from articles where site = ?", [key]).fetchone()[0]) for key in results
         }
     finally:
         db.close()
-    status = {key: site_status(stats) for key, stats in results.items()}
+    status = {key: runner.site_status(stats) for key, stats in results.items()}
     stdout_console().print(summary_table(summary_rows(results, status, stored)))
 
 
@@ -159,7 +183,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
             started = time.monotonic()
             proc = subprocess.Popen(command)
             child[:] = [proc]
-            code = _wait(proc)
+            code = proc.wait()  # PEP 475: a signal (passed on above) does not cut the wait short
             done += 1
             print(
                 f"newscrawl schedule: run {done} exited {code} after {time.monotonic() - started:.0f}s", file=sys.stderr
@@ -174,21 +198,15 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return code if stop.is_set() else EXIT_OK
 
 
-def _wait(proc: subprocess.Popen[bytes]) -> int:
-    """The child's exit code, waiting through signals (which the handler passes on to it)."""
-    while True:
-        try:
-            return proc.wait()
-        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for safety
-            continue
-
-
 def _duration(value: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = value[:-1], value[-1:].lower()
     if unit not in units or not number.replace(".", "", 1).isdigit() or float(number) <= 0:
         raise UsageError(f"--every must look like 30m, 1h or 90s, got {value!r}")
-    return float(number) * units[unit]
+    seconds = float(number) * units[unit]
+    if seconds > 366 * 86400:
+        raise UsageError(f"--every must be at most a year, got {value!r}")
+    return seconds
 
 
 _RUN_COLUMNS = {
@@ -205,7 +223,7 @@ _RUN_COLUMNS = {
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    db = open_db(read_db_path(args), create=False)
+    db = open_db(read_db_path(args), readonly=True)
     rows = recent_runs(db, args.limit)
     db.close()
     if args.json:

@@ -6,11 +6,14 @@ import argparse
 import dataclasses
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
+from crawler.cli.args import bounded_int, listen_host, port
 from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, read_db_path, site_keys
-from crawler.cli.console import add_verbosity, configure_logging, count_progress, print_json
-from crawler.cli.web import PortBusy, serve
+from crawler.cli.console import add_verbosity, configure_logging, count_progress
+from crawler.cli.terminal import json_line, printable
+from crawler.cli.web import serve
 from storage import dedup, export
 from storage.db import open_db
 from storage.search import QueryError, count, search
@@ -43,15 +46,17 @@ def register(sub: Any) -> None:
     search.add_argument("--db", help="database path")
     search.add_argument("--site", help="only this site")
     search.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
-    search.add_argument("--limit", type=int, default=10, metavar="N", help="at most N hits (default 10)")
+    search.add_argument("--limit", type=bounded_int(1), default=10, metavar="N", help="at most N hits (default 10)")
     search.add_argument("--folded", action="store_true", help="ignore accents: 'cong an' finds 'Công an', d finds đ")
     search.add_argument("--json", action="store_true", help="one JSON object per hit")
     search.set_defaults(func=cmd_search)
 
     serve = sub.add_parser("serve", help="browse and search the database in Datasette")
     serve.add_argument("--db", help="database path")
-    serve.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default 8001, 0: any free port)")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=port, default=8001, help="port on 127.0.0.1 (default 8001, 0: any free port)")
+    serve.add_argument(
+        "--host", type=listen_host, default="127.0.0.1", help="IP address to listen on (default 127.0.0.1)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     dupes = sub.add_parser("dupes", help="stories published by several outlets: near-duplicate clusters")
@@ -72,10 +77,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     try:
         state = export.read_state(args.incremental, selection) if args.incremental else None
-    except export.StateError as exc:
+        if args.output != "-":
+            export.check_target(Path(args.output))
+    except (export.StateError, export.OutputError) as exc:
         raise UsageError(str(exc)) from exc
     write = export.write_csv if args.format == "csv" else export.write_jsonl
-    db = open_db(read_db_path(args), create=False)
+    db = open_db(read_db_path(args), readonly=True)
     # A bar on the terminal only, never mixed into the records when they go to a terminal.
     bar = sys.stderr.isatty() and not (args.output == "-" and sys.stdout.isatty())
     try:
@@ -92,23 +99,25 @@ def cmd_export(args: argparse.Namespace) -> int:
                 records = export.iter_changes(db, after, upto, selection)
             with count_progress(args if bar else _QUIET, "exporting", total) as progress:
                 with export.open_output(args.output) as out:
-                    count_written = write(records, out, progress)
+                    written = write(records, out, progress)
     except BrokenPipeError:
-        if args.output != "-":
-            raise
-        # The reader went away (`| head`): the dump is incomplete, so the state stays put.
+        # The reader went away (`| head`, a FIFO's reader): the dump is incomplete, so the
+        # state stays put.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERRORS
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    except (OSError, export.OutputError) as exc:
+        raise UsageError(f"cannot write {args.output}: {getattr(exc, 'strerror', None) or exc}") from exc
     finally:
         db.close()
     if state is not None:
         # Only now that the dump is complete (and renamed into place) does the state move on.
-        state.last_version_rowid, state.records = upto, count_written
-        export.write_state(args.incremental, state)
+        state.last_version_rowid, state.records = upto, written
+        try:
+            export.write_state(args.incremental, state)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.incremental}: {exc.strerror or exc}") from exc
     if not args.quiet:
-        print(f"exported {count_written} records to {'stdout' if args.output == '-' else args.output}", file=sys.stderr)
+        print(f"exported {written} records to {'stdout' if args.output == '-' else args.output}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -118,12 +127,12 @@ _QUIET = argparse.Namespace(quiet=True)
 def cmd_search(args: argparse.Namespace) -> int:
     if args.site:
         site_keys([args.site])
-    if args.limit < 1:
-        raise UsageError("--limit must be at least 1")
     since = parse_since(args.since, "--since")
     tty = sys.stdout.isatty() and not args.json
-    markers = ("\033[1;33m", "\033[0m") if tty else ("[", "]")
-    db = open_db(read_db_path(args), create=False)
+    # On a terminal the matches are marked with private-use characters, escaped text around
+    # them, then turned into bold: no escape sequence but ours reaches the terminal.
+    markers = ("\ue000", "\ue001") if tty else ("[", "]")
+    db = open_db(read_db_path(args), readonly=True)
     try:
         hits = search(
             db, args.query, folded=args.folded, site=args.site, since=since, limit=args.limit, markers=markers
@@ -136,16 +145,16 @@ def cmd_search(args: argparse.Namespace) -> int:
         db.close()
     for rank, hit in enumerate(hits, 1):
         if args.json:
-            print_json(hit.record())
+            print(json_line(hit.record()))
             continue
         date = (hit.published_at or "")[:10] or "undated"
-        print(f"{rank}. {hit.title}\n   {hit.site}  {date}  {hit.url}\n   {' '.join(hit.snippet.split())}\n")
+        snippet = printable(" ".join(hit.snippet.split()), keep="".join(markers))
+        if tty:
+            snippet = snippet.replace(markers[0], "\033[1;33m").replace(markers[1], "\033[0m")
+        print(f"{rank}. {printable(hit.title)}\n   {hit.site}  {date}  {printable(hit.url)}\n   {snippet}\n")
     if not hits and folded_count:
-        print(
-            f"no exact match; without accents {folded_count} article{'s' if folded_count != 1 else ''} match: "
-            f"add --folded",
-            file=sys.stderr,
-        )
+        plural = "s" if folded_count != 1 else ""
+        print(f"no exact match; without accents {folded_count} article{plural} match: add --folded", file=sys.stderr)
     elif not hits and not args.json:
         print("no match", file=sys.stderr)
     return EXIT_OK
@@ -153,11 +162,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     path = read_db_path(args)
-    open_db(path, create=False).close()  # migrate (search index, views) and fail in one line if unusable
+    open_db(path, readonly=True).close()  # fail in one line on a file that is no newscrawl database
     try:
         serve(path, args.port, args.host)
-    except PortBusy as exc:
-        raise UsageError(str(exc)) from exc
+    except OSError as exc:  # the address is taken or not on this machine
+        raise UsageError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
     return EXIT_OK
 
 
@@ -165,7 +174,9 @@ def cmd_dupes(args: argparse.Namespace) -> int:
     if args.site:
         site_keys([args.site])
     since = parse_since(args.since, "--since")
-    db = open_db(read_db_path(args), create=False)
+    path = read_db_path(args)
+    # --backfill writes the index: an existing newscrawl database, as it is; otherwise read-only.
+    db = open_db(path, create=False, migrate=False) if args.backfill else open_db(path, readonly=True)
     try:
         if args.backfill:
             print(f"indexed {dedup.index_stored(db)} stored articles", file=sys.stderr)
@@ -174,13 +185,13 @@ def cmd_dupes(args: argparse.Namespace) -> int:
         db.close()
     for cluster in clusters:
         if args.json:
-            print_json(dataclasses.asdict(cluster))
+            print(json_line(dataclasses.asdict(cluster)))
             continue
         print(f"cluster {cluster.cluster_id}: {len(cluster.members)} copies")
         for m in cluster.members:
             mark = "original" if m.is_original else f"{m.similarity:.2f}"
-            print(f"  {m.site:9} {mark:>8}  {(m.published_at or '')[:16]:16}  {m.title or ''}")
-            print(f"  {'':9} {'':>8}  {'':16}  {m.url or m.url_hash}")
+            print(f"  {m.site:9} {mark:>8}  {(m.published_at or '')[:16]:16}  {printable(m.title or '')}")
+            print(f"  {'':9} {'':>8}  {'':16}  {printable(m.url or m.url_hash)}")
     if not args.json:
         print(f"{len(clusters)} clusters", file=sys.stderr)
     return EXIT_OK

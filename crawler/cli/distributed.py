@@ -6,18 +6,21 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import redis
 
+from crawler.cli.args import bounded_int, check_redis_url
 from crawler.cli.common import EXIT_LOCKED, EXIT_OK, UsageError, db_help, db_path
 from crawler.cli.console import add_verbosity, configure_logging, print_json
 from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
-from crawler.distributed.ingest import IngestConfig, run_ingest
+from crawler.distributed import ingest
+from crawler.distributed.ingest import IngestConfig
 from crawler.distributed.worker import INGEST_GROUP, Keys, connect
 from crawler.sites.registry import sites
-from storage.db import open_db
+from storage.db import StorageError, check_path, open_db, set_busy_timeout
 
 
 def register(sub: Any) -> None:
@@ -25,7 +28,12 @@ def register(sub: Any) -> None:
     ing = sub.add_parser("ingest", help="distributed mode: write the workers' records from Redis into SQLite")
     ing.add_argument("--redis", required=True, metavar="URL", help="e.g. redis://10.0.0.5:6379/0")
     ing.add_argument("--db", help=db_help())
-    ing.add_argument("--batch", type=int, default=200, metavar="N", help="records per transaction batch")
+    ing.add_argument(
+        "--batch", type=bounded_int(1, 100_000), default=200, metavar="N", help="records per transaction batch"
+    )
+    ing.add_argument(
+        "--insecure-redis", action="store_true", help="allow a Redis on another machine without a password"
+    )
     ing.add_argument(
         "--idle-exit", type=float, default=0, metavar="SECONDS", help="exit after this long with nothing to ingest"
     )
@@ -44,22 +52,27 @@ def _prefix() -> str:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     configure_logging(args)
-    if args.batch < 1:
-        raise UsageError("--batch must be at least 1")
+    check_redis_url(args.redis, args.insecure_redis)
     settings = project_settings()
+    set_busy_timeout(settings.getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
     config = IngestConfig.from_settings(settings, batch=args.batch, idle_exit=args.idle_exit)
     path = db_path(args)
+    check_path(Path(path))
     try:
         # The one writer of the database: no local crawl and no second ingest meanwhile.
         with CrawlLock(path):
             db = open_db(path, max_pages=settings.getint("NEWS_DB_MAX_PAGES"))
             try:
-                stats = run_ingest(args.redis, db, config)
+                stats = ingest.run_ingest(args.redis, db, config)
             finally:
                 db.close()
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
+    except StorageError:
+        raise
+    except OSError as exc:  # the lock file beside the database cannot be made
+        raise StorageError(f"{path}: cannot take the ingest lock: {exc.strerror or exc}") from exc
     except redis.ConnectionError as exc:
         raise UsageError(f"--redis {args.redis}: {exc}") from exc
     if args.quiet:

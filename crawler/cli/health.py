@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from crawler.cli.args import bounded_int
 from crawler.cli.common import EXIT_OK, EXIT_UNHEALTHY, UsageError, read_db_path, site_keys
 from crawler.cli.console import print_json
 from crawler.crawl.quality import COVERAGE, QualityConfig, Sample
@@ -27,9 +28,14 @@ def register(sub: Any) -> None:
     health = sub.add_parser("health", help="per-site extraction quality of the last runs (the quality gate)")
     health.add_argument("--db", help="database path")
     health.add_argument("--site", help="only this site")
-    health.add_argument("--runs", type=int, default=10, metavar="N", help="runs shown per site (default: 10)")
     health.add_argument(
-        "--accept", type=int, metavar="RUN", help="take run RUN as healthy and the start of its site's new baseline"
+        "--runs", type=bounded_int(1), default=10, metavar="N", help="runs shown per site (default: 10)"
+    )
+    health.add_argument(
+        "--accept",
+        type=bounded_int(1),
+        metavar="RUN",
+        help="take run RUN as healthy and the start of its site's new baseline",
     )
     health.add_argument("--json", action="store_true", help="one JSON object per site")
     health.set_defaults(func=cmd_health)
@@ -39,10 +45,10 @@ def cmd_health(args: argparse.Namespace) -> int:
     """Exit 6 when the newest judged run of a site shown is unhealthy (for cron and monitors)."""
     if args.site:
         site_keys([args.site])
-    if args.runs < 1:
-        raise UsageError("--runs must be at least 1")
     config = QualityConfig.from_settings(project_settings())
-    db = open_db(read_db_path(args), create=False)
+    path = read_db_path(args)
+    # --accept writes one row: an existing newscrawl database, as it is; otherwise read-only.
+    db = open_db(path, create=False, migrate=False) if args.accept is not None else open_db(path, readonly=True)
     try:
         if args.accept is not None:
             site = accept_run(db, args.accept)

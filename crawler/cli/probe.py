@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.cli.args import check_base_url, check_settings
 from crawler.cli.common import UsageError, pairs, site_keys
-from crawler.crawl.probe import probe_settings, run_probe, tool_versions
+from crawler.cli.terminal import printable
+from crawler.crawl import probe as live_probe
+from crawler.crawl.probe import probe_settings, tool_versions
 from crawler.crawl.probe_report import EXIT_CODES, format_text, overall, report_json
+from crawler.crawl.runner import project_settings
 from storage.articles import now_iso
 
 
@@ -35,11 +39,13 @@ def register(sub: Any) -> None:
 def cmd_probe(args: argparse.Namespace) -> int:
     """Exit 0 when every site is ok, 6 when one is degraded, 3 when one is broken."""
     keys = site_keys(args.sites)
-    base_urls = pairs(args.base_url, "--base-url")
+    base_urls = {site: check_base_url(site, url) for site, url in pairs(args.base_url, "--base-url").items()}
     site_keys(list(base_urls))
     if args.articles < 1:
         raise UsageError("--articles must be at least 1")
-    verdict = probe_command(keys, base_urls, pairs(args.set, "--set"), args.articles, args.json)
+    overrides = pairs(args.set, "--set")
+    check_settings(overrides, project_settings())
+    verdict = probe_command(keys, base_urls, overrides, args.articles, args.json)
     return EXIT_CODES[verdict]
 
 
@@ -53,11 +59,11 @@ def probe_command(
         raise UsageError(f"cannot write the report to {target}")
     settings = probe_settings(overrides)
     started = now_iso()
-    results = run_probe(keys, base_urls, overrides, articles)
+    results = live_probe.run_probe(keys, base_urls, overrides, articles)
     finished = now_iso()
     out = sys.stderr if json_path == "-" else sys.stdout
     for line in format_text(results):
-        print(line, file=out)
+        print(printable(line), file=out)  # titles and URLs come from pages: nothing drives the terminal
     if json_path is not None:
         report = report_json(
             results,

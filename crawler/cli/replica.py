@@ -7,6 +7,7 @@ import signal
 import threading
 from typing import Any
 
+from crawler.cli.args import bounded_int, port
 from crawler.cli.common import EXIT_OK, UsageError, crawl_exit_code
 from crawler.cli.console import add_verbosity, scrapy_log_settings
 from crawler.cli.crawl import crawl_with_progress, print_summary
@@ -20,10 +21,16 @@ def register(sub: Any) -> None:
     """Add ``replica`` and ``demo`` to the ``newscrawl`` sub-parsers."""
     rep = sub.add_parser("replica", help="serve the local site replicas")
     rep.add_argument("--site", action="append", help="only this site (repeatable)")
-    rep.add_argument("--port", type=int, default=0, help="first port (default: any free port)")
+    rep.add_argument("--port", type=port, default=0, help="first port (default: any free port)")
     rep.add_argument("--faults", type=float, default=0.0, metavar="RATE", help="fault this share of responses (0-1)")
-    rep.add_argument("--fault-seed", type=int, default=1, help="random seed of the fault plan")
-    rep.add_argument("--synthetic", type=int, default=0, metavar="N", help="serve N generated articles per site")
+    rep.add_argument("--fault-seed", type=bounded_int(0), default=1, help="random seed of the fault plan")
+    rep.add_argument(
+        "--synthetic",
+        type=bounded_int(0, 10_000_000),
+        default=0,
+        metavar="N",
+        help="serve N generated articles per site",
+    )
     rep.set_defaults(func=cmd_replica)
 
     demo = sub.add_parser("demo", help="offline demo: crawl the replicas into SQLite and export a dump")
@@ -42,6 +49,8 @@ def cmd_replica(args: argparse.Namespace) -> int:
         server = ReplicaServer(args.site, port=args.port, faults=plan, synthetic=args.synthetic).start()
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from exc
+    except OSError as exc:
+        raise UsageError(f"--port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
     for key in server.sites:
         print(f"{key} {server.base_url(key)}", flush=True)
     stop = threading.Event()

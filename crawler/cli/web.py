@@ -4,7 +4,8 @@ What people get: described tables and columns, the ``articles_browse`` view with
 site, category and publication month and a search box on the exact (accent-significant) FTS
 index, titles and URLs rendered as links to the article, and canned queries (daily counts,
 latest articles, accent-folded search, an article's versions, top authors, and duplicate
-clusters when the dedup tables exist).
+clusters when the dedup tables exist). The first page is the dashboard (``crawler/cli/dashboard.py``,
+the datasette-dashboards plugin): ``/`` redirects to it.
 
 The search box uses the exact index because Datasette hands the typed text to MATCH as is;
 the folded index also needs the query's ``đ`` folded, which the ``search_folded`` canned
@@ -13,7 +14,6 @@ query does in SQL (the tokenizer folds everything else).
 
 from __future__ import annotations
 
-import errno
 import html
 import socket
 import sys
@@ -23,6 +23,7 @@ from typing import Any
 import sqlite_utils
 from markupsafe import Markup
 
+from crawler.cli import dashboard
 from storage.search import EXACT_FTS, FOLDED_FTS, fold_sql
 
 _ARTICLE_COLUMNS = {
@@ -135,14 +136,26 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
         if "columns" in spec:
             present = {d[0] for d in db.execute(f"select * from [{table}] limit 0").description}
             spec["columns"] = {k: v for k, v in spec["columns"].items() if k in present}
+    sites = [row["site"] for row in db.query("select distinct site from articles order by site")]
     for table in db.table_names():
         if table.startswith((EXACT_FTS, FOLDED_FTS)) or table.startswith("dup_bands"):
             tables[table] = {"hidden": True}
     return {
         "title": "newscrawl: Vietnamese public-security news",
         "description": "Articles crawled from bocongan.gov.vn, thanhtra.com.vn and congan.com.vn.",
-        "databases": {name: {"tables": tables, "queries": queries(db.table_names())}},
+        "databases": {name: {"tables": tables, "queries": {**queries(db.table_names()), **dashboard.canned_queries()}}},
+        "plugins": {"datasette-dashboards": dashboard.plugin_config(name, sites)},
     }
+
+
+def register_routes() -> list[tuple[str, Any]]:
+    """Datasette hook: the home page is the dashboard (the list of databases stays in the menu)."""
+    from datasette.utils.asgi import Response  # type: ignore[import-untyped]
+
+    async def home() -> Any:
+        return Response.redirect(f"/-/dashboards/{dashboard.SLUG}")
+
+    return [(r"^/$", home)]
 
 
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
@@ -157,10 +170,6 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     return None
 
 
-class PortBusy(OSError):
-    """The port to serve on is taken (or cannot be bound); the message is one line."""
-
-
 def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
     """Serve ``path`` until interrupted; prints ``serving URL`` once the socket listens."""
     # Imported here, not at the top: Datasette and uvicorn take ~1 s to import, a cost every
@@ -170,29 +179,29 @@ def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
     from datasette.app import Datasette  # type: ignore[import-untyped]
     from datasette.plugins import pm  # type: ignore[import-untyped]
 
+    from storage.db import open_db
+
     name = Path(path).stem
-    db = sqlite_utils.Database(path)
+    db = open_db(path, readonly=True)  # never creates, migrates or writes the file
     meta = metadata(db, name)
     db.close()
     if not pm.has_plugin("newscrawl"):
         # This module is the local plugin: registered in-process, no entry point or plugins dir.
         hookimpl(render_cell)
+        hookimpl(register_routes)
         pm.register(sys.modules[__name__], name="newscrawl")
     ds = Datasette([path], metadata=meta, settings={"facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000})
     # Bind first, so the printed URL is live (and port 0 gets a real port number).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-    except OSError as exc:
+    except OSError:
         sock.close()
-        reason = (
-            "is in use (--port 0 picks a free one)"
-            if exc.errno == errno.EADDRINUSE
-            else f"cannot be used: {exc.strerror}"
-        )
-        raise PortBusy(f"port {port} on {host} {reason}") from exc
-    print(f"serving http://{host}:{sock.getsockname()[1]}/{name}/articles_browse", flush=True)
+        raise
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"serving http://{shown}:{sock.getsockname()[1]}/-/dashboards/{dashboard.SLUG}", flush=True)
     config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on")
     try:
         uvicorn.Server(config).run(sockets=[sock])

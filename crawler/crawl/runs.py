@@ -11,8 +11,9 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
+from scrapy.utils.defer import deferred_from_coro
 
-from storage.db import open_db
+from storage.db import StorageError, open_db, set_busy_timeout
 from storage.runs import finish_run, start_run
 
 PREFIX = "newscrawl/"
@@ -43,11 +44,14 @@ def run_counters(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_status(stats: dict[str, Any], finish_reason: str) -> str:
-    """``ok``, ``errors`` (finished, some fetches failed), ``failed`` (nothing fetched) or
-    ``storage_full`` (stopped: the database could take no more)."""
+    """``ok``, ``errors`` (finished, some fetches failed), ``failed`` (nothing fetched),
+    ``interrupted`` (stopped by SIGTERM/SIGINT), ``storage_full`` (stopped: the database could
+    take no more) or ``storage_error`` (stopped: the database could not be written)."""
     counters = run_counters(stats)
-    if finish_reason == "storage_full":
-        return "storage_full"
+    if finish_reason in ("storage_full", "storage_error"):
+        return finish_reason
+    if finish_reason == "shutdown":  # Scrapy's reason for a stop by signal
+        return "interrupted"
     if counters["pages_fetched"] + counters["not_modified"] == 0 or finish_reason != "finished":
         return "failed"
     return "errors" if counters["errors"] else "ok"
@@ -60,7 +64,9 @@ class RunRecorder:
         self.crawler = crawler
         self.db_path: str = crawler.settings.get("NEWS_DB_PATH")
         self.run_id: int | None = None
+        self.start_error: str | None = None
         self.started = time.monotonic()
+        set_busy_timeout(crawler.settings.getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -70,28 +76,39 @@ class RunRecorder:
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
-        db = open_db(self.db_path)
-        try:
-            self.run_id = start_run(db, spider.name)
-            self.started = time.monotonic()
-        finally:
-            db.close()
         assert self.crawler.stats is not None
+        try:
+            db = open_db(self.db_path)
+            try:
+                self.run_id = start_run(db, spider.name)
+                self.started = time.monotonic()
+            finally:
+                db.close()
+        except (sqlite3.Error, StorageError) as exc:
+            # Nothing fetched now could be stored (a database locked by another writer longer
+            # than the busy timeout, or made read-only): stop before the first request.
+            self.start_error = str(exc)
+            logger.error("could not start run of %s in %s: %s; stopping", spider.name, self.db_path, exc)
+            self.crawler.stats.inc_value(PREFIX + "errors/storage")
+            engine = self.crawler.engine
+            assert engine is not None
+            deferred_from_coro(engine.close_spider_async(reason="storage_error"))
+            return
         self.crawler.stats.set_value(PREFIX + "run_id", self.run_id)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.run_id is None:
-            return
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
-        status = run_status(stats, reason)
+        status = run_status(stats, "storage_error" if self.start_error else reason)
         self.crawler.stats.set_value(PREFIX + "status", status)
         counters = {**run_counters(stats), "duration_s": round(time.monotonic() - self.started, 3)}
         try:
             db = open_db(self.db_path)
             try:
+                if self.run_id is None:  # the start row could not be written: try once more now
+                    self.run_id = start_run(db, spider.name)
                 finish_run(db, self.run_id, status, reason, counters, stats)
             finally:
                 db.close()
-        except sqlite3.Error as exc:  # a full disk must not hide the crawl's own outcome
+        except (sqlite3.Error, StorageError) as exc:  # a full disk must not hide the crawl's own outcome
             logger.error("could not record run %s in %s: %s", self.run_id, self.db_path, exc)

@@ -43,6 +43,9 @@ from storage.articles import now_iso
 # No entity expansion, no network, bounded trees: feeds are untrusted input.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
 _TRUE = ("1", "true", "yes", "on")
+# NotArticle reasons that are faults of the page (counted as newscrawl/faults/<reason> too):
+# an exception inside extraction, a tree deeper than the parser builds. Retried next run.
+_FAULTS = frozenset({"extract_error", "parse_depth"})
 
 
 class NewsSpider(scrapy.Spider):
@@ -308,8 +311,16 @@ class NewsSpider(scrapy.Spider):
             self.logger.warning("extraction failed (%s): %s", kind, exc)
             yield self._event(first, "error", kind, "will be retried on the next run")
             return
+        except Exception as exc:
+            self._count("errors/extract_error")
+            self.logger.warning("extraction failed (%s: %s): %s", type(exc).__name__, exc, url)
+            yield self._event(first, "error", "extract_error", f"{type(exc).__name__}; will be retried on the next run")
+            return
         result = page.result
         if isinstance(result, NotArticle):
+            if result.reason in _FAULTS:
+                self._count(f"faults/{result.reason}")
+                self.logger.warning("page not extracted (%s: %s): %s", result.reason, result.detail, url)
             self._count(f"dropped/{result.reason}")
             yield self._event(first, "dropped", result.reason, result.detail)
             return

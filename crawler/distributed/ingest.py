@@ -33,6 +33,7 @@ import sqlite_utils
 from crawler.crawl.pipelines import article_write
 from crawler.distributed.worker import (
     INGEST_GROUP,
+    MAX_PAGE_BYTES,
     Keys,
     RedisClient,
     connect,
@@ -63,6 +64,7 @@ class IngestConfig:
     idle_exit: float = 0.0  # > 0: exit after this long with nothing to read (cron, tests)
     block: float = 1.0  # wait for new entries this long per read
     mirror_every: float = 60.0  # republish the known-articles mirror at least this often
+    max_page_bytes: int = MAX_PAGE_BYTES  # a record's page decompressing to more is refused
 
     @classmethod
     def from_settings(cls, settings: Any, batch: int, idle_exit: float = 0.0) -> IngestConfig:
@@ -72,6 +74,7 @@ class IngestConfig:
             recheck_hours=settings.getfloat("NEWS_RECHECK_HOURS"),
             batch=batch,
             idle_exit=idle_exit,
+            max_page_bytes=settings.getint("DOWNLOAD_MAXSIZE") or MAX_PAGE_BYTES,
         )
 
 
@@ -188,7 +191,7 @@ class Ingest:
 
     def _store_one(self, fields: dict[bytes, bytes]) -> str:
         try:
-            item = decode_record(fields)
+            item = decode_record(fields, self.config.max_page_bytes or MAX_PAGE_BYTES)
         except (ValueError, TypeError) as exc:
             logger.error("ingest: undecodable record dropped: %s", exc)
             return "undecodable"

@@ -57,6 +57,8 @@ logger = logging.getLogger(__name__)
 # annotations), which strict mypy cannot narrow: the client is handled untyped.
 RedisClient = Any
 INGEST_GROUP = "ingest"
+# Largest raw page a record may carry once decompressed: the crawl's DOWNLOAD_MAXSIZE default.
+MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 
 class Keys:
@@ -401,15 +403,38 @@ def encode_record(item: Any) -> dict[bytes, bytes] | None:
     return None
 
 
-def decode_record(fields: dict[bytes, bytes]) -> ArticleItem | UrlEvent | None:
-    """The item an :func:`encode_record` entry came from (None for an unknown type)."""
+def decode_record(fields: dict[bytes, bytes], max_html: int = MAX_PAGE_BYTES) -> ArticleItem | UrlEvent | None:
+    """The item an :func:`encode_record` entry came from (None for an unknown type).
+
+    Raises ValueError for an entry that cannot be one: bad JSON (nested too deep included) or
+    a page that decompresses to more than ``max_html`` bytes (a zlib bomb: a few KB in Redis,
+    gigabytes in memory), which no crawl downloads (``DOWNLOAD_MAXSIZE``).
+    """
     kind = fields.get(b"type")
-    data = json.loads(fields.get(b"data", b"{}"))
+    try:
+        data = json.loads(fields.get(b"data", b"{}"))
+    except RecursionError:
+        raise ValueError("record JSON nested too deep") from None
+    if not isinstance(data, dict):
+        raise ValueError("record JSON is not an object")
     if kind == b"url_event":
         return UrlEvent(**data)
     if kind == b"article":
-        return ArticleItem(**data, raw_html=zlib.decompress(fields.get(b"html", b"") or zlib.compress(b"")))
+        return ArticleItem(**data, raw_html=_inflate(fields.get(b"html", b""), max_html))
     return None
+
+
+def _inflate(data: bytes, limit: int) -> bytes:
+    if not data:
+        return b""
+    inflater = zlib.decompressobj()
+    try:
+        page = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"page is not zlib data ({exc})") from None
+    if len(page) > limit or inflater.unconsumed_tail:
+        raise ValueError(f"page decompresses to more than {limit} bytes (DOWNLOAD_MAXSIZE)")
+    return page
 
 
 def worker_results(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -34,12 +34,15 @@ from crawler.extract.pagemeta import (
     ld_text,
     page_canonical,
     parse_html,
+    parse_page,
     read_meta,
     unique,
 )
 from crawler.extract.siteconfig import Selectors, SiteConfig
-from crawler.extract.urls import url_hash
+from crawler.extract.urls import is_web_url, url_hash
 from storage.text import clean_line, clean_text, content_hash, entities_kept, normalize_for_hash
+
+logger = logging.getLogger(__name__)
 
 # trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
 # reported as a NotArticle reason and counted in the crawl stats instead.
@@ -72,13 +75,25 @@ def extract(
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
     ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
-    a :class:`NotArticle`. Each field comes from the site's selectors in their order of
-    confidence, then from generic rules that hold on any page; ``field_sources`` on the result
-    says which rule gave each field (``site:<selector>``, ``generic:<rule>`` or ``none``).
+    a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
+    drop the next run retries): a hostile page must not lose its URL silently. Each field comes
+    from the site's selectors in their order of confidence, then from generic rules that hold on
+    any page; ``field_sources`` on the result says which rule gave each field
+    (``site:<selector>``, ``generic:<rule>`` or ``none``).
     """
-    tree = parse_html(page)
+    try:
+        return _extract(page, url, site, fetched_at)
+    except Exception as exc:  # RecursionError included: it is a RuntimeError
+        logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
+        return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None) -> ArticleItem | NotArticle:
+    tree, too_deep = parse_page(page)
     if tree is None:
         return NotArticle("empty", "the page is empty or not HTML")
+    if too_deep:  # the parser stopped part-way: what it built is not the whole page
+        return NotArticle("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
     meta = read_meta(tree)
     page_title = clean_line(tree.findtext(".//title"))
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
@@ -186,7 +201,8 @@ def _site_body(tree: lxml_html.HtmlElement, container: lxml_html.HtmlElement, se
 
 
 def _generic_body(result: GenericResult, url: str) -> _Body:
-    image = [{"url": urljoin(url, result.image), "caption": None}] if result.image else []
+    image_url = urljoin(url, result.image.strip()) if result.image else ""
+    image = [{"url": image_url, "caption": None}] if is_web_url(image_url) else []
     return _Body(clean_text(result.body), image, [])
 
 
@@ -348,9 +364,11 @@ def _images(
 
     def add(img: lxml_html.HtmlElement | None, caption: str | None) -> None:
         src = None if img is None else (img.get("src") or img.get("data-src"))
-        if not src or src.startswith("data:"):
+        if not src:
             return
         absolute = urljoin(url, src.strip())
+        if not is_web_url(absolute):  # data:, javascript:, file: ... are no image to keep
+            return
         if absolute not in seen:
             seen.add(absolute)
             found.append({"url": absolute, "caption": caption or None})

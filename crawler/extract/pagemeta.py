@@ -63,14 +63,27 @@ def decode_page(body: bytes, declared: str | None = None) -> str:
 
 def parse_html(page: str | bytes) -> lxml_html.HtmlElement | None:
     """Parse a page into an lxml tree; None for an empty or unparsable page."""
+    return parse_page(page)[0]
+
+
+def parse_page(page: str | bytes) -> tuple[lxml_html.HtmlElement | None, bool]:
+    """Parse a page into an lxml tree (None for an empty or unparsable page), and whether the
+    tree is truncated because the page nests deeper than libxml2 builds (256 levels).
+
+    libxml2 stops at that depth without raising: the rest of the page is silently missing.
+    Its error log says so, and the caller must not take the truncated tree for the page.
+    """
     if isinstance(page, str):
         page = page.encode("utf-8")
     if not page.strip():
-        return None
+        return None, False
+    parser = lxml_html.HTMLParser(encoding="utf-8")
     try:
-        return lxml_html.document_fromstring(page, parser=lxml_html.HTMLParser(encoding="utf-8"))
+        tree = lxml_html.document_fromstring(page, parser=parser)
     except (etree.ParserError, ValueError):
-        return None
+        return None, False
+    too_deep = any(e.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log)
+    return tree, too_deep
 
 
 _CANONICAL_XPATHS = (
@@ -138,7 +151,7 @@ def ld_text(value: Any) -> str:
 def ld_objects(text: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(text, strict=False)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested arrays 100,000 deep exhaust the decoder's stack
         return []
     stack = data if isinstance(data, list) else [data]
     objects: list[dict[str, Any]] = []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from collections.abc import Callable, Collection
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 from courlan.clean import TRACKERS_RE
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -51,3 +52,33 @@ def rebase(url: str, from_base: str, to_base: str) -> str:
 def url_hash(url: str) -> str:
     """The article key: hash of the canonical URL."""
     return hash_key(canonical_url(url))
+
+
+def is_web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL with a host (not ``javascript:``, ``data:``...)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def canonical_target(
+    declared: str, url: str, origins: Collection[str], is_article_path: Callable[[str], bool]
+) -> str | None:
+    """The URL a page's ``rel=canonical`` (or ``og:url``) moves its record to, or None to keep
+    ``url``.
+
+    Honoured only when it names another article URL of the crawled site (one of its
+    ``origins``, one of its article URL shapes): a canonical pointing at the home page, a
+    listing or another site would store the article under that URL and merge unrelated pages
+    into it.
+    """
+    try:
+        target = canonical_url(urljoin(url, declared.strip()))
+        path = urlsplit(target).path
+    except ValueError:
+        return None
+    if not is_web_url(target) or origin(target) not in origins or target == url:
+        return None
+    return target if is_article_path(path) else None

@@ -155,9 +155,8 @@ def test_serve_on_a_busy_port_says_so_in_one_line(db_path: Path) -> None:
         port = taken.getsockname()[1]
         done = run_cli("serve", "--db", str(db_path), "--port", str(port), timeout=60)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        f"newscrawl: error: port {port} on 127.0.0.1 is in use (--port 0 picks a free one)"
-    ]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--port {port}" in lines[0] and "in use" in lines[0], lines
 
 
 def test_extract_takes_the_url_from_the_page_and_reads_stdin(tmp_path: Path) -> None:

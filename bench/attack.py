@@ -1,0 +1,441 @@
+"""The hostile cases of issue 16, each run against the ``newscrawl`` command in a temp dir.
+
+    python -m bench.attack
+
+One row per case: the exit code, the one line the command printed last on stderr (the
+refusal, or its summary), and whether the data it touched is intact — the database, the file
+or the stream is what it was, or holds exactly what it should. Every row should say "yes".
+The CAO replica serves the crawls (127.0.0.1); the Redis case needs Debian's redis-server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.testing.replica import SiteReplica
+from crawler.testing.server import ReplicaServer
+from storage.db import open_db
+from storage.runs import start_run
+
+REPO = Path(__file__).resolve().parent.parent
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+TEMPLATE = (
+    "/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html"
+)
+
+
+@dataclass
+class Outcome:
+    code: int
+    message: str
+    intact: bool
+
+
+def cli(*args: str, timeout: float = 240, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def last_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The command's own last word on stderr (a crawl's log lines come before it)."""
+    lines = done.stderr.strip().splitlines()
+    own = [line for line in lines if line.startswith(("newscrawl", "exported"))]
+    return (own or lines or [""])[-1]
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> bool:
+    return len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Bench:
+    """Shared state: a replica, a crawled database, a scratch folder per case."""
+
+    def __init__(self, root: Path, server: ReplicaServer) -> None:
+        self.root = root
+        self.server = server
+        self.site: SiteReplica = server.sites["cao"]
+        self.base = server.base_url("cao")
+        self.crawled = root / "crawled.sqlite3"
+        done = cli("crawl", "cao", "--db", str(self.crawled), "--base-url", f"cao={self.base}", *FAST)
+        if done.returncode != 0:
+            raise SystemExit(f"the reference crawl failed: {last_line(done)}")
+        self.articles = self.count(self.crawled)
+        self._n = 0
+
+    def folder(self) -> Path:
+        self._n += 1
+        path = self.root / f"case{self._n}"
+        path.mkdir()
+        return path
+
+    def copy(self) -> Path:
+        target = self.folder() / "news.sqlite3"
+        source, dest = sqlite3.connect(self.crawled), sqlite3.connect(target)
+        source.backup(dest)
+        source.close()
+        dest.execute("pragma journal_mode = wal")
+        dest.close()
+        return target
+
+    def crawl(self, db: Path, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        return cli("crawl", "cao", "--db", str(db), "--base-url", f"cao={self.base}", *FAST, *extra, timeout=timeout)
+
+    @staticmethod
+    def count(db: Path, table: str = "articles") -> int:
+        conn = sqlite3.connect(db)
+        try:
+            return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
+        finally:
+            conn.close()
+
+    def fetched(self) -> int:
+        return sum(self.site.requests.values())
+
+
+def other_apps_db(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    conn.execute("create table notes (id integer primary key, text text)")
+    conn.execute("insert into notes (text) values ('ghi chú của ứng dụng khác')")
+    conn.commit()
+    conn.close()
+    return digest(path)
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    root = os.geteuid() == 0
+    if root:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    else:
+        path.chmod(0o444)
+    try:
+        yield
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(0o644)
+
+
+# --- the cases --------------------------------------------------------------------------------
+
+
+def export_symlink(b: Bench) -> Outcome:
+    folder = b.folder()
+    target, link = folder / "store.jsonl", folder / "dump.jsonl"
+    target.write_text("old\n", encoding="utf-8")
+    link.symlink_to(target)
+    done = cli("export", "--db", str(b.crawled), "-o", str(link))
+    lines = target.read_text(encoding="utf-8").count("\n")
+    return Outcome(done.returncode, last_line(done), link.is_symlink() and lines == b.articles)
+
+
+def export_fifo(b: Bench) -> Outcome:
+    fifo = b.folder() / "dump.pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = cli("export", "--db", str(b.crawled), "-o", str(fifo), timeout=60)
+    reader.join(10)
+    ok = stat.S_ISFIFO(os.lstat(fifo).st_mode) and bool(got) and got[0].count(b"\n") == b.articles
+    return Outcome(done.returncode, last_line(done), ok)
+
+
+def export_directory(b: Bench) -> Outcome:
+    folder = b.folder()
+    done = cli("export", "--db", str(b.crawled), "-o", str(folder))
+    return Outcome(done.returncode, last_line(done), folder.is_dir() and one_line(done))
+
+
+def export_umask(b: Bench) -> Outcome:
+    dump = b.folder() / "dump.jsonl"
+    done = cli("export", "--db", str(b.crawled), "-o", str(dump), umask=0o022)
+    return Outcome(done.returncode, last_line(done), stat.S_IMODE(dump.stat().st_mode) == 0o644)
+
+
+def read_other_apps_db(command: list[str]) -> Callable[[Bench], Outcome]:
+    def case(b: Bench) -> Outcome:
+        other = b.folder() / "app.sqlite3"
+        before = other_apps_db(other)
+        extra = ["--base-url", f"cao={b.base}"] if command[0] == "crawl" else []
+        b.site.requests.clear()
+        done = cli(*command, "--db", str(other), *extra, timeout=60)
+        ok = digest(other) == before and not Path(f"{other}-wal").exists() and not b.fetched()
+        return Outcome(done.returncode, last_line(done), ok and one_line(done))
+
+    return case
+
+
+def crawl_immutable(b: Bench) -> Outcome:
+    db = b.copy()
+    before = digest(db)
+    b.site.requests.clear()
+    with immutable(db):
+        done = b.crawl(db)
+    return Outcome(done.returncode, last_line(done), digest(db) == before and not b.fetched() and one_line(done))
+
+
+def crawl_busy(b: Bench) -> Outcome:
+    db = b.copy()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("begin immediate")
+    b.site.requests.clear()
+    try:
+        done = b.crawl(db, "-s", "NEWS_DB_BUSY_TIMEOUT=1")
+    finally:
+        holder.execute("rollback")
+        holder.close()
+    return Outcome(done.returncode, last_line(done), b.count(db) == b.articles and not b.fetched())
+
+
+def crawl_bad_path(where: str) -> Callable[[Bench], Outcome]:
+    def case(b: Bench) -> Outcome:
+        folder = b.folder()
+        (folder / "FILE").write_text("a file", encoding="utf-8")
+        path = where.replace("FILE", str(folder / "FILE"))
+        done = b.crawl(Path(path))
+        return Outcome(done.returncode, last_line(done), not Path(path).exists() and one_line(done))
+
+    return case
+
+
+def publish(site: SiteReplica, article_id: int, change: Callable[[str], str]) -> str:
+    """A new CAO article made from the template page by ``change``, linked first in its feed."""
+    template = site.lookup(TEMPLATE)
+    assert template is not None
+    path = f"/tin-chinh/bai-thu-nghiem-{article_id}_{article_id}.html"
+    page = site.raw(template).decode("utf-8").replace(TEMPLATE, path)
+    own = f"<p>Bài thử nghiệm số {article_id}: một đoạn văn chúng tôi tự viết để bài này khác các bài khác.</p>"
+    page = page.replace('<div id="article_content">', '<div id="article_content">' + own, 1)
+    site.publish(path, change(page), name=str(article_id))
+    feed = site.lookup("/rss/tin-chinh")
+    assert feed is not None
+    item = f"<item><title>Bài {article_id}</title><link>{{{{BASE}}}}{path}</link></item>"
+    site.publish("/rss/tin-chinh", site.raw(feed).decode("utf-8").replace("<channel>", "<channel>" + item, 1), "feed")
+    return path
+
+
+def hostile_pages(b: Bench) -> Outcome:
+    """Nested JSON-LD, 50,000 nested divs and terminal escapes, published and crawled."""
+    ld = '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>"
+    paths = {
+        "json_ld": publish(b.site, 990001, lambda p: p.replace("</head>", ld + "</head>", 1)),
+        "deep": publish(b.site, 990002, lambda p: p.replace("<p>", "<div>" * 50_000 + "<p>", 1)),
+        "controls": publish(b.site, 990003, lambda p: p.replace("Tết", "T\x1b[2J\u202eết")),
+    }
+    db = b.copy()
+    done = b.crawl(db)
+    conn = sqlite3.connect(db)
+    stored = {r[0] for r in conn.execute("select url from articles")}
+    log = dict(conn.execute("select url, reason from url_log"))
+    bodies = "".join(r[0] + r[1] for r in conn.execute("select title, body from articles"))
+    conn.close()
+    real = "https://congan.com.vn"
+    ok = (
+        real + paths["json_ld"] in stored  # the bad JSON-LD is ignored, the article kept
+        and log.get(real + paths["deep"]) == "parse_depth"  # not stored truncated; retried
+        and real + paths["controls"] in stored
+        and "\x1b" not in bodies
+        and "\u202e" not in bodies
+    )
+    summary = f"JSON-LD and ESC pages stored clean; 50k-div page logged as {log.get(real + paths['deep'])}"
+    return Outcome(done.returncode, summary, ok)
+
+
+def sigterm(b: Bench) -> Outcome:
+    db = b.folder() / "news.sqlite3"
+    command = [sys.executable, "-m", "crawler.cli", "crawl", "cao", "--db", str(db), "--base-url", f"cao={b.base}"]
+    command += ["-s", "DOWNLOAD_DELAY=0.5", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    b.site.requests.clear()
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and b.fetched() < 4:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    lines = stderr.strip().splitlines()
+    conn = sqlite3.connect(db)
+    status = [r[0] for r in conn.execute("select status from crawl_runs")]
+    ok = status == ["interrupted"] and conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    return Outcome(proc.returncode, lines[-1] if lines else "", ok)
+
+
+def sigkilled_run(b: Bench) -> Outcome:
+    db_path = b.copy()
+    db = open_db(db_path)
+    ghost = start_run(db, "cao")
+    db.close()
+    done = b.crawl(db_path)
+    conn = sqlite3.connect(db_path)
+    status = conn.execute("select status from crawl_runs where id = ?", [ghost]).fetchone()[0]
+    conn.close()
+    return Outcome(done.returncode, last_line(done) or "(quiet)", status == "killed")
+
+
+def bad_argument(args: list[str], state: object = None) -> Callable[[Bench], Outcome]:
+    def case(b: Bench) -> Outcome:
+        folder = b.folder()
+        out = folder / "dump.jsonl"
+        argv = [a.replace("OUT", str(out)) for a in args]
+        if state is not None:
+            selection = {"site": None, "since": None, "since_field": "published", "one_per_cluster": False}
+            (folder / "state.json").write_text(json.dumps({"last_version_rowid": state, "selection": selection}))
+            argv = [a.replace("STATE", str(folder / "state.json")) for a in argv]
+        db = b.copy()
+        before = b.count(db)
+        if argv[0] not in ("replica", "schedule"):
+            argv += ["--db", str(db)]
+        b.site.requests.clear()
+        done = cli(*argv, timeout=60)
+        ok = one_line(done) and not out.exists() and not b.fetched() and b.count(db) == before
+        return Outcome(done.returncode, last_line(done), ok)
+
+    return case
+
+
+def extract_dev_zero(b: Bench) -> Outcome:
+    done = cli("extract", "--site", "cao", "--url", "https://congan.com.vn/vu-an/x_1.html", "/dev/zero", timeout=60)
+    return Outcome(done.returncode, last_line(done), one_line(done))
+
+
+def remote_control(b: Bench) -> Outcome:
+    db = b.folder() / "news.sqlite3"
+    done = b.crawl(db)
+    off = "RemoteControl" not in done.stderr and "Remote control" not in done.stderr
+    return Outcome(done.returncode, "no remote-control endpoint" if off else "endpoint listening", off)
+
+
+def redis_without_password(b: Bench) -> Outcome:
+    db = b.folder() / "worker.sqlite3"
+    done = cli("crawl", "cao", "--redis", "redis://redis-host.invalid:6379/0", "--db", str(db), timeout=60)
+    return Outcome(done.returncode, last_line(done), not db.exists() and one_line(done))
+
+
+def redis_zlib_bomb(b: Bench) -> Outcome:
+    if shutil.which("redis-server") is None:
+        return Outcome(-1, "redis-server not installed: not run", True)
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = b.folder()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        data = {
+            "site": "cao", "url": "https://congan.com.vn/vu-an/bom_1.html", "title": "t", "lead": None,
+            "body": "b" * 400, "authors": [], "published_at": None, "published_at_raw": None, "category": None,
+            "tags": [], "images": [], "language": "vi", "extractor": "site", "url_hash": "h", "content_hash": "c",
+        }  # fmt: skip
+        bomb = zlib.compress(b"\0" * (1024 * 1024 * 1024), 9)  # 1 MB in Redis, 1 GB inflated
+        client.xadd("newscrawl:records", {b"type": b"article", b"data": json.dumps(data).encode(), b"html": bomb})
+        db = folder / "news.sqlite3"
+        url = f"redis://127.0.0.1:{port}/0"
+        done = cli("ingest", "--redis", url, "--db", str(db), "--idle-exit", "1", timeout=120)
+        ok = db.exists() and b.count(db) == 0 and client.xlen("newscrawl:records") == 0
+        lines = done.stdout.strip().splitlines()
+        return Outcome(done.returncode, lines[-1] if lines else last_line(done), ok)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+HUGE = "9223372036854775808"
+CASES: list[tuple[str, Callable[[Bench], Outcome]]] = [
+    ("export -o a symlink", export_symlink),
+    ("export -o a FIFO", export_fifo),
+    ("export -o a directory", export_directory),
+    ("export under umask 022", export_umask),
+    ("search another app's SQLite", read_other_apps_db(["search", "x"])),
+    ("export another app's SQLite", read_other_apps_db(["export", "-o", "-"])),
+    ("serve another app's SQLite", read_other_apps_db(["serve", "--port", "0"])),
+    ("crawl into another app's SQLite", read_other_apps_db(["crawl", "cao"])),
+    ("crawl into an immutable database", crawl_immutable),
+    ("crawl a database held busy", crawl_busy),
+    ("crawl --db /proc/x.db", crawl_bad_path("/proc/x.db")),
+    ("crawl --db under a file", crawl_bad_path("FILE/x.db")),
+    ("hostile pages (JSON-LD, depth, ESC)", hostile_pages),
+    ("SIGTERM mid-crawl", sigterm),
+    ("a run left 'running' by SIGKILL", sigkilled_run),
+    ("search --limit 2**63", bad_argument(["search", "x", "--limit", HUGE])),
+    ("health --accept 1e20", bad_argument(["health", "--accept", "1e20"])),
+    ("serve --port 99999", bad_argument(["serve", "--port", "99999"])),
+    ("serve --host bad", bad_argument(["serve", "--host", "bad"])),
+    ("crawl -s CONCURRENT_REQUESTS=abc", bad_argument(["crawl", "cao", "-s", "CONCURRENT_REQUESTS=abc"])),
+    ("crawl --base-url cao=garbage", bad_argument(["crawl", "cao", "--base-url", "cao=garbage"])),
+    ("crawl --base-url cao=ftp://...", bad_argument(["crawl", "cao", "--base-url", "cao=ftp://127.0.0.1/"])),
+    ("crawl --base-url cao=file://...", bad_argument(["crawl", "cao", "--base-url", "cao=file:///etc"])),
+    ("explain 'http://[::1'", bad_argument(["explain", "http://[::1"])),
+    ("export --incremental /proc/s.json", bad_argument(["export", "-o", "OUT", "--incremental", "/proc/s.json"])),
+    ("state file rowid 'abc'", bad_argument(["export", "-o", "OUT", "--incremental", "STATE"], "abc")),
+    ("state file rowid 2**70", bad_argument(["export", "-o", "OUT", "--incremental", "STATE"], 2**70)),
+    ("extract /dev/zero", extract_dev_zero),
+    ("remote control in a crawl", remote_control),
+    ("crawl --redis remote, no password", redis_without_password),
+    ("ingest a zlib bomb from Redis", redis_zlib_bomb),
+]
+
+
+def main() -> None:
+    rows: list[tuple[str, Outcome]] = []
+    with tempfile.TemporaryDirectory() as tmp, ReplicaServer(["cao"]) as server:
+        bench = Bench(Path(tmp), server)
+        for name, case in CASES:
+            rows.append((name, case(bench)))
+            print(f"  {name}: done", file=sys.stderr, flush=True)
+    width = max(len(name) for name, _ in rows)
+    print(f"{'case':{width}}  exit  intact  message")
+    for name, out in rows:
+        message = out.message if len(out.message) <= 110 else out.message[:107] + "..."
+        code = "-" if out.code < 0 else str(out.code)
+        print(f"{name:{width}}  {code:>4}  {'yes' if out.intact else 'NO':6}  {message}")
+    failed = [name for name, out in rows if not out.intact]
+    print(
+        f"\n{len(rows) - len(failed)} of {len(rows)} cases intact" + (f"; NOT: {', '.join(failed)}" if failed else "")
+    )
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
