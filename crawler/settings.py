@@ -64,6 +64,12 @@ LOG_LEVEL = os.environ.get("NEWS_LOG_LEVEL", "INFO")
 
 # --- Project ------------------------------------------------------------------------------
 NEWS_DB_PATH = os.environ.get("NEWS_DB_PATH", "data/news.sqlite3")
+# `newscrawl demo` writes here. Until a first real crawl has made NEWS_DB_PATH, commands that
+# read the database (search, export, runs, ...) read the demo database instead, saying so, when
+# neither --db nor the NEWS_DB_PATH environment variable named one: what a newcomer who just ran
+# `make demo` expects of `newscrawl search`.
+NEWS_DEMO_DB_PATH = "data/demo.sqlite3"
+NEWS_DEMO_FALLBACK = "NEWS_DB_PATH" not in os.environ
 # Extraction runs in a pool of worker processes (crawler/pool.py) so the reactor keeps
 # downloading; a page that hangs or crashes its worker is killed after the timeout, counted
 # and fetched again next run.

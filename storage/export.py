@@ -119,6 +119,12 @@ def iter_records(
         yield _record(row, "new")
 
 
+def get_record(db: sqlite_utils.Database, url_hash: str) -> dict[str, Any] | None:
+    """The exported record of one article (``change: "new"``), or None."""
+    row = next(db.query(f"select {_columns()} from articles a where a.url_hash = ?", [url_hash]), None)
+    return _record(row, "new") if row else None
+
+
 def last_version_rowid(db: sqlite_utils.Database) -> int:
     """The rowid of the newest stored version (0 for an empty database)."""
     return int(db.execute("select coalesce(max(rowid), 0) from article_versions").fetchone()[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from storage.search import create_indexes
+from storage.search import create_indexes, detectable, drop_indexes
 from storage.tables import create_dedup_tables, create_quality_tables, create_replacement_index
 
 migrations = Migrations("newscrawl")
@@ -198,3 +198,12 @@ def m018_dup_bands_recency(db: sqlite_utils.Database) -> None:
         db.execute("drop table dup_bands")
         db.execute("alter table dup_bands_new rename to dup_bands")
     db.execute("update dup_members set similarity = null")
+
+
+@migrations()
+def m019_fts_detectable(db: sqlite_utils.Database) -> None:
+    """Recreate the FTS tables so sqlite-utils and Datasette find the exact index of ``articles``
+    (they look for ``content="articles"``; databases before this said ``content='articles'``)."""
+    if not detectable(db):
+        drop_indexes(db)
+        create_indexes(db)

@@ -14,6 +14,19 @@ and that one is two nested SQL ``replace()`` calls. So both indexes are kept in 
 triggers on ``articles`` that any SQLite client can fire (the crawler, ``sqlite-utils``, the
 ``sqlite3`` shell): no registered function, no call to forget in ``save_article``.
 
+Why only the exact index is declared with ``content="articles"`` (double quotes) and the folded
+one with ``content='articles'``: sqlite-utils (``sqlite-utils search``, ``table.search()``) and
+Datasette (``?_search=``) find a table's index by that double-quoted (or bracketed) spelling,
+and take the first they find. They hand the typed words to MATCH as they are, which is right
+for the exact index and wrong for the folded one (its ``đ`` must be folded first), so only the
+exact index is made visible to them.
+
+Old and new tone placement (``túy``/``tuý``, ``hòa``/``hoà``, ``thủy``/``thuỷ``,
+``khỏe``/``khoẻ``) are the same word. The folded index drops every mark, so it never sees the
+difference; the exact index keeps marks, so a query word ending in one of these vowel pairs is
+searched in both spellings (:func:`tone_variants`). The index itself keeps the text as printed,
+so the triggers stay plain SQL and ``sqlite-utils search`` / Datasette find the spelling typed.
+
 Why the folded index can share the original text as its content table: replacing ``đ`` by
 ``d`` keeps every token boundary and token position, so the positions matched in the folded
 index point at the right words of the original text when FTS5 builds a snippet. The catch is
@@ -23,6 +36,7 @@ correctly instead.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -53,10 +67,16 @@ def fold(text: str) -> str:
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
-    """Create both FTS tables and their triggers, and index the stored articles (a migration)."""
+    """Create both FTS tables and their triggers, and index the stored articles (a migration).
+
+    The exact table first and with ``content="articles"``, the spelling sqlite-utils and
+    Datasette detect (module docstring); the folded one with ``content='articles'``, hidden
+    from them.
+    """
     for table, diacritics, fold_it in ((EXACT_FTS, 0, False), (FOLDED_FTS, 2, True)):
+        content = '"articles"' if not fold_it else "'articles'"
         db.execute(
-            f"create virtual table if not exists {table} using fts5(title, lead, body, content='articles', "
+            f"create virtual table if not exists {table} using fts5(title, lead, body, content={content}, "
             f"content_rowid='rowid', tokenize='unicode61 remove_diacritics {diacritics}')"
         )
         new = ", ".join(fold_sql(f"new.{c}") if fold_it else f"new.{c}" for c in _COLUMNS)
@@ -71,6 +91,19 @@ def create_indexes(db: sqlite_utils.Database) -> None:
             f"begin {delete} {insert} end"
         )
     rebuild(db)
+
+
+def drop_indexes(db: sqlite_utils.Database) -> None:
+    """Drop both FTS tables and their triggers (to recreate them with :func:`create_indexes`)."""
+    for table in (EXACT_FTS, FOLDED_FTS):
+        for suffix in ("ai", "ad", "au"):
+            db.execute(f"drop trigger if exists {table}_{suffix}")
+        db.execute(f"drop table if exists {table}")
+
+
+def detectable(db: sqlite_utils.Database) -> bool:
+    """Whether sqlite-utils and Datasette find :data:`EXACT_FTS` as the index of ``articles``."""
+    return bool(db.table("articles").detect_fts() == EXACT_FTS)
 
 
 def rebuild(db: sqlite_utils.Database) -> None:
@@ -112,6 +145,66 @@ class QueryError(ValueError):
 
 
 _TERMS = re.compile(r'"([^"]*)"|(\S+)')
+# Tone marks in unicode61 order: grave, acute, hook above, tilde, dot below.
+_TONED = {"a": "àáảãạ", "e": "èéẻẽẹ", "y": "ỳýỷỹỵ", "o": "òóỏõọ", "u": "ùúủũụ"}
+# The syllable endings spelt two ways: the mark on the first vowel ("hòa", "túy": the older
+# convention, most of the press) or on the second ("hoà", "tuý"). Only at the end of a word:
+# with a final consonant ("hoàn", "khoét", "huỳnh") both conventions mark the second vowel.
+_SPELLINGS: dict[str, str] = {}
+for _first, _second in (("o", "a"), ("o", "e"), ("u", "y")):
+    for _tone in range(5):
+        _old = _TONED[_first][_tone] + _second
+        _new = _first + _TONED[_second][_tone]
+        _SPELLINGS[_old], _SPELLINGS[_new] = _new, _old
+_VARIANTS_CAP = 8  # alternatives per term: a phrase of many such words is searched as typed beyond
+
+
+def tone_variants(word: str) -> list[str]:
+    """``word`` (lower-case NFC) in both tone placements when it ends in one of the pairs
+    spelt both ways (``hoà`` -> ``["hoà", "hòa"]``); else ``[word]``. ``qu`` + ``y`` is left
+    alone: its ``u`` belongs to the consonant (``quý`` is spelt one way)."""
+    ending = word[-2:]
+    other = _SPELLINGS.get(ending)
+    if other is None or word[-3:-2] == "q":
+        return [word]
+    return [word, word[:-2] + other]
+
+
+def _alternatives(words: list[str]) -> list[str]:
+    """Every spelling of a run of words (as a phrase), the typed one first, at most a few."""
+    found = [""]
+    for word in words:
+        found = [f"{prefix} {v}".strip() for prefix in found for v in tone_variants(word)][:_VARIANTS_CAP]
+    return found
+
+
+def _quote(phrase: str) -> str:
+    return '"' + phrase.replace('"', '""') + '"'
+
+
+def _terms(query: str, folded: bool) -> list[tuple[list[str], bool]]:
+    """What a person typed as search terms: (the words of each term, prefix?)."""
+    text = unicodedata.normalize("NFC", query)
+    terms: list[tuple[list[str], bool]] = []
+    for phrase, word in _TERMS.findall(text):
+        raw = phrase if phrase else word
+        prefix = bool(word) and word.endswith("*")
+        raw = raw.rstrip("*") if prefix else raw
+        raw = fold(raw) if folded else raw.lower()
+        # Drop what the tokenizer would drop anyway, so "an," or "(CAO)" still match.
+        words = re.findall(r"\w+", raw)
+        if words:
+            terms.append((words, prefix))
+    return terms
+
+
+def _term_expression(words: list[str], prefix: bool, folded: bool) -> str:
+    if prefix or folded:  # the folded index has no marks; a prefix is searched as typed
+        return _quote(" ".join(words)) + ("*" if prefix else "")
+    spellings = _alternatives(words)
+    if len(spellings) == 1:
+        return _quote(spellings[0])
+    return "(" + " OR ".join(_quote(s) for s in spellings) + ")"
 
 
 def match_expression(query: str, folded: bool = False) -> str:
@@ -119,23 +212,30 @@ def match_expression(query: str, folded: bool = False) -> str:
 
     Words must all occur (AND); ``"two words"`` is a phrase; a trailing ``*`` makes a prefix
     (``điều*``). Every word is quoted, so FTS5 operators and punctuation typed by a person are
-    searched as text, never parsed. ``folded`` folds the words as :func:`fold` does.
+    searched as text, never parsed. ``folded`` folds the words as :func:`fold` does; exact
+    words are lower-cased (the tokenizer folds case too) and searched in both tone placements
+    (:func:`tone_variants`). Input in NFD is composed first.
     """
-    text = unicodedata.normalize("NFC", query)
-    parts: list[str] = []
-    for phrase, word in _TERMS.findall(text):
-        raw = phrase if phrase else word
-        prefix = bool(word) and word.endswith("*")
-        raw = raw.rstrip("*") if prefix else raw
-        if folded:
-            raw = fold(raw)
-        # Drop what the tokenizer would drop anyway, so "an," or "(CAO)" still match.
-        raw = " ".join(re.findall(r"\w+", raw))
-        if raw:
-            parts.append('"' + raw.replace('"', '""') + '"' + ("*" if prefix else ""))
-    if not parts:
+    terms = _terms(query, folded)
+    if not terms:
         raise QueryError(f"nothing to search for in {query!r}")
-    return " ".join(parts)
+    return " AND ".join(_term_expression(words, prefix, folded) for words, prefix in terms)
+
+
+def phrase_expressions(query: str, folded: bool = False) -> list[str]:
+    """MATCH expressions for each pair of adjacent typed words (outside quotes and prefixes),
+    as a phrase: ``cong an da nang`` -> ``"cong an"``, ``"an da"``, ``"da nang"``. A hit holding
+    more of them keeps the words together as typed, and ranks first."""
+    words: list[str] = []
+    runs: list[list[str]] = []
+    for term_words, prefix in _terms(query, folded):
+        if prefix:
+            runs.append(words)
+            words = []
+            continue
+        words.extend(term_words)
+    runs.append(words)
+    return [_term_expression([a, b], False, folded) for run in runs for a, b in itertools.pairwise(run)]
 
 
 def search(
@@ -148,15 +248,52 @@ def search(
     limit: int = 20,
     markers: tuple[str, str] = ("[", "]"),
 ) -> list[Hit]:
-    """Articles matching ``query``, best first (bm25, title weighted over lead over body).
+    """Articles matching ``query``, best first.
 
-    ``folded`` searches without accents (see the module docstring); ``since`` is an ISO
-    timestamp compared with ``published_at`` (``>=``); the snippet is about
-    :data:`_SNIPPET_TOKENS` tokens around the best match, matched words between ``markers``.
+    Rank: first the number of adjacent typed word pairs found next to each other (so ``cong an
+    da nang`` puts "Công an Đà Nẵng" above a text with "công an", "đã" and "năng" apart), then
+    bm25 with the title weighted over the lead over the body. ``Hit.score`` is that pair count
+    plus bm25 mapped into [0, 1): higher is better. ``folded`` searches without accents (see
+    the module docstring); ``since`` is an ISO timestamp compared with ``published_at``
+    (``>=``); the snippet is about :data:`_SNIPPET_TOKENS` tokens around the best match,
+    matched words between ``markers``.
     """
     table = FOLDED_FTS if folded else EXACT_FTS
     params: dict[str, Any] = {"match": match_expression(query, folded), "limit": limit, "open": markers[0]}
     params["close"] = markers[1]
+    pairs = phrase_expressions(query, folded)
+    for i, pair in enumerate(pairs):
+        params[f"pair{i}"] = pair
+    # Each pair's matching rowids are computed once (SQLite materialises an IN subquery).
+    together = " + ".join(
+        f"(rowid in (select rowid from {table} where {table} match :pair{i}))" for i in range(len(pairs))
+    )
+    allowed = _allowed(site, since, params)
+    # bm25 is negative, more negative is better: -bm25 / (1 - bm25) maps it into [0, 1).
+    relevance = f"(-bm25({table}, {_WEIGHTS}) / (1.0 - bm25({table}, {_WEIGHTS})))"
+    # Rank first, touching only the index; then snippets and article rows for the top hits only.
+    sql = (
+        f"with top as (select rowid, {together or '0'} + {relevance} as score from {table} "
+        f"where {table} match :match {allowed} order by score desc, rowid desc limit :limit) "
+        f"select a.title, a.site, a.published_at, a.url, a.url_hash, top.score, "
+        f"snippet({table}, -1, :open, :close, '…', {_SNIPPET_TOKENS}) as snippet "
+        f"from top join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
+        f"where {table} match :match order by top.score desc, top.rowid desc"
+    )
+    return [
+        Hit(r["title"], r["site"], r["published_at"], r["url"], r["snippet"], round(r["score"], 4), r["url_hash"])
+        for r in db.query(sql, params)
+    ]
+
+
+def count(db: sqlite_utils.Database, query: str, *, folded: bool = False) -> int:
+    """How many articles match ``query`` (to say "the folded search would find N")."""
+    table = FOLDED_FTS if folded else EXACT_FTS
+    sql = f"select count(*) from {table} where {table} match ?"
+    return int(db.execute(sql, [match_expression(query, folded)]).fetchone()[0])
+
+
+def _allowed(site: str | None, since: str | None, params: dict[str, Any]) -> str:
     # The filters pick rowids from the (site, published_at) index, never from the article rows:
     # published_at is stored after body, so reading it from a row walks the body's overflow pages.
     where = []
@@ -168,17 +305,4 @@ def search(
         params["since_day"], params["since"] = bound_params(since)
     # "+rowid": a plain rowid IN (...) is handed to FTS5, which then runs the MATCH once per
     # allowed rowid (minutes on 100k articles); the + keeps it a filter on the matches.
-    allowed = f"and +rowid in (select rowid from articles where {' and '.join(where)})" if where else ""
-    # Rank first, touching only the index; then snippets and article rows for the top hits only.
-    sql = (
-        f"with top as (select rowid, bm25({table}, {_WEIGHTS}) as score from {table} "
-        f"where {table} match :match {allowed} order by score, rowid desc limit :limit) "
-        f"select a.title, a.site, a.published_at, a.url, a.url_hash, top.score, "
-        f"snippet({table}, -1, :open, :close, '…', {_SNIPPET_TOKENS}) as snippet "
-        f"from top join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
-        f"where {table} match :match order by top.score, top.rowid desc"
-    )
-    return [
-        Hit(r["title"], r["site"], r["published_at"], r["url"], r["snippet"], round(-r["score"], 4), r["url_hash"])
-        for r in db.query(sql, params)
-    ]
+    return f"and +rowid in (select rowid from articles where {' and '.join(where)})" if where else ""

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from crawler.cli import articles, crawl, data, distributed, health, probe, reextract, replica
 from crawler.cli.args import Parser
-from crawler.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_USAGE, UsageError
+from crawler.cli.common import (
+    EXIT_ERRORS,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+    UsageError,
+)
 from storage.db import StorageError
 
 
@@ -17,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        # The reader went away (`newscrawl search ... | head`): end quietly, as `cat` does, and
+        # keep Python from complaining while it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERRORS
     except UsageError as exc:
         print(f"newscrawl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -41,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="newscrawl", description="Crawl Vietnamese public-security news into SQLite.")
+    parser.add_argument("--version", action="version", version=f"newscrawl {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     crawl.register_crawl(sub)
     articles.register_lookup(sub)
@@ -53,3 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     probe.register(sub)
     crawl.register_runs(sub)
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("newscrawl")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"

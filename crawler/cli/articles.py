@@ -7,13 +7,13 @@ import json
 import sys
 from typing import Any
 
-from crawler.cli.common import EXIT_OK, UsageError, db_path, site_keys, url_argument
+from crawler.api import NotAnArticle, extract_article
+from crawler.cli.common import EXIT_OK, UsageError, read_db_path, site_keys, url_argument
+from crawler.cli.console import print_json
 from crawler.cli.explain import explain
 from crawler.cli.terminal import printable
 from crawler.crawl.runner import project_settings
-from crawler.extract.article import NotArticle, extract
 from crawler.extract.urls import url_hash
-from crawler.sites.registry import sites
 from storage.articles import versions
 from storage.db import open_db
 
@@ -23,11 +23,13 @@ def register_lookup(sub: Any) -> None:
     hist = sub.add_parser("history", help="the stored versions of an article")
     hist.add_argument("url")
     hist.add_argument("--db", help="database path")
+    hist.add_argument("--json", action="store_true", help="one JSON object per version")
     hist.set_defaults(func=cmd_history)
 
     expl = sub.add_parser("explain", help="what the crawler knows of a URL")
     expl.add_argument("url")
     expl.add_argument("--db", help="database path")
+    expl.add_argument("--json", action="store_true", help="one JSON object: the URL, its canonical form, the facts")
     expl.set_defaults(func=cmd_explain)
 
 
@@ -35,20 +37,24 @@ def register_extract(sub: Any) -> None:
     """Add ``extract`` to the ``newscrawl`` sub-parsers."""
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
     ext.add_argument("--site", help="site key (default: the generic extractor)")
-    ext.add_argument("--url", required=True, help="the page's URL")
-    ext.add_argument("file", help="saved HTML file")
+    ext.add_argument("--url", help="the page's URL (default: the page's rel=canonical or og:url)")
+    ext.add_argument("file", help="saved HTML file, - for stdin")
     ext.set_defaults(func=cmd_extract)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     key = url_hash(url_argument(args.url))
-    db = open_db(db_path(args), readonly=True)
+    db = open_db(read_db_path(args), readonly=True)
     alias = next(db.query("select url_hash from aliases where alias_hash = ?", [key]), None)
     rows = versions(db, alias["url_hash"] if alias else key)
     db.close()
     if not rows:
         print(f"no stored article at {printable(args.url)}", file=sys.stderr)
         return 1
+    if args.json:
+        for row in rows:
+            print_json({k: row.get(k) for k in ("version", "fetched_at", "content_hash", "changed", "title")})
+        return EXIT_OK
     for row in rows:
         changed = ", ".join(row["changed"]) or "first version"
         line = f"v{row['version']}  {row['fetched_at']}  {row['content_hash'][:12]}  {changed}  {row['title']}"
@@ -57,25 +63,31 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    url_argument(args.url)
-    db = open_db(db_path(args), readonly=True)
-    for line in explain(db, args.url):
-        print(printable(line))
+    canonical = url_argument(args.url)
+    db = open_db(read_db_path(args), readonly=True)
+    lines = explain(db, args.url)
     db.close()
+    if args.json:
+        print_json({"url": args.url, "canonical": canonical, "facts": lines})
+        return EXIT_OK
+    for line in lines:
+        print(printable(line))
     return EXIT_OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    site = None
     if args.site:
         site_keys([args.site])
-        site = sites()[args.site]
     page = _read_page(args.file)
-    result = extract(page, url_argument(args.url), site)
-    if isinstance(result, NotArticle):
-        print(f"not an article: {result.reason}: {result.detail}", file=sys.stderr)
+    url = url_argument(args.url) if args.url else None
+    try:
+        record = extract_article(page, url, args.site)
+    except NotAnArticle as exc:
+        print(printable(str(exc)), file=sys.stderr)
         return 1
-    print(json.dumps(result.record(), ensure_ascii=False, indent=2))
+    except ValueError as exc:
+        raise UsageError(f"{args.file}: {exc}".replace("pass url=", "pass --url")) from exc
+    print(json.dumps(record, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
@@ -84,8 +96,11 @@ def _read_page(path: str) -> bytes:
     ``extract /dev/zero`` must not read until the kernel kills it."""
     cap = project_settings().getint("DOWNLOAD_MAXSIZE") or 16 * 1024 * 1024
     try:
-        with open(path, "rb") as source:
-            page = source.read(cap + 1)
+        if path == "-":
+            page = sys.stdin.buffer.read(cap + 1)
+        else:
+            with open(path, "rb") as source:
+                page = source.read(cap + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(page) > cap:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from crawler.cli.args import ArgumentError
@@ -39,6 +40,19 @@ def db_help() -> str:
 def db_path(args: argparse.Namespace) -> str:
     """``--db``, else the ``NEWS_DB_PATH`` setting (crawler/settings.py holds its default)."""
     return str(args.db or project_settings().get("NEWS_DB_PATH"))
+
+
+def read_db_path(args: argparse.Namespace) -> str:
+    """The database a reading command uses: :func:`db_path`, or the demo database while the
+    default one does not exist yet and nothing named another (``NEWS_DEMO_FALLBACK``); the
+    fallback is said on stderr, so nobody mistakes the demo's articles for a real crawl's."""
+    path = db_path(args)
+    settings = project_settings()
+    demo = str(settings.get("NEWS_DEMO_DB_PATH"))
+    if args.db or not settings.getbool("NEWS_DEMO_FALLBACK") or Path(path).exists() or not Path(demo).exists():
+        return path
+    print(f"newscrawl: {path} does not exist yet; using the demo database {demo} (--db to choose)", file=sys.stderr)
+    return demo
 
 
 def site_keys(requested: list[str]) -> list[str]:

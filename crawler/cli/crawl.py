@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from crawler.cli.args import bounded_int, check_base_url, check_redis_url, check_settings
@@ -19,7 +22,18 @@ from crawler.cli.common import (
     db_path,
     pairs,
     parse_since,
+    read_db_path,
     site_keys,
+)
+from crawler.cli.console import (
+    CrawlProgress,
+    add_verbosity,
+    plain_table,
+    print_json,
+    scrapy_log_settings,
+    stdout_console,
+    summary_rows,
+    summary_table,
 )
 from crawler.crawl import runner
 from crawler.crawl.lock import CrawlLock, LockHeld
@@ -53,6 +67,7 @@ def register_crawl(sub: Any) -> None:
     crawl.add_argument(
         "--insecure-redis", action="store_true", help="allow a Redis on another machine without a password"
     )
+    add_verbosity(crawl)
     crawl.set_defaults(func=cmd_crawl)
 
     sched = sub.add_parser("schedule", help="run `crawl` in a fresh process every interval, never overlapping")
@@ -69,6 +84,7 @@ def register_runs(sub: Any) -> None:
     runs = sub.add_parser("runs", help="list recent crawl runs")
     runs.add_argument("--db", help="database path")
     runs.add_argument("--limit", type=bounded_int(1), default=20, metavar="N", help="at most N runs (default 20)")
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
     runs.set_defaults(func=cmd_runs)
 
 
@@ -82,7 +98,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     spider_args = {"backfill": args.backfill, "max_pages": args.max_pages, "until": until}
     settings_overrides = pairs(args.set, "--set")
     check_settings(settings_overrides, project_settings())
-    overrides: dict[str, Any] = {"NEWS_DB_PATH": path, **settings_overrides}
+    overrides: dict[str, Any] = {"NEWS_DB_PATH": path, **scrapy_log_settings(args), **settings_overrides}
     if args.redis:
         check_redis_url(args.redis, args.insecure_redis)
         overrides.update(redis_settings(args.redis, project_settings()))
@@ -99,7 +115,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                 db.close()
             if killed:
                 print(f"newscrawl: {killed} run(s) left 'running' by a killed crawl marked 'killed'", file=sys.stderr)
-            results = runner.run_crawl(keys, base_urls, overrides, spider_args)
+            results = crawl_with_progress(args, keys, base_urls, overrides, spider_args)
     except LockHeld as exc:
         print(f"newscrawl: {exc}; not starting", file=sys.stderr)
         return EXIT_LOCKED
@@ -108,23 +124,78 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.redis:
         # A worker whose peers took every request fetched nothing, and that is fine.
         results = worker_results(results)
+    if not args.quiet:
+        print_summary(path, results)
     return crawl_exit_code(results)
 
 
+def crawl_with_progress(
+    args: argparse.Namespace,
+    keys: list[str],
+    base_urls: dict[str, str],
+    overrides: dict[str, Any],
+    spider_args: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """:func:`runner.run_crawl` with a live line per site on a terminal (not with ``-q``)."""
+    if args.quiet or not sys.stderr.isatty():
+        return runner.run_crawl(keys, base_urls, overrides, spider_args)
+    with CrawlProgress(keys) as progress:
+        return runner.run_crawl(keys, base_urls, overrides, spider_args, on_tick=progress)
+
+
+def print_summary(path: str, results: dict[str, dict[str, Any]]) -> None:
+    """The summary table on stdout: each site's status, run figures and articles now stored."""
+    db = open_db(path, readonly=True)
+    try:
+        stored = {
+            key: int(db.execute("select count(*) from articles where site = ?", [key]).fetchone()[0]) for key in results
+        }
+    finally:
+        db.close()
+    status = {key: runner.site_status(stats) for key, stats in results.items()}
+    stdout_console().print(summary_table(summary_rows(results, status, stored)))
+
+
+def crawl_command(crawl_args: list[str]) -> list[str]:
+    """The command line of one scheduled crawl: a fresh process (Twisted's reactor cannot restart)."""
+    return [sys.executable, "-m", "crawler.cli", "crawl", *[a for a in crawl_args if a != "--"]]
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
+    """Run crawls one after another; SIGTERM or SIGINT is passed on to the running crawl,
+    which stops cleanly (Scrapy's graceful shutdown), and then the schedule ends with its code."""
     interval = _duration(args.every)
-    command = [sys.executable, "-m", "crawler.cli", "crawl", *[a for a in args.crawl_args if a != "--"]]
-    done = 0
-    while not args.runs or done < args.runs:
-        started = time.monotonic()
-        code = subprocess.run(command, check=False).returncode
-        done += 1
-        print(f"newscrawl schedule: run {done} exited {code} after {time.monotonic() - started:.0f}s", file=sys.stderr)
-        if args.runs and done >= args.runs:
-            break
-        # The next run starts one interval after this one started, or at once if it overran.
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
-    return EXIT_OK
+    command = crawl_command(args.crawl_args)
+    stop = threading.Event()
+    child: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        del frame
+        stop.set()
+        for proc in child:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    done, code = 0, EXIT_OK
+    try:
+        while not stop.is_set() and (not args.runs or done < args.runs):
+            started = time.monotonic()
+            proc = subprocess.Popen(command)
+            child[:] = [proc]
+            code = proc.wait()  # PEP 475: a signal (passed on above) does not cut the wait short
+            done += 1
+            print(
+                f"newscrawl schedule: run {done} exited {code} after {time.monotonic() - started:.0f}s", file=sys.stderr
+            )
+            if stop.is_set() or (args.runs and done >= args.runs):
+                break
+            # The next run starts one interval after this one started, or at once if it overran.
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code if stop.is_set() else EXIT_OK
 
 
 def _duration(value: str) -> float:
@@ -138,16 +209,32 @@ def _duration(value: str) -> float:
     return seconds
 
 
+_RUN_COLUMNS = {
+    "id": "id",
+    "site": "site",
+    "started_at": "started_at",
+    "status": "status",
+    "pages_fetched": "fetched",
+    "articles_new": "new",
+    "articles_updated": "updated",
+    "dropped": "dropped",
+    "errors": "errors",
+}
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
-    db = open_db(db_path(args), readonly=True)
+    db = open_db(read_db_path(args), readonly=True)
     rows = recent_runs(db, args.limit)
     db.close()
-    print(
-        f"{'id':>5} {'site':10} {'started_at':26} {'status':8} {'fetched':>8} {'new':>5} {'updated':>8} {'dropped':>8} {'errors':>7}"
+    if args.json:
+        for r in rows:
+            print_json({k: r.get(k) for k in (*_RUN_COLUMNS, "finished_at", "articles_duplicate")})
+        return EXIT_OK
+    numbers = ("id", "fetched", "new", "updated", "dropped", "errors")
+    table = plain_table(
+        list(_RUN_COLUMNS.values()),
+        ([r[k] if r[k] is not None else (0 if n in numbers else "") for k, n in _RUN_COLUMNS.items()] for r in rows),
+        right=numbers,
     )
-    for r in rows:
-        print(
-            f"{r['id']:>5} {r['site']:10} {r['started_at']:26} {r['status'] or '':8} {r['pages_fetched'] or 0:>8} "
-            f"{r['articles_new'] or 0:>5} {r['articles_updated'] or 0:>8} {r['dropped'] or 0:>8} {r['errors'] or 0:>7}"
-        )
+    stdout_console().print(table)
     return EXIT_OK

@@ -6,17 +6,17 @@ import argparse
 import dataclasses
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from crawler.cli.args import bounded_int, listen_host, port
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, db_path, parse_since, site_keys
+from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, read_db_path, site_keys
+from crawler.cli.console import add_verbosity, configure_logging, count_progress
 from crawler.cli.terminal import json_line, printable
 from crawler.cli.web import serve
 from storage import dedup, dedup_index, export
 from storage.db import open_db
-from storage.search import QueryError, search
+from storage.search import QueryError, count, search
 
 
 def register(sub: Any) -> None:
@@ -37,7 +37,8 @@ def register(sub: Any) -> None:
         help="only what is new or changed since the export recorded in STATE_FILE (created if missing)",
     )
     exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv")
-    exp.add_argument("-o", "--output", required=True, help="output file (.gz for gzip, - for stdout)")
+    exp.add_argument("-o", "--output", default="-", help="output file (.gz for gzip; default and -: stdout)")
+    add_verbosity(exp)
     exp.set_defaults(func=cmd_export)
 
     search = sub.add_parser("search", help="full-text search of stored articles, best first")
@@ -68,6 +69,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    configure_logging(args)
     if args.site:
         site_keys([args.site])
     selection = export.Selection(
@@ -80,24 +82,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     except (export.StateError, export.OutputError) as exc:
         raise UsageError(str(exc)) from exc
     write = export.write_csv if args.format == "csv" else export.write_jsonl
-    db = open_db(db_path(args), readonly=True)
+    db = open_db(read_db_path(args), readonly=True)
+    # A bar on the terminal only, never mixed into the records when they go to a terminal.
+    bar = sys.stderr.isatty() and not (args.output == "-" and sys.stdout.isatty())
     try:
         with export.snapshot(db):
             if state is None:
-                total = export.count_records(db, selection) if sys.stderr.isatty() else 0
+                total = export.count_records(db, selection) if bar else 0
                 records = export.iter_records(
                     db, selection.site, selection.since, selection.since_field, selection.one_per_cluster
                 )
             else:
                 upto = export.last_version_rowid(db)
                 after = state.last_version_rowid
-                total = export.count_changes(db, after, upto, selection) if sys.stderr.isatty() else 0
+                total = export.count_changes(db, after, upto, selection) if bar else 0
                 records = export.iter_changes(db, after, upto, selection)
-            bar = ProgressBar(total, sys.stderr) if sys.stderr.isatty() else None
-            with export.open_output(args.output) as out:
-                count = write(records, out, bar)
-            if bar is not None:
-                bar.close()
+            with count_progress(args if bar else _QUIET, "exporting", total) as progress:
+                with export.open_output(args.output) as out:
+                    written = write(records, out, progress)
     except BrokenPipeError:
         # The reader went away (`| head`, a FIFO's reader): the dump is incomplete, so the
         # state stays put.
@@ -109,41 +111,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         db.close()
     if state is not None:
         # Only now that the dump is complete (and renamed into place) does the state move on.
-        state.last_version_rowid, state.records = upto, count
+        state.last_version_rowid, state.records = upto, written
         try:
             export.write_state(args.incremental, state)
         except OSError as exc:
             raise UsageError(f"cannot write {args.incremental}: {exc.strerror or exc}") from exc
-    print(f"exported {count} records to {args.output}", file=sys.stderr)
+    if not args.quiet:
+        print(f"exported {written} records to {'stdout' if args.output == '-' else args.output}", file=sys.stderr)
     return EXIT_OK
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal, redrawn at most ten times a second."""
-
-    def __init__(self, total: int, out: TextIO, width: int = 30) -> None:
-        self.total, self.out, self.width = total, out, width
-        self.count = 0
-        self._drawn = 0.0
-
-    def __call__(self, count: int) -> None:
-        self.count = count
-        now = time.monotonic()
-        if now - self._drawn >= 0.1:
-            self._drawn = now
-            self._draw()
-
-    def _draw(self) -> None:
-        share = min(1.0, self.count / self.total) if self.total else 1.0
-        filled = int(share * self.width)
-        bar = "#" * filled + "." * (self.width - filled)
-        self.out.write(f"\rexporting [{bar}] {self.count}/{self.total} {share:4.0%}")
-        self.out.flush()
-
-    def close(self) -> None:
-        self._draw()
-        self.out.write("\n")
-        self.out.flush()
+_QUIET = argparse.Namespace(quiet=True)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -154,11 +132,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     # On a terminal the matches are marked with private-use characters, escaped text around
     # them, then turned into bold: no escape sequence but ours reaches the terminal.
     markers = ("\ue000", "\ue001") if tty else ("[", "]")
-    db = open_db(db_path(args), readonly=True)
+    db = open_db(read_db_path(args), readonly=True)
     try:
         hits = search(
             db, args.query, folded=args.folded, site=args.site, since=since, limit=args.limit, markers=markers
         )
+        # Nothing with the accents as typed: say whether the accent-free search has something.
+        folded_count = count(db, args.query, folded=True) if not hits and not args.folded else 0
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
     finally:
@@ -172,13 +152,16 @@ def cmd_search(args: argparse.Namespace) -> int:
         if tty:
             snippet = snippet.replace(markers[0], "\033[1;33m").replace(markers[1], "\033[0m")
         print(f"{rank}. {printable(hit.title)}\n   {hit.site}  {date}  {printable(hit.url)}\n   {snippet}\n")
-    if not hits and not args.json:
+    if not hits and folded_count:
+        plural = "s" if folded_count != 1 else ""
+        print(f"no exact match; without accents {folded_count} article{plural} match: add --folded", file=sys.stderr)
+    elif not hits and not args.json:
         print("no match", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    path = db_path(args)
+    path = read_db_path(args)
     open_db(path, readonly=True).close()  # fail in one line on a file that is no newscrawl database
     try:
         serve(path, args.port, args.host)
@@ -191,7 +174,7 @@ def cmd_dupes(args: argparse.Namespace) -> int:
     if args.site:
         site_keys([args.site])
     since = parse_since(args.since, "--since")
-    path = db_path(args)
+    path = read_db_path(args)
     # --backfill writes the index: an existing newscrawl database, as it is; otherwise read-only.
     db = open_db(path, create=False, migrate=False) if args.backfill else open_db(path, readonly=True)
     try:

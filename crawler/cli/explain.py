@@ -8,19 +8,14 @@ import sqlite_utils
 
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, url_hash
-from crawler.sites.registry import sites
+from crawler.sites.registry import site_for_url, sites
 from storage.articles import versions
 from storage.crawlstate import url_events
 
 
 def site_of(url: str) -> SiteConfig | None:
     """The crawled site a URL belongs to, by host."""
-    host = (urlsplit(url).hostname or "").lower()
-    for site in sites().values():
-        hosts = {urlsplit(site.base_url).hostname, *site.extra_hosts}
-        if host in hosts:
-            return site
-    return None
+    return site_for_url(url)
 
 
 def explain(db: sqlite_utils.Database, url: str) -> list[str]:

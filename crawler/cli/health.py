@@ -10,7 +10,8 @@ from typing import Any
 import sqlite_utils
 
 from crawler.cli.args import bounded_int
-from crawler.cli.common import EXIT_OK, UsageError, db_path, site_keys
+from crawler.cli.common import EXIT_OK, EXIT_UNHEALTHY, UsageError, read_db_path, site_keys
+from crawler.cli.console import print_json
 from crawler.crawl.quality import COVERAGE, QualityConfig, Sample
 from crawler.crawl.runner import project_settings
 from storage.db import open_db
@@ -36,14 +37,16 @@ def register(sub: Any) -> None:
         metavar="RUN",
         help="take run RUN as healthy and the start of its site's new baseline",
     )
+    health.add_argument("--json", action="store_true", help="one JSON object per site")
     health.set_defaults(func=cmd_health)
 
 
 def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 6 when the newest judged run of a site shown is unhealthy (for cron and monitors)."""
     if args.site:
         site_keys([args.site])
     config = QualityConfig.from_settings(project_settings())
-    path = db_path(args)
+    path = read_db_path(args)
     # --accept writes one row: an existing newscrawl database, as it is; otherwise read-only.
     db = open_db(path, create=False, migrate=False) if args.accept is not None else open_db(path, readonly=True)
     try:
@@ -62,12 +65,71 @@ def cmd_health(args: argparse.Namespace) -> int:
         sources = {site: _run_field_sources(db, run_id) for site, run_id in latest.items()}
     finally:
         db.close()
+    unhealthy = any(latest_row["healthy"] == 0 for latest_row in _latest_judged(rows).values())
+    code = EXIT_UNHEALTHY if unhealthy else EXIT_OK
+    if args.json:
+        for record in health_records(rows, baselines, sources):
+            print_json(record)
+        return code
     if not rows:
         print("no quality records yet (they are written by crawls with the quality gate enabled)")
         return EXIT_OK
     for line in format_health(rows, baselines, sources):
         print(line)
-    return EXIT_OK
+    return code
+
+
+def _latest_judged(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The newest judged run of each site (rows come newest first per site)."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["judged"]:
+            found.setdefault(r["site"], r)
+    return found
+
+
+_RUN_FIELDS = (
+    "run_id", "started_at", "status", "articles", "generic", "with_lead", "with_date", "with_authors",
+    "with_images", "body_p10", "body_median", "body_p90",
+)  # fmt: skip
+
+
+def health_records(
+    rows: list[dict[str, Any]],
+    baselines: dict[str, tuple[int, Sample]],
+    sources: dict[str, dict[str, dict[str, int]]],
+) -> list[dict[str, Any]]:
+    """What :func:`format_health` prints, per site as a JSON-ready dict."""
+    latest = _latest_judged(rows)
+    records = []
+    for site, group in groupby(rows, key=lambda r: str(r["site"])):
+        runs = list(group)
+        count, base = baselines.get(site, (0, Sample()))
+        newest = latest.get(site)
+        records.append(
+            {
+                "site": site,
+                "verdict": _VERDICTS[newest["healthy"]].lower() if newest else None,
+                "run_id": newest["run_id"] if newest else None,
+                "runs": [
+                    {**{k: r.get(k) for k in _RUN_FIELDS}, "verdict": _VERDICTS[r["healthy"]].lower()} for r in runs
+                ],
+                "reasons": [
+                    {"run_id": r["run_id"], "reason": reason}
+                    for r in runs
+                    if r["healthy"] == 0 and r["judged_by"] == r["run_id"]
+                    for reason in r["reasons"]
+                ],
+                "field_sources": sources.get(site, {}),
+                "baseline": {
+                    "runs": count,
+                    "articles": base.articles,
+                    **{name: round(base.share(name), 4) for name in (*COVERAGE, "generic")},
+                    "body_median": base.body_quantile(0.5) if base.articles else None,
+                },
+            }
+        )
+    return records
 
 
 def _baseline(db: sqlite_utils.Database, site: str, config: QualityConfig) -> tuple[int, Sample]:

@@ -11,7 +11,6 @@ content hash is the same but whose other fields (authors, date, images...) diffe
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -20,7 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, db_path, parse_since, site_keys
+from crawler.cli.common import EXIT_ERRORS, EXIT_OK, parse_since, read_db_path, site_keys
+from crawler.cli.console import add_verbosity, configure_logging, count_progress
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_workers
 from crawler.crawl.runner import project_settings
 from crawler.extract.article import NotArticle, decode_page
@@ -42,35 +42,34 @@ def register(sub: Any) -> None:
     p.add_argument("--site", help="only this site")
     p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
     p.add_argument("--workers", type=int, metavar="N", help="extraction processes (default: NEWS_EXTRACT_WORKERS)")
+    add_verbosity(p)
     p.set_defaults(func=cmd_reextract)
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
+    configure_logging(args)
     if args.site:
         site_keys([args.site])
     since = parse_since(args.since, "--since")
     settings = project_settings()
     workers = extract_workers(settings) if args.workers is None else args.workers
     timeout = settings.getfloat("NEWS_EXTRACT_TIMEOUT")
-    db = open_db(db_path(args), create=False)
+    db = open_db(read_db_path(args), create=False)
     started = time.perf_counter()
     try:
-        counts = reextract(db, workers, timeout, args.site, since, _progress if sys.stderr.isatty() else None)
+        with count_progress(args, "reextract", 0) as bar:
+            counts = reextract(db, workers, timeout, args.site, since, bar)
     finally:
         db.close()
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
     elapsed = time.perf_counter() - started
+    if args.quiet:
+        return EXIT_ERRORS if counts["failed"] else EXIT_OK
     total = sum(counts.values())
     print(
         f"{total} pages re-extracted in {elapsed:.1f}s: {counts['unchanged']} unchanged, "
         f"{counts['updated']} updated, {counts['metadata_only']} metadata only, {counts['failed']} failed"
     )
     return EXIT_ERRORS if counts["failed"] else EXIT_OK
-
-
-def _progress(done: int, total: int) -> None:
-    print(f"\rreextract: {done}/{total} pages", end="", file=sys.stderr, flush=True)
 
 
 def reextract(

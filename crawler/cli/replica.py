@@ -9,8 +9,8 @@ from typing import Any
 
 from crawler.cli.args import bounded_int, port
 from crawler.cli.common import EXIT_OK, UsageError, crawl_exit_code
-from crawler.crawl.runner import run_crawl, site_status
-from crawler.crawl.runs import run_counters
+from crawler.cli.console import add_verbosity, scrapy_log_settings
+from crawler.cli.crawl import crawl_with_progress, print_summary
 from crawler.testing.faults import FaultPlan
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
@@ -36,6 +36,7 @@ def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="offline demo: crawl the replicas into SQLite and export a dump")
     demo.add_argument("--db", default="data/demo.sqlite3", help="database path (default: data/demo.sqlite3)")
     demo.add_argument("-o", "--output", default="data/demo.jsonl", help="dump path (default: data/demo.jsonl)")
+    add_verbosity(demo)
     demo.set_defaults(func=cmd_demo)
 
 
@@ -66,27 +67,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     open_db(args.db).close()
     with ReplicaServer() as server:
         base_urls = {key: server.base_url(key) for key in server.sites}
-        for key, url in base_urls.items():
-            print(f"replica {key} at {url}")
+        if not args.quiet:
+            for key, url in base_urls.items():
+                print(f"replica {key} at {url}")
         # Our own local server: no politeness delay needed (robots.txt is still obeyed).
         overrides = {
             "NEWS_DB_PATH": args.db,
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
-            "LOG_LEVEL": "WARNING",
+            **scrapy_log_settings(args),
         }
-        results = run_crawl(list(base_urls), base_urls, overrides, {})
+        results = crawl_with_progress(args, list(base_urls), base_urls, overrides, {})
+    if not args.quiet:
+        print()
+        print_summary(args.db, results)
     db = open_db(args.db)
-    print(f"\n{'site':10} {'status':8} {'fetched':>8} {'new':>5} {'dup':>5} {'dropped':>8} {'errors':>7} {'stored':>7}")
-    for key, stats in results.items():
-        stored = db.execute("select count(*) from articles where site = ?", [key]).fetchone()[0]
-        c = run_counters(stats)
-        print(
-            f"{key:10} {site_status(stats):8} {c['pages_fetched']:>8} {c['articles_new']:>5} "
-            f"{c['articles_duplicate']:>5} {c['dropped']:>8} {c['errors']:>7} {stored:>7}"
-        )
     with open_output(args.output) as out:
         count = write_jsonl(iter_records(db), out)
     db.close()
-    print(f"\n{count} articles in {args.db}; dump written to {args.output}")
+    if not args.quiet:
+        print(f"\n{count} articles in {args.db}; dump written to {args.output}")
+        print('next: . .venv/bin/activate, then newscrawl search "ma túy" (README: First hour)')
     return crawl_exit_code(results)

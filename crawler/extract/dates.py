@@ -17,6 +17,12 @@ Precision = Literal["day", "minute", "second"]
 VN_TZ = timezone(timedelta(hours=7))
 
 # "Thứ Tư, 20/01/2021 16:10", "Thứ sáu, 29/01/2021 - 18:25", "08:00 22/11/2024", "21/01/2021"
+# Hand-written, not dateparser or htmldate (measured with dateparser 1.5, htmldate 1.11):
+# dateparser(languages=["vi"], DATE_ORDER="DMY") reads these four but takes ~2.8 ms a call
+# against ~50 µs here (every article page parses one or more dates), and returns None for a
+# date inside a label ("Cập nhật lúc 07h30 ngày 05.03.2025"); htmldate finds the day of a page
+# but drops the time of day. ISO strings go to datetime.fromisoformat and RSS dates to
+# email.utils: only the visible day-first form is ours.
 _DMY = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?!\d)")
 _HM = re.compile(r"(?<!\d)(\d{1,2})[:hH](\d{2})(?!\d)")
 _ISO_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*$")

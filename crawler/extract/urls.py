@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
+from courlan.clean import TRACKERS_RE
 from w3lib.url import canonicalize_url, url_query_cleaner
 
 from storage.text import hash_key
 
-# Parameters that only say where a click came from; they never select content.
-_TRACKING_PREFIXES = ("utm_", "mc_", "pk_")
-_TRACKING_NAMES = frozenset({"fbclid", "gclid", "dclid", "msclkid", "zarsrc", "zarsid", "ref", "_ga"})
+# Parameters that only say where a click came from; they never select content. courlan's list
+# (utm_*, fbclid, gclid, msclkid, ref, _ga, campaign, session ids...; trafilatura's own URL
+# library, kept up to date there), plus Zalo's share parameters, which it lacks and which
+# Vietnamese news links carry.
+_ZALO = frozenset({"zarsrc", "zarsid"})
 
 
 def _is_tracking(name: str) -> bool:
     low = name.lower()
-    return low in _TRACKING_NAMES or low.startswith(_TRACKING_PREFIXES)
+    return low in _ZALO or TRACKERS_RE.search(low) is not None
 
 
 def canonical_url(url: str) -> str:

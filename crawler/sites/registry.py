@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from functools import cache
 from types import ModuleType
+from urllib.parse import urlsplit
 
 import crawler.sites
 from crawler.extract.siteconfig import SiteConfig
@@ -28,3 +29,12 @@ def site_modules() -> dict[str, ModuleType]:
 def sites() -> dict[str, SiteConfig]:
     """Site configs by key."""
     return {key: module.SITE for key, module in site_modules().items()}
+
+
+def site_for_url(url: str) -> SiteConfig | None:
+    """The crawled site a URL belongs to, by host (its base URL's or one of its ``extra_hosts``)."""
+    host = (urlsplit(url).hostname or "").lower()
+    for site in sites().values():
+        if host in {urlsplit(site.base_url).hostname, *site.extra_hosts}:
+            return site
+    return None

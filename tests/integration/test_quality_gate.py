@@ -109,7 +109,14 @@ def test_redesigned_site_is_flagged_unhealthy_and_still_stored(tmp_path: Path) -
     db.close()
 
     health = newscrawl("health", "--db", str(variant_db), "--runs", "2")
-    assert health.returncode == 0, health.stderr
+    assert health.returncode == EXIT_UNHEALTHY, health.stderr  # for cron and monitors (issue 15)
+    as_json = newscrawl("health", "--db", str(variant_db), "--runs", "2", "--json")
+    assert as_json.returncode == EXIT_UNHEALTHY
+    verdicts_json = {r["site"]: r for r in map(json.loads, as_json.stdout.splitlines())}
+    assert {k: r["verdict"] for k, r in verdicts_json.items()} == {
+        key: "unhealthy" if key == redesigned else "healthy" for key in site_keys()
+    }
+    assert "generic path" in verdicts_json[redesigned]["reasons"][0]["reason"]
     lines = health.stdout.splitlines()
     assert f"{redesigned}: UNHEALTHY" in health.stdout
     # where the redesigned site's fields came from: its body selector no longer matches

@@ -167,7 +167,7 @@ def test_state_file_of_another_selection_is_refused(db_path: Path, tmp_path: Pat
 @pytest.mark.slow  # a subprocess on a pseudo-terminal
 def test_progress_bar_only_on_a_terminal(db_path: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert export(db_path, "-o", str(tmp_path / "a.jsonl")) == 0
-    assert "exporting [" not in capfd.readouterr().err
+    assert "exporting" not in capfd.readouterr().err.replace("exported", "")
     leader, follower = pty.openpty()
     done = subprocess.run(
         [sys.executable, "-m", "crawler.cli", "export", "--db", str(db_path), "-o", str(tmp_path / "b.jsonl")],
@@ -178,7 +178,7 @@ def test_progress_bar_only_on_a_terminal(db_path: Path, tmp_path: Path, capfd: p
     os.close(leader)
     assert done.returncode == 0
     count = len(stored(db_path))
-    assert f"exporting [{'#' * 30}] {count}/{count} 100%" in shown
+    assert "exporting" in shown and f"{count}/{count}" in shown  # rich's bar, completed
 
 
 @pytest.mark.slow  # builds and dumps a database of thousands of rows

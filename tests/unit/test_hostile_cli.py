@@ -41,6 +41,7 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("crawler.crawl.probe.run_probe", started)
     monkeypatch.setattr("crawler.testing.server.ReplicaServer.start", started)
     monkeypatch.setattr("subprocess.run", started)
+    monkeypatch.setattr("subprocess.Popen", started)  # schedule starts its crawls with Popen
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -1,0 +1,60 @@
+"""The Python API: what a notebook needs without the ``newscrawl`` command.
+
+``from crawler import extract_article`` (re-exported lazily by ``crawler/__init__.py``) turns
+one saved page into the record the crawler stores; ``from storage import open_archive`` reads
+a database. This module sits beside the layered packages (ARCHITECTURE.md): it imports
+``extract`` and ``sites`` and nothing imports it but the package root and the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.extract.article import NotArticle, extract
+from crawler.extract.pagemeta import page_canonical, parse_html
+from crawler.extract.urls import canonical_url
+from crawler.sites.registry import site_for_url, sites
+
+
+class NotAnArticle(ValueError):
+    """The page holds no article (a listing, a video page, an empty page); ``reason`` says why."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"not an article: {reason}" + (f": {detail}" if detail else ""))
+        self.reason = reason
+        self.detail = detail
+
+
+def page_url(page: str | bytes) -> str | None:
+    """The absolute http(s) URL a page declares for itself (``<link rel=canonical>``, else
+    ``og:url``), or None (none declared, or a relative one: nothing to resolve it against)."""
+    tree = parse_html(page)
+    found = page_canonical(tree) if tree is not None else None
+    return found if found and urlsplit(found).scheme in ("http", "https") and urlsplit(found).netloc else None
+
+
+def site_of(url: str) -> str | None:
+    """The key of the crawled site ``url`` is on (by host), or None."""
+    found = site_for_url(url)
+    return found.key if found else None
+
+
+def extract_article(page: str | bytes, url: str | None = None, site: str | None = None) -> dict[str, Any]:
+    """The article record of one page (the fields of README "The record", in that order).
+
+    ``url`` is where the page lives; without it, the URL the page declares (``rel=canonical``,
+    ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``; :func:`site_of`
+    finds it for a URL); without it, the generic extractor, as ``newscrawl extract`` without
+    ``--site`` (what a page of any site gets). Raises :class:`NotAnArticle`
+    when the page holds no article, ``ValueError`` when no URL is given or declared and
+    ``KeyError`` for an unknown site key.
+    """
+    address = url or page_url(page)
+    if not address:
+        raise ValueError("the page declares no URL (rel=canonical or og:url): pass url=")
+    config = sites()[site] if site else None
+    result = extract(page, canonical_url(address), config)
+    if isinstance(result, NotArticle):
+        raise NotAnArticle(result.reason, result.detail)
+    return result.record()

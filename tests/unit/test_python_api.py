@@ -1,0 +1,68 @@
+"""The Python API of README "Python API" (issue 15): extract_article and open_archive."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler import NotAnArticle, extract_article, site_of
+from storage import open_archive
+from storage.db import StorageError
+from tests.helpers import REPO, build_replica_db
+
+PAGE = REPO / "tests/sites/cao/pages/articles/177958.html"
+URL = (
+    "https://congan.com.vn/vu-an/phong-chong-ma-tuy/"
+    "triet-pha-duong-day-dua-ma-tuy-tu-tphcm-len-da-lat-phuc-vu-tiec-bay-lac_177958.html"
+)
+
+
+def page() -> str:
+    return PAGE.read_text(encoding="utf-8").replace("{{BASE}}", "https://congan.com.vn")
+
+
+def test_extract_article_gives_the_record() -> None:
+    record = extract_article(page(), URL + "?utm_source=fb", "cao")
+    assert record["url"] == URL and record["site"] == "cao" and record["extractor"] == "site"
+    assert record["title"] == "Triệt phá đường dây đưa ma túy từ TP.HCM lên Đà Lạt phục vụ “tiệc bay lắc”"
+    assert list(record)[:3] == ["site", "url", "title"] and "Bình luận" not in record["body"]
+
+
+def test_extract_article_finds_the_url_the_page_declares() -> None:
+    assert extract_article(page(), site="cao") == extract_article(page(), URL, "cao")
+    generic = extract_article(page().encode("utf-8"))
+    assert generic["url"] == URL and generic["extractor"] == "generic"
+    assert site_of(URL) == "cao" and site_of("https://example.com/") is None
+
+
+def test_extract_article_refuses_what_is_no_article() -> None:
+    with pytest.raises(NotAnArticle) as caught:
+        extract_article("<html><body><p>Trang chủ</p></body></html>", "https://congan.com.vn/")
+    assert caught.value.reason
+    with pytest.raises(ValueError, match="declares no URL"):
+        extract_article("<html><body><p>x</p></body></html>")
+
+
+def test_open_archive_iterates_and_searches(tmp_path: Path) -> None:
+    build_replica_db(tmp_path / "news.sqlite3").close()
+    with open_archive(tmp_path / "news.sqlite3") as archive:
+        records = list(archive)
+        assert len(records) == len(archive) > 0
+        assert {r["site"] for r in archive.records(site="cao")} == {"cao"}
+        hits = archive.search("ma túy", site="cao")
+        assert hits[0]["url"] == URL
+        assert archive.search("ma tuy", folded=True)
+        stored = archive.get(URL)
+        assert stored is not None and stored["title"] == hits[0]["title"]
+        assert archive.get(URL + "x") is None
+    with pytest.raises(StorageError):
+        open_archive(tmp_path / "missing.sqlite3")
+
+
+def test_importing_crawler_does_not_load_the_extractor() -> None:
+    code = "import sys, crawler, storage; print('trafilatura' in sys.modules, 'storage.archive' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.split() == ["False", "False"]
