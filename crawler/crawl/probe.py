@@ -114,7 +114,6 @@ class ProbeMixin:
     crawler: Crawler
     site: SiteConfig
     base_url: str
-    extracts_in_pool = False  # a few pages, extracted in-process: no worker pool to start
 
     def __init__(self, *args: Any, articles: int = 3, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

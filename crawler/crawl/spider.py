@@ -52,9 +52,6 @@ class NewsSpider(scrapy.Spider):
     """Crawls one site from its entry points; ``-a base_url=`` points it at a replica or mirror."""
 
     site: ClassVar[SiteConfig]
-    # Articles are extracted in the worker pool (started with the spider); the probe extracts
-    # its few pages in-process and starts no pool.
-    extracts_in_pool: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -120,8 +117,6 @@ class NewsSpider(scrapy.Spider):
     # --- discovery ------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
-        if self.extracts_in_pool:
-            self._extraction_pool()  # its workers start (in a thread) while discovery runs
         for path in self.site.feeds:
             yield self._request(path, self.parse_feed, kind="feed", conditional=True)
         if self.site.feed_index:
@@ -349,7 +344,10 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _extraction_pool(self) -> ExtractionPool:
-        """The crawl's extraction pool, started with the spider (shared by spiders)."""
+        """The crawl's extraction pool, started at the first article page (shared by spiders).
+
+        A run that extracts nothing (every entry point unchanged) starts no worker at all.
+        """
         if self._pool is None:
             settings = self.crawler.settings
             self._pool = pool.acquire(pool.extract_workers(settings), settings.getfloat("NEWS_EXTRACT_TIMEOUT"))
