@@ -57,7 +57,7 @@ def test_a_database_made_before_is_migrated(tmp_path: Path) -> None:
             f"create virtual table {table} using fts5(title, lead, body, content='articles', "
             f"content_rowid='rowid', tokenize='unicode61 remove_diacritics {diacritics}')"
         )
-    db.execute("delete from _sqlite_migrations where name = 'm030_fts_detectable'")
+    db.execute("delete from _sqlite_migrations where name = 'm019_fts_detectable'")
     assert db["articles"].detect_fts() is None
     db.close()
     db = open_db(path)
