@@ -10,7 +10,7 @@ may be empty (``:site = ''``) instead of the plugin's ``[[ ... ]]`` optional cla
 Datasette's canned queries do not understand.
 
 Speed: every query stays under 200 ms at p95 on 100,000 articles (``python -m bench.dashboard``,
-bench/RESULTS-dashboard.md) with the indexes of migration m016 (storage/schema.py); nothing here
+bench/RESULTS-dashboard.md) with the indexes of migration m017 (storage/schema.py); nothing here
 writes, so ``serve`` works on a read-only or immutable database.
 """
 

@@ -27,7 +27,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
-from urllib.parse import urljoin
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -35,7 +34,7 @@ from crawler.extract import article as extraction
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import decode_page, is_utf8
 from crawler.extract.siteconfig import SiteConfig
-from crawler.extract.urls import canonical_url, origin, rebase
+from crawler.extract.urls import canonical_target, origin, rebase
 from crawler.sites.registry import sites
 from storage.prepared import prepare
 
@@ -142,8 +141,10 @@ def extract_page(
     declared_url = extraction.page_canonical(tree) if tree is not None else None
     moved = False
     if declared_url:
-        target = canonical_url(urljoin(url, declared_url))
-        if origin(target) in origins and target != url:
+        # Only another article URL of the site: a canonical naming the home page or a section
+        # would file the article under it (crawler/extract/urls.py).
+        target = canonical_target(declared_url, url, origins, site.is_article_path)
+        if target is not None:
             url, moved = target, True
     record_url = rebase(url, origin(url), site.base_url) if origin(url) in origins else url
     result = extraction.extract(text, record_url, site, fetched_at=fetched_at)

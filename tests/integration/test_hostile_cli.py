@@ -304,11 +304,15 @@ def test_hostile_pages_are_stored_clean_or_logged_and_retried(tmp_path: Path) ->
 def test_remote_control_is_off_unless_asked_for(
     server: ReplicaServer, crawled: tuple[Path, str], tmp_path: Path
 ) -> None:
-    assert "RemoteControl" not in crawled[1] and "Remote control" not in crawled[1]
+    # -v: Scrapy's INFO lines (where the endpoint announces itself) are hidden by default.
+    off = run_cli(*crawl_args(server, tmp_path / "off.sqlite3", "cao"), "-v")
+    assert off.returncode == 0, off.stderr[-2000:]
+    assert "Enabled extensions" in off.stderr  # the INFO log is there to read
+    assert "RemoteControl" not in off.stderr and "Remote control" not in off.stderr
     jobs = tmp_path / "jobs"
     done = run_cli(
         *crawl_args(server, tmp_path / "on.sqlite3", "cao"),
-        *["-s", "REMOTE_CONTROL_ENABLED=True", "-s", f"REMOTE_CONTROL_JOBS_DIR={jobs}"],
+        *["-s", "REMOTE_CONTROL_ENABLED=True", "-s", f"REMOTE_CONTROL_JOBS_DIR={jobs}", "-v"],
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Remote control HTTP server listening" in done.stderr

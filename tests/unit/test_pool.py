@@ -102,3 +102,18 @@ def test_a_page_sent_as_bytes_comes_back_prepared_for_storage() -> None:
     assert item.prepared == prepare(item.record(), raw)
     assert item.prepared.html_gz is not None and item.prepared.signature is not None
     assert item.record() == extract_page(extraction.decode_page(raw), *args).result.record()  # type: ignore[union-attr]
+
+
+def test_a_canonical_naming_the_home_page_is_ignored() -> None:
+    """Issue #16 item 10: the record stays under the article URL, not ``/``."""
+    site = replica("cao")
+    route = site.routes_of("article")[0]
+    page = real_page(site, route).decode("utf-8")
+    base = site.real_base
+    url = base + route.path
+    home = page.replace(f'<link rel="canonical" href="{url}">', f'<link rel="canonical" href="{base}/">')
+    assert home != page, "the replica page declares its canonical URL"
+    result = extract_page(home, url, base, "cao")
+    assert (result.url, result.canonical) == (url, False)
+    moved = page.replace(f'<link rel="canonical" href="{url}">', f'<link rel="canonical" href="{url}?utm_source=x">')
+    assert extract_page(moved, url, base, "cao").url == url  # the same article: not an alias
