@@ -131,6 +131,7 @@ def other_apps_db(path: Path) -> str:
 
 @contextmanager
 def immutable(path: Path) -> Iterator[None]:
+    """The file cannot be written, even by root: ``chattr +i`` as root, mode 0444 otherwise."""
     root = os.geteuid() == 0
     if root:
         subprocess.run(["chattr", "+i", str(path)], check=True)

@@ -8,9 +8,8 @@ with one WARNING and no error exit.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,55 +19,38 @@ import sqlite_utils
 
 from crawler.testing.faults import CHALLENGE_PAGE
 from crawler.testing.server import ReplicaServer
-from tests.helpers import crawl_args, run_cli
+from tests.helpers import QuietHandler, crawl_args, run_cli, serving
 
 ARCHIVE = "/bai-viet/hoi-nghi-tong-ket-cong-tac-nam-cu-chi-co-trong-api-1700000123"
 
 
 class _Api(ThreadingHTTPServer):
-    daemon_threads = True
-
     def __init__(self, mode: str) -> None:
         self.mode = mode
         self.seen: list[str] = []
         super().__init__(("127.0.0.1", 0), _ApiHandler)
 
 
-class _ApiHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _ApiHandler(QuietHandler):
     server: _Api
 
     def do_GET(self) -> None:
         self.server.seen.append(self.path)
         parts = urlsplit(self.path)
         if parts.path == "/robots.txt":
-            self._send(404, b"", "text/plain")
+            self.send(404, b"", {"Content-Type": "text/plain"})
         elif self.server.mode == "challenge":
-            self._send(200, CHALLENGE_PAGE, "text/html")
+            self.send(200, CHALLENGE_PAGE, {"Content-Type": "text/html"})
         else:
             page = int(parse_qs(parts.query).get("page", ["0"])[0])
             items = [{"slug": ARCHIVE.removeprefix("/bai-viet/"), "title": "x"}] if page == 1 else []
-            self._send(200, json.dumps({"data": {"content": items}}).encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, mime: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", mime)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+            self.send(200, json.dumps({"data": {"content": items}}).encode(), {"Content-Type": "application/json"})
 
 
 def _serve(mode: str) -> Iterator[_Api]:
     server = _Api(mode)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

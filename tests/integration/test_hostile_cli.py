@@ -18,13 +18,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlite_utils
 
+from bench.attack import immutable
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from storage.runs import start_run
@@ -143,30 +143,13 @@ def test_search_on_a_read_only_database_works(crawled: tuple[Path, str], tmp_pat
     conn = sqlite3.connect(db)
     conn.execute("pragma journal_mode = delete")  # a copy handed over as one file
     conn.close()
-    with read_only(db):
+    with immutable(db):
         done = run_cli("search", "công an", "--db", str(db), "--limit", "1")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("1. ")
 
 
 # --- 5. exit codes: unusable databases, busy databases, signals, killed runs ------------------
-
-
-@contextmanager
-def read_only(path: Path) -> Iterator[None]:
-    """The file cannot be written, even by root: ``chattr +i`` as root, mode 0444 otherwise."""
-    root = os.geteuid() == 0
-    if root:
-        subprocess.run(["chattr", "+i", str(path)], check=True)
-    else:
-        path.chmod(0o444)
-    try:
-        yield
-    finally:
-        if root:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
-        else:
-            path.chmod(0o644)
 
 
 def test_an_immutable_database_is_refused_before_fetching(
@@ -177,7 +160,7 @@ def test_an_immutable_database_is_refused_before_fetching(
     assert conn.execute("pragma journal_mode = wal").fetchone()[0] == "wal"  # as a crawl leaves it
     conn.close()
     server.sites["cao"].requests.clear()
-    with read_only(db):
+    with immutable(db):
         done = run_cli(*crawl_args(server, db, "cao"))
     one_line_error(done, 5, str(db), "read-only")
     assert not server.sites["cao"].requests, "pages were fetched that could not be stored"

@@ -10,33 +10,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import sqlite_utils
 
 from crawler.testing.replica import SITES_DIR, SiteReplica
-from tests.helpers import REPO
+from tests.helpers import REPO, QuietHandler, serving
 
 WWW = "http://www.thanhtra.com.vn"
 
 
 class _Proxy(ThreadingHTTPServer):
-    daemon_threads = True
-
     def __init__(self, site: SiteReplica) -> None:
         self.site = site
         self.seen: list[str] = []
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _ProxyHandler(QuietHandler):
     server: _Proxy
 
     def do_GET(self) -> None:
@@ -44,35 +39,20 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.server.seen.append(self.path)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if parts.hostname == "thanhtra.com.vn":
-            self._send(301, b"", {"Location": WWW + path})
+            self.send(301, b"", {"Location": WWW + path})
             return
         route = self.server.site.lookup(path) if parts.hostname == "www.thanhtra.com.vn" else None
         if route is None:
-            self._send(404, b"<html><body>404</body></html>", {"Content-Type": "text/html"})
+            self.send(404, b"<html><body>404</body></html>", {"Content-Type": "text/html"})
             return
-        self._send(200, self.server.site.render(route, WWW), {"Content-Type": route.mime})
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.send(200, self.server.site.render(route, WWW), {"Content-Type": route.mime})
 
 
 @pytest.fixture
 def proxy() -> Iterator[_Proxy]:
     server = _Proxy(SiteReplica(SITES_DIR / "thanhtra"))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_redirect_to_www_is_followed_and_stored_under_the_site_url(proxy: _Proxy, tmp_path: Path) -> None:
