@@ -194,8 +194,9 @@ def _site_body(tree: lxml_html.HtmlElement, container: lxml_html.HtmlElement, se
             _drop(node)
     # A trailing right-aligned byline or credit is furniture of the body, wherever the
     # site's guessed author selector points.
-    bylines = [clean_line(node.text_content()) for node in right_aligned_bylines(cleaned)]
-    for node in right_aligned_bylines(cleaned):
+    byline_nodes = right_aligned_bylines(cleaned)
+    bylines = [clean_line(node.text_content()) for node in byline_nodes]
+    for node in byline_nodes:
         _drop(node)
     return _Body(_body_text(cleaned), images, bylines)
 
