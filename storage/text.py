@@ -40,7 +40,10 @@ def clean_text(text: str | None) -> str:
 
 def clean_line(text: str | None) -> str:
     """Like :func:`clean_text` but folded onto one line."""
-    return " ".join(clean_text(text).split())
+    # clean_text() without its per-line work, which split() makes moot (the same result).
+    if not text:
+        return ""
+    return " ".join(_SPACES.sub(" ", unicodedata.normalize("NFC", _CONTROLS.sub("", text))).split())
 
 
 def hash_key(text: str) -> str:
@@ -54,7 +57,13 @@ def normalize_for_hash(text: str) -> str:
     Two copies that differ only in entities, Unicode form, whitespace, quotes or punctuation
     normalise to the same string.
     """
-    return " ".join(clean_text(text).casefold().translate(_PUNCTUATION_TO_SPACE).split())
+    # clean_text() without its line and space handling, which the final split() makes moot:
+    # every character _SPACES matches is in category Z or C, so the table maps it to a space.
+    # The same result at about half the cost (this runs several times on every body).
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", _CONTROLS.sub("", text))
+    return " ".join(text.casefold().translate(_PUNCTUATION_TO_SPACE).split())
 
 
 class _PunctuationToSpace(dict[int, str]):

@@ -32,7 +32,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from crawler.extract import article as extraction
 from crawler.extract.items import ArticleItem
-from crawler.extract.pagemeta import decode_page, is_utf8
+from crawler.extract.pagemeta import decode_page, is_utf8, parse_page
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_target, origin, rebase
 from crawler.sites.registry import sites
@@ -137,7 +137,8 @@ def extract_page(
         raw, text = b"", page
     site = _site(site_key)
     origins = site.origins_for(base_url)
-    tree = extraction.parse_html(text)
+    parsed = parse_page(text)  # once: the canonical is read here, then the same tree is extracted
+    tree = parsed[0]
     declared_url = extraction.page_canonical(tree) if tree is not None else None
     moved = False
     if declared_url:
@@ -147,7 +148,7 @@ def extract_page(
         if target is not None:
             url, moved = target, True
     record_url = rebase(url, origin(url), site.base_url) if origin(url) in origins else url
-    result = extraction.extract(text, record_url, site, fetched_at=fetched_at)
+    result = extraction.extract(text, record_url, site, fetched_at=fetched_at, parsed=parsed)
     if isinstance(result, ArticleItem) and raw:
         result = replace(result, prepared=prepare(result.record(), raw))
     return PageResult(url, moved, result, fault)

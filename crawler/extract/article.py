@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.extract.articleness import judge, read_signals
@@ -36,6 +37,7 @@ from crawler.extract.pagemeta import (
     parse_html,
     parse_page,
     read_meta,
+    select,
     unique,
 )
 from crawler.extract.siteconfig import Selectors, SiteConfig
@@ -58,6 +60,9 @@ _SOFT_404 = re.compile(
 # Running text shorter than this is a video, album, tag or stub page, not an article.
 MIN_BODY_CHARS = 300
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select", "svg")
+# Compiled once: lxml compiles an XPath string on every ``.xpath()`` call.
+_META_NAMED = etree.XPath("//meta[@property=$n or @name=$n]/@content")
+_TITLED_LINKS = etree.XPath(".//a[@title]/@title")
 _BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div"})
 
 
@@ -70,7 +75,11 @@ class NotArticle:
 
 
 def extract(
-    page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None = None
+    page: str | bytes,
+    url: str,
+    site: SiteConfig | None,
+    fetched_at: str | None = None,
+    parsed: tuple[lxml_html.HtmlElement | None, bool] | None = None,
 ) -> ArticleItem | NotArticle:
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
@@ -80,16 +89,26 @@ def extract(
     from the site's selectors in their order of confidence, then from generic rules that hold on
     any page; ``field_sources`` on the result says which rule gave each field
     (``site:<selector>``, ``generic:<rule>`` or ``none``).
+
+    ``parsed`` is :func:`parse_page` of ``page`` when the caller has parsed it already (the
+    extraction pool reads the canonical URL first): a page is parsed once. Extraction may alter
+    that tree (the generic path cleans it), so the caller reads it before, not after.
     """
     try:
-        return _extract(page, url, site, fetched_at)
+        return _extract(page, url, site, fetched_at, parsed)
     except Exception as exc:  # RecursionError included: it is a RuntimeError
         logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
         return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
-def _extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: str | None) -> ArticleItem | NotArticle:
-    tree, too_deep = parse_page(page)
+def _extract(
+    page: str | bytes,
+    url: str,
+    site: SiteConfig | None,
+    fetched_at: str | None,
+    parsed: tuple[lxml_html.HtmlElement | None, bool] | None,
+) -> ArticleItem | NotArticle:
+    tree, too_deep = parsed if parsed is not None else parse_page(page)
     if tree is None:
         return NotArticle("empty", "the page is empty or not HTML")
     if too_deep:  # the parser stopped part-way: what it built is not the whole page
@@ -164,7 +183,7 @@ def _extract(page: str | bytes, url: str, site: SiteConfig | None, fetched_at: s
         published_at_raw=date_raw,
         published_at_precision=precision,
         category=category,
-        tags=unique(clean_line(n.text_content()) for s in sel.tags for n in tree.cssselect(s)),
+        tags=unique(clean_line(n.text_content()) for s in sel.tags for n in select(tree, s)),
         images=body_part.images,
         language=language,
         extractor=extractor,
@@ -190,7 +209,7 @@ def _site_body(tree: lxml_html.HtmlElement, container: lxml_html.HtmlElement, se
     for node in list(cleaned.iter(*_DROP_TAGS)):
         _drop(node)
     for selector in (*sel.remove, *sel.image_blocks, *sel.captions, *_css(sel.authors)):
-        for node in cleaned.cssselect(selector):
+        for node in select(cleaned, selector):
             _drop(node)
     # A trailing right-aligned byline or credit is furniture of the body, wherever the
     # site's guessed author selector points.
@@ -265,7 +284,7 @@ def _texts(tree: lxml_html.HtmlElement, meta: PageMeta, selector: str, names: bo
     full name).
     """
     if selector.startswith("meta:"):
-        found = tree.xpath("//meta[@property=$n or @name=$n]/@content", n=selector[5:])
+        found = _META_NAMED(tree, n=selector[5:])
         return [t for t in (clean_line(str(v)) for v in found[:1]) if t]
     if selector.startswith("jsonld:"):
         value = meta.ld_article.get(selector[7:])
@@ -273,8 +292,8 @@ def _texts(tree: lxml_html.HtmlElement, meta: PageMeta, selector: str, names: bo
             return ld_authors(meta.ld_article)
         return [t for t in (ld_text(value),) if t]
     texts: list[str] = []
-    for node in tree.cssselect(selector):
-        titled = node.xpath(".//a[@title]/@title") if names else []
+    for node in select(tree, selector):
+        titled = _TITLED_LINKS(node) if names else []
         text = clean_line(str(titled[0]) if titled else node.text_content())
         if text:
             texts.append(text)
@@ -376,12 +395,12 @@ def _images(
 
     captioned: list[tuple[lxml_html.HtmlElement | None, str | None]] = []
     for selector in blocks:
-        for block in container.cssselect(selector):
+        for block in select(container, selector):
             caption = next(
                 (
                     clean_line(c.text_content())
                     for s in captions
-                    for c in block.cssselect(s)
+                    for c in select(block, s)
                     if clean_line(c.text_content())
                 ),
                 None,
@@ -407,7 +426,7 @@ def _first(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> lxml_html
 def _first_match(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> tuple[lxml_html.HtmlElement, str] | None:
     """The first node matched by the CSS ``selectors``, in order, and the selector that matched."""
     for selector in _css(selectors):
-        found = tree.cssselect(selector)
+        found = select(tree, selector)
         if found:
             return found[0], selector
     return None
@@ -415,7 +434,7 @@ def _first_match(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> tup
 
 def _first_line(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> str | None:
     for selector in selectors:
-        for node in tree.cssselect(selector):
+        for node in select(tree, selector):
             text = clean_line(node.text_content())
             if text:
                 return text

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
 from lxml import html as lxml_html
+from lxml.cssselect import CSSSelector
 
 from storage.text import clean_line
 
@@ -86,11 +88,27 @@ def parse_page(page: str | bytes) -> tuple[lxml_html.HtmlElement | None, bool]:
     return tree, too_deep
 
 
+@lru_cache(maxsize=1024)
+def _css(selector: str) -> CSSSelector:
+    return CSSSelector(selector, translator="html")
+
+
+def select(node: lxml_html.HtmlElement, selector: str) -> list[lxml_html.HtmlElement]:
+    """``node.cssselect(selector)``, the selector compiled once per process.
+
+    lxml's ``cssselect()`` translates the CSS to XPath and compiles it on every call; the site
+    selectors run on every page, and that translation was a quarter of an extraction's time.
+    """
+    return _css(selector)(node)  # type: ignore[no-any-return]
+
+
 _CANONICAL_XPATHS = (
-    ("rel_canonical", '//link[@rel="canonical"]/@href'),
+    ("rel_canonical", etree.XPath('//link[@rel="canonical"]/@href')),
     # bocongan.gov.vn declares its canonical URL only as og:url (SITES.md §1.4b, CONFIRMED).
-    ("og_url", '//meta[@property="og:url"]/@content'),
+    ("og_url", etree.XPath('//meta[@property="og:url"]/@content')),
 )
+_META_CONTENT = etree.XPath("//meta[@property=$name or @name=$name]/@content")
+_LD_SCRIPTS = etree.XPath('//script[@type="application/ld+json"]/text()')
 
 
 def page_canonical(tree: lxml_html.HtmlElement) -> str | None:
@@ -100,7 +118,7 @@ def page_canonical(tree: lxml_html.HtmlElement) -> str | None:
 
 def _canonical(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
     for rule, xpath in _CANONICAL_XPATHS:
-        found = tree.xpath(xpath)
+        found = xpath(tree)
         if found and str(found[0]).strip():
             return str(found[0]).strip(), rule
     return None, None
@@ -109,14 +127,14 @@ def _canonical(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
 def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
     def meta(*names: str) -> str | None:
         for name in names:
-            found = tree.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content')
+            found = _META_CONTENT(tree, name=name)
             if found and str(found[0]).strip():
                 return clean_line(str(found[0]))
         return None
 
     ld_types: set[str] = set()
     ld_article: dict[str, Any] = {}
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+    for script in _LD_SCRIPTS(tree):
         for obj in ld_objects(str(script)):
             types = obj.get("@type")
             names = {types} if isinstance(types, str) else set(types or [])

@@ -36,6 +36,29 @@ def test_clean_text_and_normalize_for_hash() -> None:
     assert normalize_for_hash("“Công an”, TP.HCM!") == normalize_for_hash("công an tp hcm")
 
 
+def test_fast_paths_equal_the_definitions_on_random_text() -> None:
+    """clean_line and normalize_for_hash skip clean_text's per-line work; they must give exactly
+    what their definitions give (content hashes depend on it), whitespace, controls, bidi marks,
+    NFD and case-folding expansions included."""
+    import random
+
+    from storage.text import _PUNCTUATION_TO_SPACE
+
+    def normalize_by_definition(text: str) -> str:
+        return " ".join(clean_text(text).casefold().translate(_PUNCTUATION_TO_SPACE).split())
+
+    alphabet = [
+        *"aăâbdđeêioôơuưyAĂĐ ,.;:!?\"'“”–-&<>\n\t\r\x0b\x0c\x00\x1b\x1f\x7f\x85\x9b",
+        *"\u00a0\u200b\u2009\u202f\ufeff\u200e\u202e\u2066\u2028\u3000ßﬁİ\u0301\u0323",
+        unicodedata.normalize("NFD", "ệ"),
+    ]
+    rng = random.Random(7)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert clean_line(text) == " ".join(clean_text(text).split()), repr(text)
+        assert normalize_for_hash(text) == normalize_by_definition(text), repr(text)
+
+
 def test_shingles_are_overlapping_windows_and_a_short_text_is_one() -> None:
     assert shingles(["a", "b", "c", "d", "e"], 4) == [("a", "b", "c", "d"), ("b", "c", "d", "e")]
     assert shingles(["a", "b"], 4) == [("a", "b")]
