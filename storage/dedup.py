@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import sqlite_utils
-from datasketch import MinHash
 
 from storage.db import write_transaction
 from storage.published import bound_params, on_or_after
@@ -66,7 +66,22 @@ BUCKET_CAP = 50
 
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
 _VN = timezone(timedelta(hours=7))
-_PERMUTATIONS: Any = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
+@cache
+def _minhash_class() -> Any:
+    """datasketch's MinHash, imported at the first signature: importing datasketch loads scipy
+    (its LSH classes), half a second that the processes which only store or read signatures
+    (the crawl process, search, export, the dashboard) never need. The extraction workers'
+    forkserver imports it once (crawler/crawl/pool.py)."""
+    from datasketch import MinHash
+
+    return MinHash
+
+
+@cache
+def _permutations() -> Any:
+    return _minhash_class()(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
 @dataclass(frozen=True)
@@ -116,7 +131,7 @@ def signature(text: str, size: int = SHINGLE_SIZE) -> Signature | None:
     found = shingles(text, size)
     if not found:
         return None  # an empty MinHash equals every other: all empty pages would cluster
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_PERMUTATIONS)
+    minhash = _minhash_class()(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
     minhash.update_batch([s.encode("utf-8") for s in found])
     return np.asarray(minhash.hashvalues, dtype=np.uint32)
 
