@@ -1,7 +1,7 @@
 """Performance figures, each a ratio measured in the same run (issue 7).
 
     python -m bench.perf [--part extraction|endtoend|memory|storage|versus|startup|all] [--n 1000]
-                         [--workers 2] [--sizes 1000 10000]
+                         [--workers 2] [--sizes 1000 10000] [--repeat 1]
 
 - extraction: ms per page of the project's extraction against trafilatura
   ``bare_extraction(with_metadata=True)`` on the same pages (replica pages with the site path;
@@ -16,7 +16,8 @@
   ``executemany`` of the same rows, and SQLite statements per article (trace callback);
 - versus (issue 17): articles/s of ``newscrawl crawl`` against the ten-minute spider
   (bench/naive.py) and against fetching alone, same replica and settings, one run per size in
-  ``--sizes``, with the share of the run each extraction worker was on a CPU;
+  ``--sizes`` (``--repeat`` rounds of the three in turn: median and range), with the share of the
+  run the crawl process and each extraction worker were on a CPU;
 - startup: seconds to start the extraction workers with fork and with the forkserver.
 """
 
@@ -96,14 +97,16 @@ def _guarded(failures: list[str], page: bytes, url: str, site: Any) -> None:
 @dataclass
 class Run:
     """What one measured subprocess did: wall seconds, peak RSS/PSS of its process tree (bytes),
-    CPU seconds per child process (the extraction workers), its last output line, and the
-    machine's load average when it started (other work on the machine skews timings)."""
+    CPU seconds per child process (the extraction workers) and of the process itself, its last
+    output line, and the machine's load average when it started (other work on the machine
+    skews timings)."""
 
     elapsed: float
     rss: int = 0
     pss: int = 0
     child_cpu: dict[int, float] = field(default_factory=dict)
     output: str = ""
+    root_cpu: float = 0.0
     load: float = 0.0
 
     def busy(self, top: int) -> list[float]:
@@ -116,6 +119,7 @@ def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 
     load = os.getloadavg()[0]
     peak = [0, 0]
     cpu: dict[int, float] = {}
+    root_cpu = [0.0]
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     done = threading.Event()
@@ -125,16 +129,23 @@ def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 
         while not done.is_set():
             try:
                 children = root.children(recursive=True)
-                rss = pss = 0
-                for p in [root, *children]:
-                    info = p.memory_full_info()
-                    rss, pss = rss + info.rss, pss + info.pss
-                for p in children:
-                    times = p.cpu_times()
-                    cpu[p.pid] = times.user + times.system
-                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             except psutil.Error:
-                pass
+                break  # the run is over
+            rss = pss = 0
+            for p in [root, *children]:
+                # Each process on its own: one that exits (or is a zombie) between the listing
+                # and the reading must not cost the others their sample.
+                try:
+                    info = p.memory_full_info()
+                    times = p.cpu_times()
+                except psutil.Error:
+                    continue
+                rss, pss = rss + info.rss, pss + info.pss
+                if p.pid == root.pid:
+                    root_cpu[0] = times.user + times.system
+                else:
+                    cpu[p.pid] = times.user + times.system
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.2)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -146,7 +157,7 @@ def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 
     if proc.returncode not in ok:
         raise SystemExit(f"{command[2:4]} exited {proc.returncode}")
     last = output.strip().splitlines()[-1] if output.strip() else ""
-    return Run(elapsed, peak[0], peak[1], cpu, last, load)
+    return Run(elapsed, peak[0], peak[1], cpu, last, load=load, root_cpu=root_cpu[0])
 
 
 def _crawl_command(server: ReplicaServer, db: Path, workers: int, settings: dict[str, str]) -> list[str]:
@@ -240,10 +251,25 @@ def part_startup(workers: int) -> None:
         print(f"start method {method:10}: {workers} workers up and {4 * workers} pages extracted in {elapsed:.2f} s")
 
 
-def part_versus(sizes: list[int], workers: int) -> None:
-    """newscrawl against the ten-minute spider (bench/naive.py) and against fetching alone."""
+def part_versus(sizes: list[int], workers: int, repeat: int = 1) -> None:
+    """newscrawl against the ten-minute spider (bench/naive.py) and against fetching alone.
+
+    With ``repeat`` > 1 the three run in turn that many times (fetch, naive, newscrawl, fetch,
+    ...), so a burst of other work on the machine hits all of them; each row gives the median
+    rate, and the ratio's range over the rounds (each newscrawl run against the naive run of
+    its own round).
+    """
+    import statistics
+
+    import sqlite_utils
+
     cores = len(os.sched_getaffinity(0))
     for n in sizes:
+        rates: dict[str, list[float]] = {"fetch": [], "naive": [], "ours": []}
+        counts: dict[str, int] = {}
+        loads: list[float] = []
+        busy: list[list[float]] = []
+        crawl_busy: list[float] = []
         with ReplicaServer(synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
             urls = Path(tmp) / "urls.txt"
             urls.write_text(
@@ -257,35 +283,46 @@ def part_versus(sizes: list[int], workers: int) -> None:
             naive = [sys.executable, "-m", "bench.naive", "--urls", str(urls)]
             for name, value in VERSUS_SETTINGS.items():
                 naive += ["-s", f"{name}={value}"]
-            fetch = _measure([*naive, "--db", str(Path(tmp) / "fetch.sqlite3"), "--fetch-only"])
-            plain = _measure([*naive, "--db", str(Path(tmp) / "naive.sqlite3")])
-            db = Path(tmp) / "newscrawl.sqlite3"
-            ours = _measure(
-                _crawl_command(server, db, workers, {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"})
-            )
-            import sqlite_utils
-
-            stored = sqlite_utils.Database(db)["articles"].count
-        base = int(plain.output.split()[-1]) / plain.elapsed
+            for round_ in range(repeat):
+                loads.append(os.getloadavg()[0])
+                fetch = _measure([*naive, "--db", str(Path(tmp) / f"fetch{round_}.sqlite3"), "--fetch-only"])
+                plain = _measure([*naive, "--db", str(Path(tmp) / f"naive{round_}.sqlite3")])
+                db = Path(tmp) / f"newscrawl{round_}.sqlite3"
+                ours = _measure(
+                    _crawl_command(server, db, workers, {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"})
+                )
+                counts["fetch"] = int(fetch.output.split()[-1])
+                counts["naive"] = int(plain.output.split()[-1])
+                counts["ours"] = sqlite_utils.Database(db)["articles"].count
+                for key, run in (("fetch", fetch), ("naive", plain), ("ours", ours)):
+                    rates[key].append(counts[key] / run.elapsed)
+                busy.append(ours.busy(workers))
+                crawl_busy.append(ours.root_cpu / ours.elapsed)
+        ratios = [o / b for o, b in zip(rates["ours"], rates["naive"], strict=True)]
+        base = statistics.median(rates["naive"])
         print(
             f"synthetic replica, {n} articles per site ({3 * n} in all); {cores} cores; "
-            "no delay, 16 requests per domain for everyone"
+            f"no delay, 16 requests per domain for everyone; {repeat} round(s), load {min(loads):.2f}-{max(loads):.2f}"
         )
-        print(f"{'':34} {'articles/s':>10} {'vs naive':>8} {'articles':>8} {'time s':>7} {'load':>5}  workers busy")
+        print(f"{'':34} {'articles/s':>10} {'vs naive':>8} {'articles':>8}  busy (share of one core)")
+        worker_busy = " ".join(f"{statistics.median(b[i] for b in busy):.0%}" for i in range(min(map(len, busy))))
         rows = [
-            ("fetch only (Scrapy, no extraction)", int(fetch.output.split()[-1]), fetch, ""),
-            ("naive spider (bench/naive.py)", int(plain.output.split()[-1]), plain, ""),
+            ("fetch only (Scrapy, no extraction)", "fetch", ""),
+            ("naive spider (bench/naive.py)", "naive", ""),
             (
                 f"newscrawl crawl ({workers} workers)",
-                stored,
-                ours,
-                " ".join(f"{share:.0%}" for share in ours.busy(workers)),
+                "ours",
+                f"crawl process {statistics.median(crawl_busy):.0%}, workers {worker_busy}",
             ),
         ]
-        for name, count, run, busy in rows:
-            rate = count / run.elapsed
+        for name, key, note in rows:
+            rate = statistics.median(rates[key])
+            print(f"{name:34} {rate:>10.1f} {rate / base:>7.2f}x {counts[key]:>8}  {note}")
+        if repeat > 1:
             print(
-                f"{name:34} {rate:>10.1f} {rate / base:>7.2f}x {count:>8} {run.elapsed:>7.1f} {run.load:>5.2f}  {busy}"
+                "newscrawl / naive per round: "
+                + " ".join(f"{r:.2f}x" for r in ratios)
+                + f" (median {statistics.median(ratios):.2f}x)"
             )
 
 
@@ -401,6 +438,7 @@ def main() -> None:
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1000, 10000], help="versus: articles per site, one run each"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="versus: rounds per size (median and range)")
     args = parser.parse_args()
     if args.part in ("extraction", "all"):
         part_extraction()
@@ -411,7 +449,7 @@ def main() -> None:
     if args.part in ("startup", "all"):
         part_startup(args.workers)
     if args.part in ("versus", "all"):
-        part_versus(args.sizes, args.workers)
+        part_versus(args.sizes, args.workers, args.repeat)
     if args.part in ("memory", "all"):
         part_memory(args.n, args.workers)
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.extract.article import NotArticle, extract
-from crawler.extract.pagemeta import page_canonical, parse_html
+from crawler.extract.pagemeta import page_canonical, parse_html, parse_page
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import site_for_url, sites
 
@@ -29,7 +29,10 @@ class NotAnArticle(ValueError):
 def page_url(page: str | bytes) -> str | None:
     """The absolute http(s) URL a page declares for itself (``<link rel=canonical>``, else
     ``og:url``), or None (none declared, or a relative one: nothing to resolve it against)."""
-    tree = parse_html(page)
+    return _declared_url(parse_html(page))
+
+
+def _declared_url(tree: Any) -> str | None:
     found = page_canonical(tree) if tree is not None else None
     return found if found and urlsplit(found).scheme in ("http", "https") and urlsplit(found).netloc else None
 
@@ -50,11 +53,12 @@ def extract_article(page: str | bytes, url: str | None = None, site: str | None 
     when the page holds no article, ``ValueError`` when no URL is given or declared and
     ``KeyError`` for an unknown site key.
     """
-    address = url or page_url(page)
+    parsed = parse_page(page)  # once: the declared URL is read from the tree extraction uses
+    address = url or _declared_url(parsed[0])
     if not address:
         raise ValueError("the page declares no URL (rel=canonical or og:url): pass url=")
     config = sites()[site] if site else None
-    result = extract(page, canonical_url(address), config)
+    result = extract(page, canonical_url(address), config, parsed=parsed)
     if isinstance(result, NotArticle):
         raise NotAnArticle(result.reason, result.detail)
     return result.record()

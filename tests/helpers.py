@@ -6,6 +6,7 @@ Tests import these from here; fixtures live in tests/conftest.py.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -149,3 +150,58 @@ def serving(server: ThreadingHTTPServer) -> Iterator[None]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def newscrawl_serve(db_path: Path) -> Iterator[str]:
+    """`newscrawl serve --port 0` on ``db_path`` for the block; yields the root URL it serves."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "serve", "--db", str(db_path), "--port", "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        # serve prints the dashboard's URL: "serving http://127.0.0.1:PORT/-/dashboards/overview"
+        assert re.match(r"serving http://127\.0\.0\.1:\d+/-/dashboards/overview$", line.strip()), line + (
+            server.stderr.read() if server.stderr else ""
+        )
+        yield line.split()[1].split("/-/")[0]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@contextmanager
+def headless_chromium(profile: Path, window: str, browser_log: bool = False) -> Iterator[Any]:
+    """A Selenium driver of Debian's headless Chromium (``scripts/system-deps.sh`` installs it;
+    Selenium is given the driver's path, so it never downloads one). Without Chromium the test
+    fails on CI and is skipped elsewhere. ``browser_log`` keeps the page's console messages."""
+    import os
+
+    import pytest
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver must be installed (scripts/system-deps.sh)")
+        pytest.skip("apt-get install -y chromium chromium-driver to run the browser test")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--window-size={window}", f"--user-data-dir={profile}",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    if browser_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -9,27 +9,20 @@ filter must change them. Screenshots go to ``test-output/`` (the path is printed
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from crawler.cli import dashboard
 from crawler.testing.server import ReplicaServer
-from tests.helpers import REPO, crawl_args, run_cli
+from tests.helpers import REPO, crawl_args, headless_chromium, newscrawl_serve, run_cli
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 OUTPUT = REPO / "test-output"
 WAIT_S = 30  # bounds a failure; the page is drawn in about a second
 VEGA = [slug for slug, chart in dashboard.charts([]).items() if chart["library"] == "vega-lite"]
@@ -50,43 +43,14 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def served(crawled: Path) -> Iterator[str]:
     """The root URL of `newscrawl serve` on the crawled database."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "serve", "--db", str(crawled), "--port", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert re.match(r"serving http://127\.0\.0\.1:\d+/-/dashboards/overview$", line.strip()), line + (
-            server.stderr.read() if server.stderr else ""
-        )
-        yield line.split()[1].split("/-/")[0]
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
+    with newscrawl_serve(crawled) as root:
+        yield root
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver must be installed (scripts/system-deps.sh)")
-        pytest.skip("apt-get install -y chromium chromium-driver to run the browser test")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,1200",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile"), "1280,1200", browser_log=True) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def drawn(driver: WebDriver) -> dict[str, int]:

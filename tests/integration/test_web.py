@@ -1,28 +1,22 @@
 """`newscrawl serve` in a real browser: headless Chromium types a Vietnamese search (issue 5).
 
-Chromium and chromedriver come from Debian's packages (``.ci/run`` installs them); Selenium is
-given the driver's path, so it never downloads one. Screenshots go to ``test-output/``.
+Chromium comes from Debian's packages (tests/helpers.py: headless_chromium). Screenshots go to
+``test-output/``.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.helpers import REPO, build_replica_db
+from tests.helpers import REPO, build_replica_db, headless_chromium, newscrawl_serve
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 OUTPUT = REPO / "test-output"
 DRUG_RING = "Triệt phá đường dây đưa ma túy từ TP.HCM lên Đà Lạt phục vụ “tiệc bay lắc”"
 DRUG_RING_URL = "https://congan.com.vn/vu-an/phong-chong-ma-tuy/triet-pha-duong-day-dua-ma-tuy-tu-tphcm-len-da-lat-phuc-vu-tiec-bay-lac_177958.html"
@@ -35,40 +29,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The articles_browse page URL of `newscrawl serve` on a replica database."""
     db_path = tmp_path_factory.mktemp("web") / "news.sqlite3"
     build_replica_db(db_path).close()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "serve", "--db", str(db_path), "--port", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert line.startswith("serving http://127.0.0.1:"), line + (server.stderr.read() if server.stderr else "")
-        yield line.split()[1].split("/-/")[0] + "/news/articles_browse"  # serve prints the dashboard's URL
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
+    with newscrawl_serve(db_path) as root:
+        yield root + "/news/articles_browse"
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver must be installed (.ci/run installs them)")
-        pytest.skip("apt-get install -y chromium chromium-driver to run the browser test")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,1600",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile"), "1280,1600") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def submit_search(driver: WebDriver, name: str, text: str) -> None:
