@@ -33,6 +33,7 @@ from crawler.testing.replica import SiteReplica
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from storage.runs import start_run
+from tests.helpers import run_cli as cli
 
 REPO = Path(__file__).resolve().parent.parent
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
@@ -46,18 +47,6 @@ class Outcome:
     code: int
     message: str
     intact: bool
-
-
-def cli(*args: str, timeout: float = 240, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def last_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -64,8 +64,9 @@ def crawl_args(server: ReplicaServer, db: Path, *keys: str, delay: float = 0.0) 
     return [*args, "-s", f"DOWNLOAD_DELAY={delay}", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 
 
-def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """``python -m crawler.cli ARGS`` from the repository, output captured."""
+def run_cli(*args: str, timeout: float = 240, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``python -m crawler.cli ARGS`` from the repository, output captured; ``kwargs`` go to
+    ``subprocess.run`` (``umask``, ``env``...)."""
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
         cwd=REPO,
@@ -73,6 +74,7 @@ def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
         text=True,
         timeout=timeout,
         check=False,
+        **kwargs,
     )
 
 

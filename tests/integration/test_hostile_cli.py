@@ -19,12 +19,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlite_utils
 
-from bench.attack import immutable
+from bench.attack import immutable, publish
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from storage.runs import start_run
@@ -230,34 +229,13 @@ def test_a_run_left_running_by_sigkill_is_marked_killed_by_the_next(server: Repl
 
 # --- 3, 4, 11. hostile pages in a crawl ------------------------------------------------------------
 
-TEMPLATE = (
-    "/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html"
-)
-
-
-def publish_variant(server: ReplicaServer, article_id: int, change: Any) -> str:
-    """A new CAO article made from a replica page by ``change``, listed first in a feed."""
-    site = server.sites["cao"]
-    route = site.lookup(TEMPLATE)
-    assert route is not None
-    path = f"/tin-chinh/bai-thu-nghiem-{article_id}_{article_id}.html"
-    own = f"<p>Bài thử nghiệm số {article_id}: một đoạn văn chúng tôi tự viết cho bài này.</p>"
-    page = site.raw(route).decode("utf-8").replace(TEMPLATE, path)
-    page = page.replace('<div id="article_content">', '<div id="article_content">' + own, 1)
-    site.publish(path, change(page), name=str(article_id))
-    feed = site.lookup("/rss/tin-chinh")
-    assert feed is not None
-    item = f"<item><title>Bài {article_id}</title><link>{{{{BASE}}}}{path}</link></item>"
-    site.publish("/rss/tin-chinh", site.raw(feed).decode("utf-8").replace("<channel>", "<channel>" + item, 1), "feed")
-    return path
-
 
 def test_hostile_pages_are_stored_clean_or_logged_and_retried(tmp_path: Path) -> None:
     ld = '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>"
     with ReplicaServer(["cao"]) as server:
-        json_ld = publish_variant(server, 990001, lambda p: p.replace("</head>", ld + "</head>", 1))
-        deep = publish_variant(server, 990002, lambda p: p.replace("<p>", "<div>" * 50_000 + "<p>", 1))
-        controls = publish_variant(server, 990003, lambda p: p.replace("Tết", "T\x1b[2J\u202eết"))
+        json_ld = publish(server.sites["cao"], 990001, lambda p: p.replace("</head>", ld + "</head>", 1))
+        deep = publish(server.sites["cao"], 990002, lambda p: p.replace("<p>", "<div>" * 50_000 + "<p>", 1))
+        controls = publish(server.sites["cao"], 990003, lambda p: p.replace("Tết", "T\x1b[2J\u202eết"))
         db = tmp_path / "news.sqlite3"
         first = run_cli(*crawl_args(server, db, "cao"))
         assert first.returncode == 0, first.stderr[-3000:]
