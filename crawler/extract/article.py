@@ -28,6 +28,7 @@ from crawler.extract.generic import GenericResult, extract_generic
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import (
     ARTICLE_TYPES,
+    META_CONTENT,
     NON_ARTICLE_TYPES,
     PageMeta,
     decode_page,
@@ -61,7 +62,6 @@ _SOFT_404 = re.compile(
 MIN_BODY_CHARS = 300
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select", "svg")
 # Compiled once: lxml compiles an XPath string on every ``.xpath()`` call.
-_META_NAMED = etree.XPath("//meta[@property=$n or @name=$n]/@content")
 _TITLED_LINKS = etree.XPath(".//a[@title]/@title")
 _BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div"})
 
@@ -284,7 +284,7 @@ def _texts(tree: lxml_html.HtmlElement, meta: PageMeta, selector: str, names: bo
     full name).
     """
     if selector.startswith("meta:"):
-        found = _META_NAMED(tree, n=selector[5:])
+        found = META_CONTENT(tree, name=selector[5:])
         return [t for t in (clean_line(str(v)) for v in found[:1]) if t]
     if selector.startswith("jsonld:"):
         value = meta.ld_article.get(selector[7:])

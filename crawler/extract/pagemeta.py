@@ -89,7 +89,7 @@ def parse_page(page: str | bytes) -> tuple[lxml_html.HtmlElement | None, bool]:
 
 
 @lru_cache(maxsize=1024)
-def _css(selector: str) -> CSSSelector:
+def _compiled(selector: str) -> CSSSelector:
     return CSSSelector(selector, translator="html")
 
 
@@ -99,7 +99,7 @@ def select(node: lxml_html.HtmlElement, selector: str) -> list[lxml_html.HtmlEle
     lxml's ``cssselect()`` translates the CSS to XPath and compiles it on every call; the site
     selectors run on every page, and that translation was a quarter of an extraction's time.
     """
-    return _css(selector)(node)  # type: ignore[no-any-return]
+    return _compiled(selector)(node)  # type: ignore[no-any-return]
 
 
 _CANONICAL_XPATHS = (
@@ -107,7 +107,9 @@ _CANONICAL_XPATHS = (
     # bocongan.gov.vn declares its canonical URL only as og:url (SITES.md §1.4b, CONFIRMED).
     ("og_url", etree.XPath('//meta[@property="og:url"]/@content')),
 )
-_META_CONTENT = etree.XPath("//meta[@property=$name or @name=$name]/@content")
+# The content of <meta property=NAME> or <meta name=NAME>, compiled once (``.xpath()`` compiles
+# its string on every call); called as META_CONTENT(tree, name=NAME).
+META_CONTENT = etree.XPath("//meta[@property=$name or @name=$name]/@content")
 _LD_SCRIPTS = etree.XPath('//script[@type="application/ld+json"]/text()')
 
 
@@ -127,7 +129,7 @@ def _canonical(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
 def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
     def meta(*names: str) -> str | None:
         for name in names:
-            found = _META_CONTENT(tree, name=name)
+            found = META_CONTENT(tree, name=name)
             if found and str(found[0]).strip():
                 return clean_line(str(found[0]))
         return None
