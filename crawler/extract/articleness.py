@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.extract.pagemeta import ARTICLE_TYPES, NON_ARTICLE_TYPES, PageMeta
@@ -171,15 +172,20 @@ def _article_url(path: str) -> bool:
     return any(len([w for w in re.split(r"[-_+]", s) if w]) >= 3 for s in segments)
 
 
+# Compiled once, like the extraction's own (``.xpath()`` compiles its string on every call).
+_TIME_NEAR = etree.XPath(
+    "following::*[position() <= 30][self::time or @datetime] | preceding::*[position() <= 10][self::time or @datetime]"
+)
+_CAPTIONS = etree.XPath("//figcaption | //*[contains(@class, 'aption')]")  # caption, Caption, wp-caption...
+_LINKED_HEADINGS = etree.XPath("//h2[.//a[@href]] | //h3[.//a[@href]] | //h4[.//a[@href]] | //h5[.//a[@href]]")
+
+
 def _headline_dated(tree: lxml_html.HtmlElement) -> bool:
     """An ``<h1>`` of at least three words with a date (or ``<time>``) right before or after it."""
     for h1 in tree.iter("h1"):
         if len(_TOKEN.findall(h1.text_content())) < 3:
             continue
-        if h1.xpath(
-            "following::*[position() <= 30][self::time or @datetime]"
-            " | preceding::*[position() <= 10][self::time or @datetime]"
-        ):
+        if _TIME_NEAR(h1):
             return True
         near = [*_texts_after(h1, _HEADLINE_WINDOW), *_texts_before(h1, _HEADLINE_WINDOW // 3)]
         if any(_DATE.search(t) for t in near):
@@ -244,7 +250,7 @@ def _share(lines: list[str], sizes: list[int], words: int, keys: frozenset[tuple
 
 
 def _caption_keys(tree: lxml_html.HtmlElement) -> set[tuple[str, ...]]:
-    found = tree.xpath("//figcaption | //*[contains(@class, 'aption')]")  # caption, Caption, wp-caption...
+    found = _CAPTIONS(tree)
     return {k for k in (_key(n.text_content()) for n in found) if k}
 
 
@@ -252,7 +258,7 @@ def _teaser_keys(tree: lxml_html.HtmlElement) -> set[tuple[str, ...]]:
     """First words of text blocks that sit in a small card with a headline link to another page."""
     keys: set[tuple[str, ...]] = set()
     seen: set[lxml_html.HtmlElement] = set()
-    for heading in tree.xpath("//h2[.//a[@href]] | //h3[.//a[@href]] | //h4[.//a[@href]] | //h5[.//a[@href]]"):
+    for heading in _LINKED_HEADINGS(tree):
         card = heading.getparent()
         if card is None or card in seen:
             continue
