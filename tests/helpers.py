@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -168,7 +169,11 @@ def newscrawl_serve(db_path: Path) -> Iterator[str]:
         assert re.match(r"serving http://127\.0\.0\.1:\d+/-/dashboards/overview$", line.strip()), line + (
             server.stderr.read() if server.stderr else ""
         )
-        yield line.split()[1].split("/-/")[0]
+        root = line.split()[1].split("/-/")[0]
+        # The line promises a listening socket: one connection attempt, no retry, must succeed.
+        port = int(root.rsplit(":", 1)[1])
+        socket.create_connection(("127.0.0.1", port), timeout=30).close()
+        yield root
     finally:
         server.terminate()
         server.communicate(timeout=30)

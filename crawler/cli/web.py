@@ -191,18 +191,21 @@ def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
         hookimpl(register_routes)
         pm.register(sys.modules[__name__], name="newscrawl")
     ds = Datasette([path], metadata=meta, settings={"facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000})
-    # Bind first, so the printed URL is live (and port 0 gets a real port number).
+    # Bind and listen before printing, so the printed URL is live: a connection made right after
+    # the line waits in the listen backlog until uvicorn accepts it, it is never refused (and
+    # port 0 gets a real port number).
+    config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(config.backlog)
     except OSError:
         sock.close()
         raise
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"serving http://{shown}:{sock.getsockname()[1]}/-/dashboards/{dashboard.SLUG}", flush=True)
-    config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
