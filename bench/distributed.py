@@ -1,6 +1,7 @@
 """Throughput of distributed crawling against the single-process crawl, on the replicas.
 
     python -m bench.distributed [--repeat N]
+    python -m bench.distributed --part ingest [--records N] [--repeat N]
 
 Each round crawls the three replicas (politeness off: bench only) four ways, each into a fresh
 database and a flushed Redis (a throwaway ``redis-server`` on a free port, no persistence):
@@ -13,6 +14,13 @@ database and a flushed Redis (a throwaway ``redis-server`` on a free port, no pe
 
 Figures are medians over the rounds, printed as ratios to the single-process crawl of the same
 round. The replicas hold a few dozen pages, so process start-up weighs heavily in every row.
+
+``--part ingest`` measures the single writer alone, without start-up: ``--records`` synthetic
+articles per site (crawler/testing/synthetic.py), extracted and prepared as a worker does, are
+appended to the Stream in each entry format, then one in-process ingest stores them into a fresh
+database; records per second for each format, in turn for ``--repeat`` rounds, in the same run:
+``v1`` (the page travels raw and the writer compresses it and computes the MinHash signature)
+against ``v2`` (the worker's prepared form travels and the writer stores it).
 """
 
 from __future__ import annotations
@@ -103,6 +111,57 @@ def ingest_alone(server: ReplicaServer, url: str, client: redis.Redis, folder: P
     return time.perf_counter() - started, records
 
 
+def synthetic_records(per_site: int) -> list[object]:
+    """``per_site`` generated articles of each replica, extracted and prepared as a worker does."""
+    from crawler.crawl.pool import extract_page
+    from crawler.extract.items import ArticleItem
+    from crawler.sites.registry import sites
+    from crawler.testing.replica import SITES_DIR, SiteReplica
+    from crawler.testing.synthetic import SyntheticSite
+
+    items: list[object] = []
+    for key, config in sites().items():
+        replica = SiteReplica(SITES_DIR / key)
+        synthetic = SyntheticSite(replica, config, per_site)
+        for i in range(per_site):
+            url = config.base_url + synthetic.article_path(i)
+            item = extract_page(synthetic.article(i), url, config.base_url, key, "2026-01-01T00:00:00+07:00").result
+            if isinstance(item, ArticleItem):
+                items.append(item)
+    return items
+
+
+def ingest_formats(url: str, client: redis.Redis, folder: Path, per_site: int, repeat: int) -> None:
+    """Records per second of one in-process ingest, per Stream entry format (see the docstring)."""
+    from crawler.distributed.ingest import Ingest, IngestConfig
+    from crawler.distributed.stream import encode_record
+    from storage.db import open_db
+
+    items = synthetic_records(per_site)
+    rates: dict[str, list[float]] = {"v1": [], "v2": []}
+    for n in range(repeat):
+        for name in rates:
+            client.flushall()
+            pipe = client.pipeline(transaction=False)
+            for item in items:
+                pipe.xadd("newscrawl:records", encode_record(item, prepared=name == "v2"))  # type: ignore[arg-type]
+            pipe.execute()
+            db = open_db(folder / f"ingest-{name}-{n}.sqlite3")
+            config = IngestConfig("newscrawl", 2.0, 0.0, batch=200, idle_exit=0.01, block=0.01, mirror_every=3600)
+            started = time.perf_counter()
+            stats = Ingest(redis.Redis.from_url(url), db, config).run()
+            elapsed = time.perf_counter() - started
+            db.close()
+            assert stats.outcomes["new"] == len(items), stats.outcomes
+            rates[name].append(len(items) / elapsed)
+    print(f"{len(items)} articles, {repeat} rounds, records/s of one ingest (median, rounds)")
+    for name, values in rates.items():
+        rounds = " / ".join(f"{v:.0f}" for v in values)
+        print(f"{name:4} {statistics.median(values):>8.0f}  ({rounds})")
+    ratios = [b / a for a, b in zip(rates["v1"], rates["v2"], strict=True)]
+    print(f"v2/v1 {statistics.median(ratios):.2f}x (rounds {' / '.join(f'{r:.2f}x' for r in ratios)})")
+
+
 def articles(db: Path) -> int:
     return int(sqlite_utils.Database(db)["articles"].count)
 
@@ -110,6 +169,8 @@ def articles(db: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="rounds to run")
+    parser.add_argument("--part", choices=("crawl", "ingest"), default="crawl", help="what to measure")
+    parser.add_argument("--records", type=int, default=1000, help="--part ingest: articles per site")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         sys.exit("bench.distributed: needs redis-server (apt-get install redis-server)")
@@ -131,6 +192,9 @@ def main() -> None:
                     break
                 except redis.ConnectionError:
                     time.sleep(0.05)
+            if args.part == "ingest":
+                ingest_formats(url, client, Path(tmp), args.records, args.repeat)
+                return
             rows: dict[str, list[float]] = {"1 worker": [], "2 workers": [], "ingest": []}
             times: dict[str, list[float]] = {"single": [], "1 worker": [], "2 workers": [], "ingest": []}
             with ReplicaServer() as server:

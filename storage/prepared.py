@@ -19,6 +19,11 @@ from storage import dedup
 JSON_FIELDS = ("authors", "tags", "images")
 # zlib level of stored pages: 6 is zlib's default trade-off, ~4x smaller than the page.
 PAGE_LEVEL = 6
+# What a signature computed elsewhere must have been computed with to be stored as it is: a
+# prepared form shipped between processes (distributed mode's record Stream) carries this tag,
+# and a writer whose tag differs (another version of the MinHash parameters) recomputes it.
+FORMAT = f"minhash:{dedup.SCHEME}:{dedup.NUM_PERM}:{dedup.SEED}:{dedup.SHINGLE_SIZE}"
+SIGNATURE_BYTES = dedup.NUM_PERM * 4
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,28 @@ class PreparedArticle:
         return {**record, **{k: v for k, v in self.json_columns.items() if k in record}}
 
 
+def json_columns(record: dict[str, Any]) -> dict[str, str]:
+    """The list fields of ``record`` as the JSON text stored in their columns."""
+    return {k: json.dumps(record[k], ensure_ascii=False) for k in JSON_FIELDS if k in record}
+
+
+def from_parts(record: dict[str, Any], html_gz: bytes | None, signature: bytes | None) -> PreparedArticle:
+    """The prepared form of ``record`` from a compressed page and a signature computed elsewhere
+    (with :data:`FORMAT`); the cheap parts (JSON columns, band keys) are derived here.
+
+    Raises ValueError for a signature of the wrong size.
+    """
+    if signature is not None and len(signature) != SIGNATURE_BYTES:
+        raise ValueError(f"signature is {len(signature)} bytes, not {SIGNATURE_BYTES}")
+    bands = tuple(dedup.band_keys(dedup.load_signature(signature))) if signature is not None else ()
+    return PreparedArticle(json_columns(record), html_gz or None, signature, bands)
+
+
 def prepare(record: dict[str, Any], raw_html: bytes = b"") -> PreparedArticle:
     """Everything :func:`storage.batch.save_articles` computes per article before SQL."""
-    json_columns = {k: json.dumps(record[k], ensure_ascii=False) for k in JSON_FIELDS if k in record}
     sig = dedup.signature(dedup.dedup_text(record.get("lead"), record.get("body")))
     return PreparedArticle(
-        json_columns,
+        json_columns(record),
         zlib.compress(raw_html, PAGE_LEVEL) if raw_html else None,
         dedup.signature_blob(sig) if sig is not None else None,
         tuple(dedup.band_keys(sig)) if sig is not None else (),

@@ -18,7 +18,7 @@ from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
 from crawler.distributed import ingest
 from crawler.distributed.ingest import IngestConfig
-from crawler.distributed.worker import INGEST_GROUP, Keys, connect
+from crawler.distributed.stream import INGEST_GROUP, Keys, connect
 from crawler.sites.registry import sites
 from storage.db import StorageError, check_path, open_db, set_busy_timeout
 

@@ -20,8 +20,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.extract.items import ArticleItem, UrlEvent
-from crawler.extract.urls import url_hash
+from crawler.extract.items import ArticleItem, UrlEvent, article_write
 from storage.batch import ArticleWrite, UrlWrite, Write, save_articles, save_one
 from storage.db import is_disk_full, open_db
 
@@ -199,12 +198,6 @@ class StoragePipeline:
     def _count(self, key: str) -> None:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"newscrawl/{key}")
-
-
-def article_write(item: ArticleItem) -> ArticleWrite:
-    """What storage writes for a (valid) article: the record, its raw page and the URL first asked."""
-    fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
-    return ArticleWrite(item.record(), item.raw_html, item.fetched_url, fetched_hash, item.alias_reason, item.prepared)
 
 
 def _event(record: dict[str, Any]) -> dict[str, Any]:

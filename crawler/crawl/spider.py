@@ -338,7 +338,8 @@ class NewsSpider(scrapy.Spider):
             self._count(f"fields/{name}/{rule}")
         yield replace(
             result,
-            raw_html=response.body,
+            # The page travels on only when the worker did not prepare its stored form.
+            raw_html=b"" if result.prepared is not None else response.body,
             fetched_url=self.record_url(first),
             alias_reason="canonical" if page.canonical else ("redirect" if first != url else None),
         )

@@ -30,8 +30,7 @@ from typing import Any
 import redis
 import sqlite_utils
 
-from crawler.crawl.pipelines import article_write
-from crawler.distributed.worker import (
+from crawler.distributed.stream import (
     INGEST_GROUP,
     MAX_PAGE_BYTES,
     Keys,
@@ -40,7 +39,7 @@ from crawler.distributed.worker import (
     decode_record,
     worker_id,
 )
-from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.extract.items import ArticleItem, UrlEvent, article_write
 from crawler.sites.registry import sites
 from storage.articles import known_url_hashes
 from storage.batch import UrlWrite, Write, save_articles

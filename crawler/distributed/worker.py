@@ -29,12 +29,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import time
 import uuid
-import zlib
-from dataclasses import asdict, replace
 from typing import Any
 
 import redis
@@ -49,43 +45,9 @@ from twisted.internet import task
 
 from crawler.crawl.spider import NewsSpider
 from crawler.crawl.state import CrawlState
-from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.distributed.stream import Keys, RedisClient, connect, encode_record, worker_id
 
 logger = logging.getLogger(__name__)
-
-# redis-py types every command as ``Awaitable[T] | T`` (its sync and asyncio clients share the
-# annotations), which strict mypy cannot narrow: the client is handled untyped.
-RedisClient = Any
-INGEST_GROUP = "ingest"
-# Largest raw page a record may carry once decompressed: the crawl's DOWNLOAD_MAXSIZE default.
-MAX_PAGE_BYTES = 16 * 1024 * 1024
-
-
-class Keys:
-    """Redis key names, all under one prefix (``NEWS_REDIS_PREFIX``)."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.records = f"{prefix}:records"  # the Stream of finished records
-        self.mirror_meta = f"{prefix}:known:meta"  # site -> time the mirror was published
-
-    def base(self, spider: str) -> str:
-        return f"{self.prefix}:{spider}"
-
-    def run(self, spider: str) -> str:
-        return f"{self.prefix}:{spider}:run"
-
-    def of_run(self, spider: str, run: str, what: str) -> str:
-        return f"{self.prefix}:{spider}:{run}:{what}"
-
-    def heartbeat(self, spider: str, worker: str = "") -> str:
-        return f"{self.prefix}:worker:{spider}:{worker}"
-
-    def known(self, site: str) -> str:
-        return f"{self.prefix}:known:{site}"
-
-    def resume(self, site: str) -> str:
-        return f"{self.prefix}:resume:{site}"
 
 
 def redis_settings(url: str, settings: BaseSettings | None = None) -> dict[str, Any]:
@@ -103,15 +65,6 @@ def redis_settings(url: str, settings: BaseSettings | None = None) -> dict[str, 
         "SCHEDULER": "crawler.distributed.worker.RunScheduler",
         "ITEM_PIPELINES": pipelines,
     }
-
-
-def connect(url: str) -> RedisClient:
-    """A client for ``url`` (bytes in, bytes out: records carry raw HTML)."""
-    return redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30)
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 # Join the current run of a spider, or start one (atomic, so two workers starting together
@@ -387,54 +340,6 @@ class RecordPipeline:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("newscrawl/redis/records_pushed")
         return item
-
-
-def encode_record(item: Any) -> dict[bytes, bytes] | None:
-    """Stream fields of an article or URL event: JSON, plus the raw page zlib-compressed."""
-    if isinstance(item, UrlEvent):
-        return {b"type": b"url_event", b"data": json.dumps(asdict(item), ensure_ascii=False).encode()}
-    if isinstance(item, ArticleItem):
-        data = {k: v for k, v in asdict(replace(item, prepared=None)).items() if k not in ("raw_html", "prepared")}
-        return {
-            b"type": b"article",
-            b"data": json.dumps(data, ensure_ascii=False).encode(),
-            b"html": zlib.compress(item.raw_html, 1),
-        }
-    return None
-
-
-def decode_record(fields: dict[bytes, bytes], max_html: int = MAX_PAGE_BYTES) -> ArticleItem | UrlEvent | None:
-    """The item an :func:`encode_record` entry came from (None for an unknown type).
-
-    Raises ValueError for an entry that cannot be one: bad JSON (nested too deep included) or
-    a page that decompresses to more than ``max_html`` bytes (a zlib bomb: a few KB in Redis,
-    gigabytes in memory), which no crawl downloads (``DOWNLOAD_MAXSIZE``).
-    """
-    kind = fields.get(b"type")
-    try:
-        data = json.loads(fields.get(b"data", b"{}"))
-    except RecursionError:
-        raise ValueError("record JSON nested too deep") from None
-    if not isinstance(data, dict):
-        raise ValueError("record JSON is not an object")
-    if kind == b"url_event":
-        return UrlEvent(**data)
-    if kind == b"article":
-        return ArticleItem(**data, raw_html=_inflate(fields.get(b"html", b""), max_html))
-    return None
-
-
-def _inflate(data: bytes, limit: int) -> bytes:
-    if not data:
-        return b""
-    inflater = zlib.decompressobj()
-    try:
-        page = inflater.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise ValueError(f"page is not zlib data ({exc})") from None
-    if len(page) > limit or inflater.unconsumed_tail:
-        raise ValueError(f"page decompresses to more than {limit} bytes (DOWNLOAD_MAXSIZE)")
-    return page
 
 
 def worker_results(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.extract.urls import url_hash
 from storage.prepared import PreparedArticle
+from storage.writer import ArticleWrite
 
 # Field order of stored, exported and printed records.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -106,3 +108,10 @@ class UrlEvent:
     outcome: str  # "dropped" or "error"
     reason: str
     detail: str = ""
+
+
+def article_write(item: ArticleItem) -> ArticleWrite:
+    """What storage writes for a (valid) article: the record, its page or prepared form, and the
+    URL first asked (the storage pipeline and distributed mode's ingest alike)."""
+    fetched_hash = url_hash(item.fetched_url) if item.fetched_url else None
+    return ArticleWrite(item.record(), item.raw_html, item.fetched_url, fetched_hash, item.alias_reason, item.prepared)

@@ -108,7 +108,7 @@ def test_a_state_file_with_a_bad_rowid_is_refused(tmp_path: Path, content: dict[
 
 
 def test_a_zlib_bomb_in_a_redis_record_is_refused() -> None:
-    from crawler.distributed.worker import decode_record
+    from crawler.distributed.stream import decode_record
 
     data = {
         "site": "cao", "url": "u", "title": "t", "lead": None, "body": "b", "authors": [], "published_at": None,
@@ -125,7 +125,7 @@ def test_a_zlib_bomb_in_a_redis_record_is_refused() -> None:
 
 
 def test_deeply_nested_json_in_a_redis_record_is_refused() -> None:
-    from crawler.distributed.worker import decode_record
+    from crawler.distributed.stream import decode_record
 
     with pytest.raises(ValueError):
         decode_record({b"type": b"url_event", b"data": b"[" * 100_000 + b"]" * 100_000})
