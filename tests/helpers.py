@@ -179,6 +179,40 @@ def newscrawl_serve(db_path: Path) -> Iterator[str]:
         server.communicate(timeout=30)
 
 
+@contextmanager
+def plain_datasette(db_path: Path) -> Iterator[str]:
+    """Plain ``datasette DB -p 0`` (no newscrawl command: the plugin comes from the package's entry
+    point) for the block; yields the root URL, read from uvicorn's "running on" line, which it
+    prints once the socket listens."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "datasette", "serve", str(db_path), "-p", "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    drain = None
+    try:
+        assert server.stderr is not None
+        seen = []
+        for line in server.stderr:
+            seen.append(line)
+            found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                break
+        else:
+            raise AssertionError("datasette never listened: " + "".join(seen))
+        # stderr is drained in the background, so a chatty server never blocks on a full pipe.
+        drain = threading.Thread(target=server.stderr.read, daemon=True)
+        drain.start()
+        yield found.group(1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if drain is not None:
+            drain.join(timeout=30)
+        for pipe in (server.stdout, server.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 

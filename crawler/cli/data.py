@@ -165,6 +165,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     open_db(path, readonly=True).close()  # fail in one line on a file that is no newscrawl database
     try:
         serve(path, args.port, args.host)
+    except RuntimeError as exc:  # the Datasette plugin is not installed
+        raise UsageError(str(exc)) from exc
     except OSError as exc:  # the address is taken or not on this machine
         raise UsageError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from exc
     return EXIT_OK

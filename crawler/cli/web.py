@@ -1,4 +1,7 @@
-"""``newscrawl serve``: the database in Datasette, usable without writing SQL.
+"""What Datasette shows of a newscrawl database, and ``newscrawl serve``.
+
+The newscrawl Datasette plugin (crawler/cli/datasette_plugin.py, an entry point, so plain
+``datasette DB`` gets it too) serves what this module computes.
 
 What people get: described tables and columns, the ``articles_browse`` view with facets on
 site, category and publication month and a search box on the exact (accent-significant) FTS
@@ -17,7 +20,6 @@ from __future__ import annotations
 import html
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -148,18 +150,8 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
     }
 
 
-def register_routes() -> list[tuple[str, Any]]:
-    """Datasette hook: the home page is the dashboard (the list of databases stays in the menu)."""
-    from datasette.utils.asgi import Response  # type: ignore[import-untyped]
-
-    async def home() -> Any:
-        return Response.redirect(f"/-/dashboards/{dashboard.SLUG}")
-
-    return [(r"^/$", home)]
-
-
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """Datasette hook: a title links to its article, a URL column is a link."""
+    """A title links to its article, a URL column is a link (the plugin's render_cell hook)."""
     del table, database, datasette
     if column == "title" and isinstance(value, str) and row is not None and "url" in row.keys():
         url = row["url"]
@@ -171,26 +163,22 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
 
 
 def serve(path: str, port: int = 8001, host: str = "127.0.0.1") -> None:
-    """Serve ``path`` until interrupted; prints ``serving URL`` once the socket listens."""
+    """Serve ``path`` in Datasette until interrupted; prints ``serving URL`` once the socket listens.
+
+    A thin wrapper: what is shown comes from the newscrawl Datasette plugin, as with plain
+    ``datasette PATH``; this picks the settings, the port and the first URL.
+    """
     # Imported here, not at the top: Datasette and uvicorn take ~1 s to import, a cost every
     # other ``newscrawl`` command would pay for nothing.
     import uvicorn
-    from datasette import hookimpl  # type: ignore[import-untyped]
     from datasette.app import Datasette  # type: ignore[import-untyped]
     from datasette.plugins import pm  # type: ignore[import-untyped]
 
-    from storage.db import open_db
-
-    name = Path(path).stem
-    db = open_db(path, readonly=True)  # never creates, migrates or writes the file
-    meta = metadata(db, name)
-    db.close()
     if not pm.has_plugin("newscrawl"):
-        # This module is the local plugin: registered in-process, no entry point or plugins dir.
-        hookimpl(render_cell)
-        hookimpl(register_routes)
-        pm.register(sys.modules[__name__], name="newscrawl")
-    ds = Datasette([path], metadata=meta, settings={"facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000})
+        # The plugin is the package's entry point (crawler/cli/datasette_plugin.py): missing
+        # only when the package's metadata is not installed (a source tree on PYTHONPATH).
+        raise RuntimeError("the newscrawl Datasette plugin is not installed: pip install -e . (or make install)")
+    ds = Datasette([path], settings={"facet_time_limit_ms": 1000, "sql_time_limit_ms": 5000})
     # Bind and listen before printing, so the printed URL is live: a connection made right after
     # the line waits in the listen backlog until uvicorn accepts it, it is never refused (and
     # port 0 gets a real port number).

@@ -21,7 +21,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from crawler.cli import dashboard
 from crawler.testing.server import ReplicaServer
-from tests.helpers import REPO, crawl_args, headless_chromium, newscrawl_serve, run_cli
+from tests.helpers import REPO, crawl_args, headless_chromium, newscrawl_serve, plain_datasette, run_cli
 
 OUTPUT = REPO / "test-output"
 WAIT_S = 30  # bounds a failure; the page is drawn in about a second
@@ -151,3 +151,19 @@ def test_each_chart_is_a_canned_query_that_takes_the_filters(served: str, crawle
     url = f"{served}/{crawled.stem}/dashboard_articles_total.json?site=&date_start=2099-01-01&date_end=&_shape=objects"
     with urllib.request.urlopen(url, timeout=WAIT_S) as response:
         assert json.load(response)["rows"] == [{"articles": 0}], "the date range filters"
+
+
+def test_plain_datasette_shows_the_same_dashboard(served: str, crawled: Path, browser: WebDriver) -> None:
+    """`datasette DB`, without `newscrawl serve`: the plugin (an entry point of the package) gives
+    the same home page, charts and figures."""
+    browser.get(served + f"/-/dashboards/{dashboard.SLUG}")
+    through_serve = drawn(browser)
+    with plain_datasette(crawled) as root:
+        browser.get(root + "/")
+        assert browser.current_url == f"{root}/-/dashboards/{dashboard.SLUG}"
+        assert drawn(browser) == through_serve
+        no_errors(browser)
+        screenshot(browser, "dashboard-plain-datasette.png")
+        browser.get(root + f"/{crawled.stem}/articles")
+        link = browser.find_element(By.CSS_SELECTOR, "td.col-title a")
+        assert str(link.get_attribute("href")).startswith("https://"), "titles link to their article"
