@@ -92,17 +92,25 @@ NEWS_RECHECK_HOURS = float(os.environ.get("NEWS_RECHECK_HOURS", "6"))
 NEWS_MAX_LISTING_PAGES = 5
 NEWS_BACKFILL_MAX_PAGES = 200
 
-# Extraction quality gate (crawler/quality.py): a site's run is unhealthy when most of its
-# articles fell back to the generic path, or when its field coverage or body length fell
-# versus the site's last healthy runs. See `newscrawl health`.
+# Extraction quality gate (crawler/crawl/quality.py): a site's run is unhealthy when most of its
+# articles fell back to the generic path, or when its field coverage, article yield or body
+# length fell versus the site's last healthy runs. Each rule is a one-sided test plus an effect
+# size: it fails when the drop is at least the size below *and* its p-value is under
+# NEWS_QUALITY_ALPHA / 7 (seven rules, Bonferroni), so a healthy run of any size raises a false
+# alarm with probability at most NEWS_QUALITY_ALPHA. See `newscrawl health`.
 NEWS_QUALITY_BASELINE_RUNS = 20  # healthy runs pooled into the baseline
 NEWS_QUALITY_MIN_BASELINE = 10  # articles the baseline needs before drops are judged
-NEWS_QUALITY_MIN_ARTICLES = 5  # articles (pooled over small runs) before coverage is judged
-NEWS_QUALITY_MIN_GENERIC = 3  # articles before the generic-share rule applies
+NEWS_QUALITY_MIN_ARTICLES = 5  # articles or article pages (pooled over small runs) before a verdict
+NEWS_QUALITY_MIN_BODY = 20  # recent articles (pooled with the newest healthy runs) before body length is judged
 NEWS_QUALITY_MAX_GENERIC_SHARE = 0.5  # more than this share via the generic path: a redesign
-NEWS_QUALITY_MAX_DROP = 0.25  # a coverage share this far below the baseline's...
-NEWS_QUALITY_ALPHA = 0.01  # ...and this improbable under the baseline share is a fall
-NEWS_QUALITY_MAX_BODY_DROP = 0.5  # median body length below (1 - this) x the baseline's
+# Tuning assumptions, not site facts: the shares a healthy site is taken to have while it has no
+# baseline yet (its first runs). A site sending more through the generic path from its first
+# run is a site whose template was never recognised.
+NEWS_QUALITY_GENERIC_PRIOR = 0.1
+NEWS_QUALITY_YIELD_PRIOR = 0.7  # articles per fetched article page (traps: video, album pages)
+NEWS_QUALITY_MAX_DROP = 0.25  # a coverage or yield share this far below the baseline's...
+NEWS_QUALITY_ALPHA = 0.01  # ...and improbable (p < this / 7) is a fall; the gate's false-alarm rate per judged run
+NEWS_QUALITY_MAX_BODY_DROP = 0.5  # median body length below (1 - this) x the baseline's, improbably (rank test)
 
 # Backfill beyond listing page 1 through a site's JSON API (SiteConfig.api). Off: the request
 # form of bocongan's API is inferred, not confirmed against the live site. NEWS_API_BASES
