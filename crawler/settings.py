@@ -92,7 +92,7 @@ NEWS_RECHECK_HOURS = float(os.environ.get("NEWS_RECHECK_HOURS", "6"))
 NEWS_MAX_LISTING_PAGES = 5
 NEWS_BACKFILL_MAX_PAGES = 200
 
-# Extraction quality gate (crawler/crawl/quality.py): a site's run is unhealthy when most of its
+# Extraction quality gate (crawler/crawl/quality_rules.py): a site's run is unhealthy when most of its
 # articles fell back to the generic path, or when its field coverage, article yield or body
 # length fell versus the site's last healthy runs. Each rule is a one-sided test plus an effect
 # size: it fails when the drop is at least the size below *and* its p-value is under

@@ -27,6 +27,7 @@ from storage.tables import create_quality_tables
 from tests.helpers import REPO, VARIANT, build_variant, site_keys
 
 EXIT_UNHEALTHY = 6
+PENDING = "pending: 0 articles from 0 article pages so far (judged from 5), judged with the next runs"
 
 
 def newscrawl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -125,3 +126,11 @@ def test_redesigned_site_is_flagged_unhealthy_and_still_stored(tmp_path: Path) -
     for key in site_keys():
         if key != redesigned:
             assert any(line.startswith(f"{key}: healthy") for line in lines), health.stdout
+
+    with ReplicaServer(sites_dir=tmp_path / "sites") as server:
+        third = crawl_all(server, variant_db)  # every article is stored: no article to judge
+    # Issue 22: too few articles is no verdict and no alarm: exit 0 and one INFO line per site.
+    assert third.returncode == 0, third.stderr[-3000:]
+    pending = [line for line in third.stderr.splitlines() if "quality gate" in line]
+    assert len(pending) == len(site_keys()) and all("INFO: quality gate: site " in line for line in pending), pending
+    assert all(line.endswith(PENDING) for line in pending), pending
