@@ -13,7 +13,7 @@ evidence to reach it.
   about the length distribution (bocongan's is bimodal: short alerts, long reports).
 
 scipy is imported when a run is judged, not with the module: ``newscrawl`` imports this
-module for every command and ``scipy.stats`` costs about a second to import.
+module for every command and ``scipy.stats`` costs about 0.7 s of CPU to import.
 """
 
 from __future__ import annotations
