@@ -7,16 +7,25 @@ are ``<p>``s, in which order, with which spaces and Unicode forms); the words ar
 from __future__ import annotations
 
 import dataclasses
+import logging
 import unicodedata
+from pathlib import Path
 
 import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
+from crawler.crawl.runs import run_status
+from crawler.crawl.spider import NewsSpider
+from crawler.crawl.spiders import spiders
 from crawler.extract.article import NotArticle, extract
 from crawler.extract.bylines import is_status_line, looks_like_names, split_date_byline
 from crawler.extract.dates import is_today_banner, is_weekday_date
 from crawler.extract.items import ArticleItem
 from crawler.extract.siteconfig import SiteConfig
 from crawler.sites.registry import sites
+from tests.helpers import project_crawler
 
 CAO_URL = "https://congan.com.vn/tin-chinh/tin-thu-nghiem_186001.html"
 NBSP = "\u00a0"
@@ -397,3 +406,56 @@ def test_not_an_article_stays_not_an_article() -> None:
     """The page furniture removal does not turn a stub into an article."""
     result = extract(cao_page(body="<p>Ngắn.</p>"), CAO_URL, sites()["cao"])
     assert isinstance(result, NotArticle)
+
+
+# --- CAO's feeds are optional -----------------------------------------------------------------
+
+
+def _feed_failure(status: int, kind: str = "feed") -> Failure:
+    url = "https://congan.com.vn/rss/vu-an"
+    request = Request(url, meta={"kind": kind})
+    error = HttpError(HtmlResponse(url, status=status, body=b"", request=request), "ignored")
+    failure = Failure(error)
+    failure.request = request  # type: ignore[attr-defined]  # as Scrapy's errback gets it
+    return failure
+
+
+def _cao_spider(tmp_path: Path) -> NewsSpider:
+    crawler = project_crawler(spiders()["cao"], NEWS_DB_PATH=str(tmp_path / "news.sqlite3"))
+    made = crawler._create_spider()
+    assert isinstance(made, NewsSpider)
+    return made
+
+
+@pytest.mark.parametrize("status", [403, 404, 410])
+def test_a_gone_feed_is_one_warning_not_an_error(tmp_path: Path, status: int, caplog: pytest.LogCaptureFixture) -> None:
+    spider = _cao_spider(tmp_path)
+    assert spider.site.feeds_optional
+    with caplog.at_level(logging.WARNING):
+        assert list(spider.on_error(_feed_failure(status))) == []
+    stats = spider.crawler.stats
+    assert stats is not None
+    assert stats.get_value("newscrawl/dropped/feed_unavailable") == 1
+    assert not [k for k in stats.get_stats() if k.startswith("newscrawl/errors/")]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(status) in warnings[0].getMessage()
+    assert run_status({**stats.get_stats(), "downloader/response_status_count/200": 5}, "finished") == "ok"
+
+
+def test_a_failing_feed_is_still_an_error_and_so_is_a_gone_listing(tmp_path: Path) -> None:
+    spider = _cao_spider(tmp_path)
+    list(spider.on_error(_feed_failure(500)))
+    list(spider.on_error(_feed_failure(404, kind="article")))
+    stats = spider.crawler.stats
+    assert stats is not None
+    assert stats.get_value("newscrawl/errors/http_500") == 1
+    assert stats.get_value("newscrawl/errors/http_404") == 1
+    assert stats.get_value("newscrawl/dropped/feed_unavailable") is None
+
+
+def test_a_site_whose_feeds_are_its_discovery_counts_a_gone_feed_as_an_error(tmp_path: Path) -> None:
+    crawler = project_crawler(spiders()["bocongan"], NEWS_DB_PATH=str(tmp_path / "news.sqlite3"))
+    spider = crawler._create_spider()
+    assert isinstance(spider, NewsSpider) and not spider.site.feeds_optional
+    list(spider.on_error(_feed_failure(404)))
+    assert crawler.stats is not None and crawler.stats.get_value("newscrawl/errors/http_404") == 1
