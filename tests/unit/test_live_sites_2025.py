@@ -232,7 +232,9 @@ def test_a_closing_status_line_is_not_body_text(status: str) -> None:
 
 
 def test_a_right_aligned_status_line_is_no_byline() -> None:
-    item = item_of(cao_page(date_line="Thứ Tư, 19/03/2025 13:37", body=BODY + '<p style="text-align:right">Cập nhật...</p>'))
+    item = item_of(
+        cao_page(date_line="Thứ Tư, 19/03/2025 13:37", body=BODY + '<p style="text-align:right">Cập nhật...</p>')
+    )
     assert item.authors == []
     assert is_status_line("Cập nhật...") and not looks_like_names("Cập nhật...")
 

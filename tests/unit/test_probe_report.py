@@ -122,7 +122,9 @@ def test_a_gone_feed_of_a_site_with_optional_feeds_is_a_note_not_a_downgrade() -
     assert (verdict.verdict, verdict.reasons) == ("ok", [])
     assert verdict.notes[0] == "optional feeds gone: /rss/vu-an (http_404), /rss/home.rss (http_403)"
     failing = [EntryResult(url=cao + "/rss/vu-an", kind="feed", status=500, error="http_500"), *entries[2:]]
-    assert judge(SiteResult("cao", "CAO", cao, 0.0, 0.0, 2, entry_points=failing, pages=[page(1)])).verdict == "degraded"
+    assert (
+        judge(SiteResult("cao", "CAO", cao, 0.0, 0.0, 2, entry_points=failing, pages=[page(1)])).verdict == "degraded"
+    )
 
 
 def test_an_entry_point_left_unasked_without_a_challenge_is_a_failure() -> None:
