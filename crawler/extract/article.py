@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -296,19 +296,23 @@ def _date(
     A "today" banner is never one, whichever rule finds it first. When no candidate reads as a
     date, the first text found is kept as the raw value.
     """
-    candidates: list[tuple[str, str]] = []
-    for selector in sel.date:
-        candidates.extend((text, f"site:{selector}") for text in _texts(tree, meta, selector))
-    for rule, value in (
-        ("jsonld_date", _first_text(meta.ld_article.get("datePublished"))),
-        ("meta_published", meta.published),
-        ("weekday_date", _weekday_date_line(tree)),
-        ("trafilatura", generic.date if generic else None),
-    ):
-        if value and value.strip():
-            candidates.append((clean_line(value), f"generic:{rule}"))
+
+    def candidates() -> Iterator[tuple[str, str]]:  # lazily: most pages stop at the first
+        for selector in sel.date:
+            yield from ((text, f"site:{selector}") for text in _texts(tree, meta, selector))
+        fallbacks: tuple[tuple[str, Callable[[], str | None]], ...] = (
+            ("jsonld_date", lambda: _first_text(meta.ld_article.get("datePublished"))),
+            ("meta_published", lambda: meta.published),
+            ("weekday_date", lambda: _weekday_date_line(tree)),
+            ("trafilatura", lambda: generic.date if generic else None),
+        )
+        for rule, value_of in fallbacks:
+            value = value_of()
+            if value and value.strip():
+                yield clean_line(value), f"generic:{rule}"
+
     first: tuple[str | None, str, str | None] = (None, "none", None)
-    for text, rule in candidates:
+    for text, rule in candidates():
         if is_today_banner(text):
             continue
         date_text, byline = split_date_byline(text, sel.date_byline if rule.startswith("site:") else None)
