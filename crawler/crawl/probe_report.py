@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.sites.registry import sites
+
 REPORT_FORMAT = "newscrawl-probe"
 REPORT_VERSION = 1
 # Fields whose producing rule the extractor reports (ArticleItem.field_sources), record order.
@@ -124,6 +126,8 @@ def judge(site: SiteResult) -> Verdict:
     # Entry points left unasked are a failure unless a challenge stopped the probe (said above).
     skipped = ("challenge", "not_fetched") if site.stopped else ("challenge",)
     failed = [e for e in site.entry_points if not e.answered and e.error not in skipped]
+    gone = [e for e in failed if _optional_feed_gone(site.key, e)]  # as a crawl counts them: a note
+    failed = [e for e in failed if e not in gone]
     if failed:
         kinds = _counted(e.error or f"http_{e.status}" for e in failed)
         reasons.append(f"entry points failed: {len(failed)}/{len(site.entry_points)} ({kinds})")
@@ -147,6 +151,8 @@ def judge(site: SiteResult) -> Verdict:
             reasons.append(f"no page gave an article ({_counted(p.not_article or '' for p in not_articles)})")
         return Verdict("broken", reasons or ["no article could be extracted"], [])
     notes = []
+    if gone:
+        notes.append(f"optional feeds gone: {', '.join(f'{_path(e.url)} ({e.error})' for e in gone)}")
     if not_articles:
         notes.append(f"not articles: {_counted(p.not_article or '' for p in not_articles)}")
     n = len(articles)
@@ -178,6 +184,13 @@ def _fallback_line(name: str, pages: list[PageResult], core: bool) -> str | None
     others = sum(fallen.values()) - count
     more = f" (+{others} from other fallbacks)" if others else ""
     return f"{label} {what}{' pages' if core else ''}{more}"
+
+
+def _optional_feed_gone(key: str, entry: EntryResult) -> bool:
+    """A feed answering 403/404/410 on a site whose feeds are optional (its listings discover)."""
+    site = sites().get(key)
+    gone = entry.error in ("http_403", "http_404", "http_410") or entry.status in (403, 404, 410)
+    return entry.kind == "feed" and gone and site is not None and site.feeds_optional
 
 
 def _challenged(site: SiteResult) -> list[str]:

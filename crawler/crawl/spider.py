@@ -43,6 +43,8 @@ from storage.articles import now_iso
 # No entity expansion, no network, bounded trees: feeds are untrusted input.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
 _TRUE = ("1", "true", "yes", "on")
+# A feed that is gone or refused: 403 (CAO refuses non-browser clients, SITES.md §3.1), 404, 410.
+_FEED_GONE = frozenset({"http_403", "http_404", "http_410"})
 # NotArticle reasons that are faults of the page (counted as newscrawl/faults/<reason> too):
 # an exception inside extraction, a tree deeper than the parser builds. Retried next run.
 _FAULTS = frozenset({"extract_error", "parse_depth"})
@@ -372,6 +374,14 @@ class NewsSpider(scrapy.Spider):
         if kind == "offsite_redirect" and request.meta.get("kind") == "article":
             # counted where it was dropped; logged so the article is retried next run
             yield self._event(request.url, "error", kind, "redirected off the site; retried next run")
+            return
+        if request.meta.get("kind") == "feed" and self.site.feeds_optional and kind in _FEED_GONE:
+            # The site's listings are its discovery; a feed it no longer serves (or serves only
+            # to browsers) is worth one warning, not a failed run.
+            self._count("dropped/feed_unavailable")
+            self.logger.warning(
+                "feed %s answered %s: skipped, %s is discovered by its listings", request.url, kind[5:], self.site.key
+            )
             return
         if kind == "robots":
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -22,8 +22,15 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.extract.articleness import judge, read_signals
-from crawler.extract.bylines import Byline, right_aligned_bylines, split_byline
-from crawler.extract.dates import parse_published
+from crawler.extract.bylines import (
+    Byline,
+    is_status_line,
+    right_aligned_bylines,
+    split_byline,
+    split_date_byline,
+    trailing_bylines,
+)
+from crawler.extract.dates import is_today_banner, is_weekday_date, parse_published
 from crawler.extract.generic import GenericResult, extract_generic
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import (
@@ -64,6 +71,12 @@ _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input"
 # Compiled once: lxml compiles an XPath string on every ``.xpath()`` call.
 _TITLED_LINKS = etree.XPath(".//a[@title]/@title")
 _BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div"})
+# A fixed footer is a long run of <p>s (CAO's is about 24, SITES.md §3.3); a shorter run after a
+# matching paragraph is the article's own text.
+_MIN_FOOTER_PARAGRAPHS = 4
+# A visible date line is short; a paragraph of running text that happens to start with a
+# weekday and a date is not one.
+_MAX_DATE_LINE_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,8 @@ def _extract(
     if site is not None and meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
         return NotArticle("not_article_type", f"og:type {meta.og_type}")
     sel = site.selectors if site is not None else Selectors(body=())
+    # Before either path runs, so neither the site's body nor trafilatura ever sees it.
+    _strip_page_furniture(tree, sel)
     found = _first_match(tree, sel.body)
     generic: GenericResult | None = None
     if found is not None:
@@ -134,10 +149,11 @@ def _extract(
         extractor = "generic"
         if site is not None and not _looks_like_article(meta, url, site):
             return NotArticle("not_article", "no article template, markup or URL shape")
+        byline_texts = trailing_bylines(tree)  # read before extract_generic alters the tree
         generic = extract_generic(tree, url)
         if generic is None:
             return NotArticle("no_text", "no article text found")
-        body_part = _generic_body(generic, url)
+        body_part = _generic_body(generic, url, byline_texts)
         if site is None and (why := judge(read_signals(tree, url, meta).evidence(body_part.body))) is not None:
             return NotArticle("not_article", why)
         sources = {"body": "generic:trafilatura", "images": "generic:og_image" if body_part.images else "none"}
@@ -152,21 +168,20 @@ def _extract(
     )
     if not title:
         return NotArticle("no_title", "no title found")
-    lead, sources["lead"] = _pick(
-        tree, meta, sel.lead, ("meta_description", clean_line(generic.description) if generic else None)
+    lead, sources["lead"] = _pick(tree, meta, sel.lead)
+    if lead is None and sel.lead_pattern:
+        lead, sources["lead"] = _lead_by_pattern(tree, sel.lead_pattern)
+    if lead is None:
+        lead, sources["lead"] = _pick(
+            tree, meta, (), ("meta_description", clean_line(generic.description) if generic else None)
+        )
+    date_raw, sources["published_at"], date_byline = _date(tree, meta, sel, generic)
+    byline, sources["authors"], sources["source"] = _byline(
+        tree, meta, sel.authors, body_part, generic, site, date_byline
     )
-    byline, sources["authors"], sources["source"] = _byline(tree, meta, sel.authors, body_part, generic, site)
     body = _drop_repeats(body_part.body, [title, lead or "", *byline.authors, *body_part.bylines])
     if len(body) < MIN_BODY_CHARS:
         return NotArticle("too_short", f"{len(body)} characters of running text")
-    date_raw, sources["published_at"] = _pick(
-        tree,
-        meta,
-        sel.date,
-        ("jsonld_date", _first_text(meta.ld_article.get("datePublished"))),
-        ("meta_published", meta.published),
-        ("trafilatura", generic.date if generic else None),
-    )
     category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
     sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
     language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
@@ -217,13 +232,106 @@ def _site_body(tree: lxml_html.HtmlElement, container: lxml_html.HtmlElement, se
     bylines = [clean_line(node.text_content()) for node in byline_nodes]
     for node in byline_nodes:
         _drop(node)
-    return _Body(_body_text(cleaned), images, bylines)
+    return _Body(_without_status(_body_text(cleaned)), images, bylines)
 
 
-def _generic_body(result: GenericResult, url: str) -> _Body:
+def _generic_body(result: GenericResult, url: str, byline_texts: list[str]) -> _Body:
+    """The generic path's body, without the trailing byline lines the page right-aligns."""
     image_url = urljoin(url, result.image.strip()) if result.image else ""
     image = [{"url": image_url, "caption": None}] if is_web_url(image_url) else []
-    return _Body(clean_text(result.body), image, [])
+    lines = _without_status(clean_text(result.body)).split("\n")
+    bylines: list[str] = []
+    while lines and lines[-1] in byline_texts and len(bylines) < 2:
+        bylines.insert(0, lines.pop())
+    return _Body("\n".join(lines), image, bylines)
+
+
+def _without_status(body: str) -> str:
+    """``body`` without a developing story's closing "Cập nhật..." status line."""
+    lines = body.split("\n")
+    while lines and is_status_line(lines[-1]):
+        lines.pop()
+    return "\n".join(lines)
+
+
+def _strip_page_furniture(tree: lxml_html.HtmlElement, sel: Selectors) -> None:
+    """Remove what is never article text from the whole page, before either path runs.
+
+    The site's ``page_remove`` selectors and fixed footer (``footer_start``), and on any page a
+    top-bar "today" date paragraph (the fetch day, SITES.md §3.3), whichever selector would match it.
+    """
+    for selector in sel.page_remove:
+        for node in select(tree, selector):
+            _drop(node)
+    for node in list(tree.iter("p")):
+        text = node.text_content()
+        if len(text) <= _MAX_DATE_LINE_CHARS and is_today_banner(text):
+            _drop(node)
+    if sel.footer_start:
+        start = re.compile(sel.footer_start, re.IGNORECASE)
+        paragraphs = list(tree.iter("p"))
+        starts = [i for i, node in enumerate(paragraphs) if start.match(clean_line(node.text_content()))]
+        if starts and len(paragraphs) - starts[-1] >= _MIN_FOOTER_PARAGRAPHS:
+            for node in paragraphs[starts[-1] :]:
+                _drop(node)
+
+
+def _lead_by_pattern(tree: lxml_html.HtmlElement, pattern: str) -> tuple[str | None, str]:
+    """The first <p> of the page whose text matches the site's lead pattern."""
+    found = re.compile(pattern)
+    for node in tree.iter("p"):
+        text = clean_line(node.text_content())
+        if found.match(text):
+            return text, "site:lead_pattern"
+    return None, "none"
+
+
+def _date(
+    tree: lxml_html.HtmlElement, meta: PageMeta, sel: Selectors, generic: GenericResult | None
+) -> tuple[str | None, str, str | None]:
+    """The publication date's text, the rule that gave it, and a byline the date line carries.
+
+    The first candidate, in order of trust, that reads as a date wins: the site's selectors
+    (every node each one matches), JSON-LD, meta tags, a visible weekday date line, trafilatura.
+    A "today" banner is never one, whichever rule finds it first. When no candidate reads as a
+    date, the first text found is kept as the raw value.
+    """
+
+    def candidates() -> Iterator[tuple[str, str]]:  # lazily: most pages stop at the first
+        for selector in sel.date:
+            yield from ((text, f"site:{selector}") for text in _texts(tree, meta, selector))
+        fallbacks: tuple[tuple[str, Callable[[], str | None]], ...] = (
+            ("jsonld_date", lambda: _first_text(meta.ld_article.get("datePublished"))),
+            ("meta_published", lambda: meta.published),
+            ("weekday_date", lambda: _weekday_date_line(tree)),
+            ("trafilatura", lambda: generic.date if generic else None),
+        )
+        for rule, value_of in fallbacks:
+            value = value_of()
+            if value and value.strip():
+                yield clean_line(value), f"generic:{rule}"
+
+    first: tuple[str | None, str, str | None] = (None, "none", None)
+    for text, rule in candidates():
+        if is_today_banner(text):
+            continue
+        date_text, byline = split_date_byline(text, sel.date_byline if rule.startswith("site:") else None)
+        if parse_published(date_text)[0] is not None:
+            return date_text, rule, byline
+        if first[0] is None:
+            first = (date_text, rule, byline)
+    return first
+
+
+def _weekday_date_line(tree: lxml_html.HtmlElement) -> str | None:
+    """The first short leaf element whose text is a date line starting with a weekday."""
+    for node in tree.iter("p", "span", "div", "time"):
+        if any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in node):
+            continue
+        text = clean_line(node.text_content())
+        if len(text) <= _MAX_DATE_LINE_CHARS and is_weekday_date(text) and not is_today_banner(text):
+            return text
+    return None
 
 
 def _byline(
@@ -233,14 +341,18 @@ def _byline(
     body: _Body,
     generic: GenericResult | None,
     site: SiteConfig | None,
+    date_byline: str | None = None,
 ) -> tuple[Byline, str, str]:
-    """Authors and credit, and the rules that gave each: site selectors, then generic rules."""
+    """Authors and credit, and the rules that gave each: site selectors (the byline the date
+    line carries last among them), then generic rules."""
     site_name = site.name if site is not None else None
     candidates: list[tuple[str, list[str]]] = []
     for selector in selectors:
         texts = _texts(tree, meta, selector, names=True)
         if texts:
             candidates.append((f"site:{selector}", texts))
+    if date_byline:
+        candidates.append(("site:date_line", [date_byline]))
     candidates.append(("generic:right_aligned", body.bylines))
     candidates.append(("generic:meta_author", [meta.author] if meta.author else []))
     candidates.append(("generic:jsonld_author", ld_authors(meta.ld_article)))

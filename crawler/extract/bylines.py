@@ -29,6 +29,9 @@ _RIGHT_CLASS = re.compile(r"(?:^|\s)(?:text-right|right|align-right|author)(?:\s
 _MAX_BYLINE_CHARS = 80
 _MAX_NAME_WORDS = 6
 _BLOCKS = frozenset({"p", "div"})
+# "Cập nhật..." ("updating..."), the last paragraph of a developing story on CAO (SITES.md
+# §3.3, CONFIRMED): a status of the page, neither running text nor a name.
+_STATUS_LINE = re.compile(r"^(?:đang\s+)?cập\s+nhật\s*(?:\.{2,}|…)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,14 @@ def credit_of(text: str | None) -> str | None:
     return found.group("source").strip(" .") if found else None
 
 
+def is_status_line(text: str) -> bool:
+    """Whether a paragraph is a developing story's "Cập nhật..." status line."""
+    return _STATUS_LINE.match(clean_line(text)) is not None
+
+
 def looks_like_names(text: str) -> bool:
     """Whether a short line reads as a byline (names or a credit), not running text."""
-    if not text or len(text) > _MAX_BYLINE_CHARS or text.endswith((":", "?")):
+    if not text or len(text) > _MAX_BYLINE_CHARS or text.endswith((":", "?")) or is_status_line(text):
         return False
     if credit_of(text):
         return True
@@ -91,6 +99,37 @@ def right_aligned_bylines(container: lxml_html.HtmlElement) -> list[lxml_html.Ht
             break
         found.insert(0, node)
     return found
+
+
+def split_date_byline(text: str, separator: str | None) -> tuple[str, str | None]:
+    """A date line that also carries the byline ("Thứ Tư, 19/03/2025 13:37 | A. Quân", CAO in
+    2025, SITES.md §3.3) as its date part and its byline part (None when there is none)."""
+    line = clean_line(text)
+    if not separator or separator not in line:
+        return line, None
+    date_part, _, rest = line.partition(separator)
+    byline = rest.strip()
+    return date_part.strip(), byline if looks_like_names(byline) else None
+
+
+def trailing_bylines(tree: lxml_html.HtmlElement) -> list[str]:
+    """Texts of the right-aligned byline paragraphs that end their container, anywhere in a page.
+
+    The generic path has no body container to look in; a byline there is the same trailing,
+    right-aligned short paragraph (after any number of empty ``&nbsp;`` ones) that
+    :func:`right_aligned_bylines` finds in a known container.
+    """
+    texts: list[str] = []
+    for node in tree.iter("p", "div"):
+        if any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in node) or not _right_aligned(node):
+            continue
+        text = clean_line(node.text_content())
+        parent = node.getparent()
+        if parent is None or not looks_like_names(text):
+            continue
+        if any(found is node for found in right_aligned_bylines(parent)) and text not in texts:
+            texts.append(text)
+    return texts
 
 
 def _right_aligned(node: lxml_html.HtmlElement) -> bool:

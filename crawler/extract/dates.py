@@ -8,6 +8,7 @@ the value is (``day``, ``minute`` or ``second``), see :func:`parse_published`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Literal
@@ -28,6 +29,32 @@ _HM = re.compile(r"(?<!\d)(\d{1,2})[:hH](\d{2})(?!\d)")
 _ISO_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*$")
 _ISO_SECONDS = re.compile(r"[T ]\d{2}:\d{2}:\d{2}")
 _CLOCK_SECONDS = re.compile(r"(?<!\d)\d{1,2}:\d{2}:\d{2}(?!\d)")
+_WEEKDAY = r"(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy)|chủ\s+nhật)"
+# The top bar's "today" line, "Thứ Năm, Ngày 20 Tháng 3, 2025" (CAO, SITES.md §3.3, CONFIRMED):
+# the day of the fetch, never a publication time.
+_TODAY_BANNER = re.compile(
+    rf"^\s*(?:{_WEEKDAY}\s*,\s*)?ngày\s+\d{{1,2}}\s+tháng\s+\d{{1,2}}\s*,?\s*(?:năm\s+)?\d{{4}}\s*$", re.IGNORECASE
+)
+# A visible date line that starts with its weekday: "Thứ Tư, 19/03/2025 13:37",
+# "Chủ nhật, 16/03/2025 - 09:30". Related-item cards ("08:00 22/11/2024") have no weekday.
+_WEEKDAY_DATE = re.compile(rf"^\s*{_WEEKDAY}\s*,\s*\d{{1,2}}/\d{{1,2}}/\d{{4}}", re.IGNORECASE)
+
+
+def nfc(text: str) -> str:
+    """``text`` in NFC: CAO writes its weekday names decomposed (SITES.md §3.3), and a regex
+    or comparison on the decomposed form misses ``Thứ``."""
+    return unicodedata.normalize("NFC", text)
+
+
+def is_today_banner(text: str | None) -> bool:
+    """Whether ``text`` is a page's top-bar "today" date (the fetch day), not a publication date."""
+    return bool(text) and _TODAY_BANNER.match(nfc(text or "")) is not None
+
+
+def is_weekday_date(text: str | None) -> bool:
+    """Whether ``text`` is a visible date line that starts with a weekday name (any case, any
+    Unicode normal form)."""
+    return bool(text) and _WEEKDAY_DATE.match(nfc(text or "")) is not None
 
 
 def to_vn_iso(moment: datetime) -> str:

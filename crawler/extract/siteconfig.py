@@ -31,6 +31,16 @@ class Selectors:
     hero_image: tuple[str, ...] = ()
     # Furniture inside the body container (related boxes, bylines, share bars, ads).
     remove: tuple[str, ...] = ()
+    # A regex on a paragraph's text (NFC, spaces folded): when no ``lead`` selector matches,
+    # the first <p> of the page whose text matches it is the lead.
+    lead_pattern: str | None = None
+    # The date line also carries the byline, after this separator ("19/03/2025 13:37 | A. Quân").
+    date_byline: str | None = None
+    # Page furniture removed from the whole page before either path (site or generic) runs:
+    # CSS selectors, and a regex on the text of the <p> that starts a fixed footer (that <p>
+    # and every later <p> of the page are removed; the last match counts).
+    page_remove: tuple[str, ...] = ()
+    footer_start: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,9 @@ class SiteConfig:
     concurrency: int | None = None
     # Backfill beyond listing page 1 through a JSON API (off unless NEWS_API_BACKFILL is set).
     api: ApiListing | None = None
+    # The feeds are a bonus, the listings the discovery: a feed answering 403/404/410 is one
+    # warning (counted ``dropped/feed_unavailable``), not a fetch error of the run.
+    feeds_optional: bool = False
 
     @cached_property
     def _article_res(self) -> tuple[re.Pattern[str], ...]:

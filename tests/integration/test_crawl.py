@@ -78,6 +78,14 @@ def test_crawl_stores_every_article_once_and_nothing_else(key: str, server: Repl
         row = db["articles"].get(url_hash(canonical_url(site.real_base + route.path)))
         facts = truth[route.name]
         assert row["lead"] == facts["lead"], "the lead is kept"
+        # Every field a person checked on the page: the 2025-shaped CAO pages and the class
+        # variant of Báo Thanh tra included (issue 24).
+        assert (row["title"], row["category"], row["source"]) == (
+            facts["title"],
+            facts["category"],
+            facts.get("source"),
+        )
+        assert json.loads(row["authors"]) == facts["authors"], route.path
         assert (row["published_at"], row["published_at_precision"]) == (
             facts["published_at"],
             facts["published_at_precision"],

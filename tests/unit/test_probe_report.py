@@ -109,6 +109,24 @@ def test_a_failed_or_empty_entry_point_degrades() -> None:
     ]
 
 
+def test_a_gone_feed_of_a_site_with_optional_feeds_is_a_note_not_a_downgrade() -> None:
+    """CAO discovers through its listings (SITES.md §3.3): a 403/404 feed is noted, as a crawl warns."""
+    cao = "https://congan.com.vn"
+    entries = [
+        EntryResult(url=cao + "/rss/vu-an", kind="feed", status=404, error="http_404"),
+        EntryResult(url=cao + "/rss/home.rss", kind="feed", status=403, error="http_403"),
+        EntryResult(url=cao + "/tin-chinh", kind="listing", status=200, links=5, links_rule="site:li > h3 > a"),
+    ]
+    result = SiteResult("cao", "CAO", cao, 0.0, 0.0, 2, entry_points=entries, pages=[page(1), page(2)])
+    verdict = judge(result)
+    assert (verdict.verdict, verdict.reasons) == ("ok", [])
+    assert verdict.notes[0] == "optional feeds gone: /rss/vu-an (http_404), /rss/home.rss (http_403)"
+    failing = [EntryResult(url=cao + "/rss/vu-an", kind="feed", status=500, error="http_500"), *entries[2:]]
+    assert (
+        judge(SiteResult("cao", "CAO", cao, 0.0, 0.0, 2, entry_points=failing, pages=[page(1)])).verdict == "degraded"
+    )
+
+
 def test_an_entry_point_left_unasked_without_a_challenge_is_a_failure() -> None:
     unasked = entry("/rss", "feed_index", links=0, status=None, content_type=None, size=None, error="not_fetched")
     result = site([*healthy_entries(), unasked], [page(1), page(2), page(3)])
