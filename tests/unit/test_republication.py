@@ -18,8 +18,7 @@ from crawler.extract.article import NotArticle, extract
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import sites
 from storage import dedup, dedup_index, tables
-from tests.helpers import real_page, replica, site_keys
-from tests.unit.replica_checks import truth_of
+from tests.helpers import declared_copies, real_page, replica, site_keys
 
 ORIGINAL = ("bocongan", "1783311539")
 COPIES = {("cao", "185236"), ("thanhtra", "b81f4c2d7")}
@@ -27,14 +26,10 @@ UNRELATED = ("cao", "185311")
 
 
 def stories() -> list[set[tuple[str, str]]]:
-    """Every republished story of the replicas, as its (site, name) copies, the original first."""
+    """Every republished story of the replicas, as the (site, name) of its copies and original."""
     found: dict[tuple[str, str], set[tuple[str, str]]] = {ORIGINAL: {ORIGINAL, *COPIES}}
-    for key in site_keys():
-        for route in replica(key).routes_of("article"):
-            copy_of = truth_of(key, str(route.name)).get("copy_of")
-            if copy_of:
-                original = (copy_of["site"], copy_of["name"])
-                found.setdefault(original, {original}).add((key, str(route.name)))
+    for copy, original in declared_copies().items():
+        found.setdefault(original, {original}).add(copy)
     return list(found.values())
 
 
