@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from crawler.cli.explain import explain
 from crawler.cli.web import metadata
 from crawler.extract.siteconfig import Selectors, SiteConfig, UrlVariant
 from crawler.sites.registry import site_for_url, sites
-from tests.helpers import REPO
+from tests.helpers import REPO, replica
 
 _ROW = re.compile(r"^\| `([a-z0-9_]+)` \| ([^|]+) \|")
 
@@ -76,3 +77,19 @@ def test_every_variant_host_is_an_alias_of_its_site() -> None:
         for variant in site.url_variants:
             assert variant.host in site.extra_hosts
             assert site_for_url(f"https://{variant.host}/") == site
+
+
+def test_explain_reads_a_variant_url_as_its_article(db: sqlite_utils.Database) -> None:
+    checked = 0
+    for key, site in sites().items():
+        for variant in site.url_variants:
+            for route in replica(key).routes_of("article"):
+                url = f"https://{variant.host}{route.path.rstrip('/')}"
+                main = site.main_url(url, site.base_url)
+                if main == url:
+                    continue  # not this variant's shape
+                lines = explain(db, url)
+                assert lines[0] == f"canonical form: {main}", lines
+                assert lines[-1].startswith(f"never seen: a {key} article URL"), lines
+                checked += 1
+    assert checked or not any(site.url_variants for site in sites().values())
