@@ -68,7 +68,9 @@ def test_a_variant_url_is_its_article_on_the_crawled_origin() -> None:
     assert _SITE.main_url(amp, "http://127.0.0.1:8001") == "http://127.0.0.1:8001/thoi-su/mot-bai-i123/"
     # another path on the variant host, or another host, is left alone
     assert _SITE.main_url("https://amp.example.vn/video", "https://example.vn") == "https://amp.example.vn/video"
-    assert _SITE.main_url("https://example.vn/thoi-su/x-i1/", "https://example.vn") == "https://example.vn/thoi-su/x-i1/"
+    assert (
+        _SITE.main_url("https://example.vn/thoi-su/x-i1/", "https://example.vn") == "https://example.vn/thoi-su/x-i1/"
+    )
 
 
 def test_every_variant_host_is_an_alias_of_its_site() -> None:
