@@ -1,6 +1,6 @@
 """The dashboard of `newscrawl serve` in headless Chromium, on a crawled replica database (issue 18).
 
-The database comes from two real crawls of the three replicas (so each site has a run before its
+The database comes from two real crawls of every replica (so each site has a run before its
 latest one, and the cross-site story forms a cluster). Every chart must draw marks (the charts
 render to SVG), every table must have rows, the figures must match the database, and the site
 filter must change them. Screenshots go to ``test-output/`` (the path is printed).
