@@ -53,6 +53,21 @@ def site_keys() -> list[str]:
     return sorted(p.name for p in SITES_DIR.iterdir() if (p / "site.json").is_file())
 
 
+def declared_copies() -> dict[tuple[str, str], tuple[str, str]]:
+    """Republications the replicas declare: (site, name) of a copy -> (site, name) of its original.
+
+    A copy's truth.json entry says ``"copy_of": {"site": ..., "name": ...}``; a new site's
+    replica brings its republished stories to every dedup test this way, unedited.
+    """
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for key in site_keys():
+        truth = json.loads((SITES_DIR / key / "truth.json").read_text(encoding="utf-8"))
+        for name, facts in truth.items():
+            if facts.get("copy_of"):
+                found[(key, name)] = (facts["copy_of"]["site"], facts["copy_of"]["name"])
+    return found
+
+
 def crawl_args(server: ReplicaServer, db: Path, *keys: str, delay: float = 0.0) -> list[str]:
     """Arguments of ``newscrawl crawl`` for replica sites (all when no key is given) into ``db``.
 

@@ -25,6 +25,7 @@ def explain(db: sqlite_utils.Database, url: str) -> list[str]:
     if site is None:
         keys = ", ".join(sites())
         return [f"off-site: {urlsplit(canonical).hostname} is not one of the crawled sites ({keys})"]
+    canonical = canonical_url(site.main_url(canonical, site.base_url))  # an AMP variant is its article
     key = url_hash(canonical)
     lines = [] if canonical == url else [f"canonical form: {canonical}"]
     alias = next(db.query("select * from aliases where alias_hash = ?", [key]), None)

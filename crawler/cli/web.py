@@ -26,10 +26,10 @@ import sqlite_utils
 from markupsafe import Markup
 
 from crawler.cli import dashboard
+from crawler.sites.registry import sites as site_configs
 from storage.search import EXACT_FTS, FOLDED_FTS, fold_sql
 
 _ARTICLE_COLUMNS = {
-    "site": "Site key: bocongan (Bộ Công an), thanhtra (Báo Thanh tra), cao (Báo Công an TP.HCM)",
     "url": "Canonical URL of the article on the real site",
     "title": "Title",
     "lead": "The sapo as printed, with its outlet prefix",
@@ -104,10 +104,11 @@ def queries(table_names: list[str]) -> dict[str, dict[str, Any]]:
 
 def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
     """Datasette metadata for the database ``db`` served under ``name``."""
+    columns = {"site": f"Site key: {_site_names()}", **_ARTICLE_COLUMNS}
     tables: dict[str, Any] = {
         "articles": {
             "description": "One row per article (canonical URL); the current version of its text.",
-            "columns": _ARTICLE_COLUMNS,
+            "columns": columns,
             "facets": ["site", "category", "extractor"],
             "sort_desc": "published_at",
             "label_column": "title",
@@ -116,7 +117,7 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
         },
         "articles_browse": {
             "description": "Articles, newest first, to browse by site, category and month. " + _SEARCH_HINT,
-            "columns": _ARTICLE_COLUMNS,
+            "columns": columns,
             "facets": ["site", "category", "published_month"],
             "sort_desc": "published_at",
             "fts_table": EXACT_FTS,
@@ -125,7 +126,7 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
         },
         "article_versions": {
             "description": "Every stored version of every article (version 1 is the first text seen).",
-            "columns": {"changed": "Fields that changed from the previous version (JSON list)", **_ARTICLE_COLUMNS},
+            "columns": {"changed": "Fields that changed from the previous version (JSON list)", **columns},
         },
         "crawl_runs": {"description": "One row per spider run: pages fetched, articles new/duplicate/updated, errors."},
         "aliases": {"description": "Other URLs (redirects, rel=canonical, same text) that lead to a stored article."},
@@ -144,10 +145,20 @@ def metadata(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
             tables[table] = {"hidden": True}
     return {
         "title": "newscrawl: Vietnamese public-security news",
-        "description": "Articles crawled from bocongan.gov.vn, thanhtra.com.vn and congan.com.vn.",
+        "description": _description(),
         "databases": {name: {"tables": tables, "queries": {**queries(db.table_names()), **dashboard.canned_queries()}}},
         "plugins": {"datasette-dashboards": dashboard.plugin_config(name, sites)},
     }
+
+
+def _site_names() -> str:
+    """``key (name)`` of every site in the registry: a new site is described without an edit here."""
+    return ", ".join(f"{key} ({site.name})" for key, site in site_configs().items())
+
+
+def _description() -> str:
+    hosts = ", ".join(site.hosts[0] for site in site_configs().values())
+    return f"Articles crawled from {hosts}."
 
 
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:

@@ -288,6 +288,10 @@ class NewsSpider(scrapy.Spider):
     def _follow_articles(self, response: Response, urls: list[str]) -> Iterator[Request]:
         for raw in urls:
             url = canonical_url(response.urljoin(raw))
+            main = canonical_url(self.site.main_url(url, self.base_url))
+            if main != url:  # an AMP (or other variant) link: the article itself is fetched
+                self._count("links/variant")
+                url = main
             if not self._on_site(url):
                 self._count("links/offsite")
                 continue
@@ -359,7 +363,9 @@ class NewsSpider(scrapy.Spider):
     def record_url(self, url: str) -> str:
         """The URL an article is stored under: its URL on the real site (aliases folded in)."""
         own = origin(url)
-        return rebase(url, own, self.site.base_url) if own in self.site_origins else url
+        url = rebase(url, own, self.site.base_url) if own in self.site_origins else url
+        main = self.site.main_url(url, self.site.base_url)  # an AMP variant is its article
+        return url if main == url else canonical_url(main)
 
     # --- bookkeeping ----------------------------------------------------------------------
 

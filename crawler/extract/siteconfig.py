@@ -61,6 +61,20 @@ class ApiListing:
 
 
 @dataclass(frozen=True)
+class UrlVariant:
+    """Another host that serves the site's articles at a derived URL (an AMP copy, a mobile host).
+
+    A URL on ``host`` whose path fully matches ``path`` (a regex) is the article whose path on
+    the site is ``re.sub(path, to, ...)``: discovery requests that URL, on the origin being
+    crawled, so a variant is never fetched, stored or counted as an article of its own.
+    """
+
+    host: str
+    path: str
+    to: str
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """One news site: its identity, entry points, URL shapes and template selectors.
 
@@ -94,6 +108,8 @@ class SiteConfig:
     # The feeds are a bonus, the listings the discovery: a feed answering 403/404/410 is one
     # warning (counted ``dropped/feed_unavailable``), not a fetch error of the run.
     feeds_optional: bool = False
+    # Hosts serving variants of the site's articles (AMP), read as the article itself.
+    url_variants: tuple[UrlVariant, ...] = ()
 
     @cached_property
     def _article_res(self) -> tuple[re.Pattern[str], ...]:
@@ -119,6 +135,21 @@ class SiteConfig:
         port = f":{parts.port}" if parts.port else ""
         aliases = [f"{s}://{h}{port}" for h in self.hosts for s in (scheme, "https")]
         return (own, *dict.fromkeys(a for a in aliases if a != own))
+
+    def main_url(self, url: str, base_url: str) -> str:
+        """``url`` itself, or for a variant (``url_variants``) the article's URL at ``base_url``.
+
+        ``base_url`` is the origin being crawled (the site, or a replica of it), so a variant
+        link found on a replica leads back to the replica.
+        """
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        for variant in self.url_variants:
+            if host == variant.host and re.fullmatch(variant.path, parts.path):
+                path = re.sub(variant.path, variant.to, parts.path)
+                query = f"?{parts.query}" if parts.query else ""
+                return base_url.rstrip("/") + path + query
+        return url
 
     def is_article_path(self, path: str) -> bool:
         """Whether a URL path has the shape of one of the site's article URLs."""

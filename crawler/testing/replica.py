@@ -1,4 +1,4 @@
-"""Local replicas of the three sites: the pages of one site as the site itself would serve them.
+"""Local replicas of the sites: the pages of one site as the site itself would serve them.
 
 Each site folder under ``tests/sites/<key>/`` holds a ``site.json`` route table and the page
 files (see ``tests/sites/README.md``). :class:`SiteReplica` counts requests per path and lets a

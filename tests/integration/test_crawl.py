@@ -15,6 +15,7 @@ import sqlite_utils
 from crawler.extract.urls import canonical_url, url_hash
 from crawler.testing.server import ReplicaServer
 from tests.helpers import REPO, site_keys
+from tests.unit.replica_checks import truth_failures
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,9 @@ def test_crawl_stores_every_article_once_and_nothing_else(key: str, server: Repl
             facts.get("source"),
         )
         assert json.loads(row["authors"]) == facts["authors"], route.path
+        # every field, as stored, against the facts written from the page's HTML
+        record = {**row, "authors": json.loads(row["authors"]), "images": json.loads(row["images"])}
+        assert truth_failures(record, facts) == [], route.path
         assert (row["published_at"], row["published_at_precision"]) == (
             facts["published_at"],
             facts["published_at_precision"],

@@ -1,6 +1,6 @@
 """The extraction quality gate end to end: a redesigned site is flagged, the others are not.
 
-A healthy crawl of the three replicas establishes the baseline; then the same three sites are
+A healthy crawl of every replica establishes the baseline; then the same sites are
 crawled with CAO's article template changed (``tests/sites_variants/cao/redesign.json``). The
 redesign must not break the crawl (every CAO article is still stored, through the generic
 path) and must be reported: a WARNING naming the site, ``healthy = 0`` in ``run_quality`` for
