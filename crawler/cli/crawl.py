@@ -35,6 +35,7 @@ from crawler.cli.console import (
     summary_rows,
     summary_table,
 )
+from crawler.cli.streams import report_only
 from crawler.crawl import runner
 from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
@@ -125,7 +126,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         # A worker whose peers took every request fetched nothing, and that is fine.
         results = worker_results(results)
     if not args.quiet:
-        print_summary(path, results)
+        with report_only():  # a summary that cannot be printed does not change the crawl's code
+            print_summary(path, results)
     return crawl_exit_code(results)
 
 
