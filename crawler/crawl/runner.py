@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
@@ -80,7 +80,7 @@ def check_setting(name: str, raw: Any, defaults: Any, where: str) -> Any:
         value = getter(name)
     except (ValueError, TypeError):
         raise SettingError(f"{where}: {name} takes {kind}") from None
-    if bounds and not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
+    if bounds and not (math.isfinite(cast(float, value)) and bounds[0] <= value <= bounds[1]):
         raise SettingError(f"{where}: {name} takes {kind}")
     return value
 
