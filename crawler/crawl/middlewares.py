@@ -65,7 +65,11 @@ UNREACHABLE_KINDS = frozenset({"dns", "connection_refused", "no_route"})
 UNREACHABLE_STAT = "newscrawl/unreachable"
 
 
-_UNREACHABLE_TEXT = {"dns": "name not found", "connection_refused": "connection refused", "no_route": "no route to host"}
+_UNREACHABLE_TEXT = {
+    "dns": "name not found",
+    "connection_refused": "connection refused",
+    "no_route": "no route to host",
+}
 
 _ERROR_KINDS = {
     "TimeoutError": "timeout",

@@ -57,7 +57,6 @@ def check_setting(name: str, raw: Any, defaults: Any, where: str) -> Any:
     default = defaults.get(name)
     bounds = dict(defaults.getdict("NEWS_SETTING_RANGES")).get(name)
     probe = Settings()
-    probe.set(name, raw)
     if name == "LOG_LEVEL":
         levels = list(defaults.getlist("NEWS_LOG_LEVELS"))
         if str(raw).upper() not in levels:
@@ -77,6 +76,7 @@ def check_setting(name: str, raw: Any, defaults: Any, where: str) -> Any:
     if bounds:
         kind += f" from {_number(bounds[0])} to {_number(bounds[1])}"
     try:
+        probe.set(name, raw)
         value = getter(name)
     except (ValueError, TypeError):
         raise SettingError(f"{where}: {name} takes {kind}") from None
