@@ -203,6 +203,11 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.backoff_start = settings.getfloat("NEWS_BACKOFF_START")
         self.answered = False  # has the site answered anything yet (any status)?
 
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        stats = self.crawler.stats
+        if stats is not None and stats.get_value(UNREACHABLE_STAT):  # stopped: no further connection
+            raise SiteUnreachable(f"site unreachable: {request.url}")
+
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
         self.answered = True
         if request.meta.get("dont_retry", False):
