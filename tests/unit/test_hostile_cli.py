@@ -394,20 +394,27 @@ def test_no_output_may_name_an_input(
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "a file was created or removed"
 
 
+def drop_log_files() -> None:
+    """Close and remove the log handlers a command set up in-process (``--log-file``): a closed
+    FileHandler left in place would reopen its file at the next log record."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        handler.close()
+        root.removeHandler(handler)
+
+
 def test_outputs_that_name_nothing_else_are_accepted(
     capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
 ) -> None:
     dump, state, log = tmp_path / "dump.jsonl", tmp_path / "state.json", tmp_path / "export.log"
     argv = ["export", "--db", str(db_path), "-o", str(dump), "--incremental", str(state), "--log-file", str(log)]
     code, _, err = run(capsys, *argv)
-    for handler in logging.getLogger().handlers:  # the command's log file, opened in-process
-        handler.close()
+    drop_log_files()
     assert code == 0, err
     assert dump.read_text(encoding="utf-8").count("\n") == 2 and state.exists() and log.exists()
     # /dev/null twice is no conflict: a character device is written straight into, never replaced.
     code, _, err = run(capsys, "export", "--db", str(db_path), "-o", "/dev/null", "--log-file", "/dev/null")
-    for handler in logging.getLogger().handlers:
-        handler.close()
+    drop_log_files()
     assert code == 0, err
 
 
