@@ -130,7 +130,9 @@ NEWS_REDIS_RUN_GRACE = 60  # s an ended run stays joinable (late starters find n
 NEWS_REDIS_POLL = 0.5  # s between an idle worker's polls of the shared queue
 
 # --- Where settings come from, and what they may be ----------------------------------------------
-# Environment variables that set a setting (read when a command starts, not at import).
+# Environment variables that set a setting: read when a command starts, never at import (the
+# add-on applies them to every crawler, a plain `scrapy crawl` included).
+ADDONS = {"crawler.crawl.runner.EnvironmentAddon": 0}
 NEWS_ENVIRONMENT = {
     "NEWS_DB_PATH": "NEWS_DB_PATH",
     "NEWS_DOWNLOAD_DELAY": "DOWNLOAD_DELAY",

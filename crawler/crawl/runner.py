@@ -33,6 +33,16 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Any:
     return settings
 
 
+class EnvironmentAddon:
+    """A Scrapy add-on (``ADDONS`` in crawler/settings.py): the ``NEWS_*`` environment for every
+    crawler, so a plain ``scrapy crawl KEY`` reads ``NEWS_DB_PATH`` and the others as
+    ``newscrawl`` does (:func:`project_settings` applies them too, and checks them first)."""
+
+    def update_settings(self, settings: Any) -> None:
+        for name, value in environment_settings(settings).items():
+            settings.set(name, value, priority="project")  # under a site's pace and `-s`
+
+
 def environment_settings(defaults: Any) -> dict[str, Any]:
     """The settings the environment sets, as values (an empty variable counts as unset)."""
     found: dict[str, Any] = {}
