@@ -39,7 +39,8 @@ from crawler.cli.streams import report_only
 from crawler.crawl import runner
 from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
-from crawler.distributed.worker import connect, redis_settings, worker_results
+from crawler.distributed.stream import connect
+from crawler.distributed.worker import redis_settings, worker_results
 from storage.db import StorageError, check_path, check_writable, open_db, set_busy_timeout
 from storage.runs import mark_killed, recent_runs
 
