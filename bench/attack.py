@@ -371,6 +371,137 @@ def redis_zlib_bomb(b: Bench) -> Outcome:
         server.wait(10)
 
 
+# --- issue 22: outputs onto inputs, settings, odd databases, streams, unreachable sites -------------
+
+
+def output_onto_database(option: str, via: str) -> Callable[[Bench], Outcome]:
+    """``export``/``crawl`` with an output (``-o``, ``--log-file``) naming the database itself,
+    through a symlink, a hard link or ``..``: refused, the database byte for byte the same."""
+
+    def case(b: Bench) -> Outcome:
+        db = b.copy()
+        folder = db.parent / "elsewhere"
+        folder.mkdir()
+        target = {
+            "path": db,
+            "symlink": folder / "link.jsonl",
+            "hard link": folder / "hard.jsonl",
+            "..": folder / ".." / db.name,
+            "-wal": Path(f"{db}-wal"),
+        }[via]
+        if via == "symlink":
+            target.symlink_to(db)
+        elif via == "hard link":
+            os.link(db, target)
+        before = digest(db)
+        b.site.requests.clear()
+        if option == "-o":
+            done = cli("export", "--db", str(db), "-o", str(target), timeout=60)
+        else:
+            done = b.crawl(db, option, str(target), timeout=60)
+        ok = digest(db) == before and one_line(done) and not b.fetched()
+        return Outcome(done.returncode, last_line(done), ok)
+
+    return case
+
+
+def state_is_the_dump(b: Bench) -> Outcome:
+    folder = b.folder()
+    state = folder / "state.json"
+    done = cli("export", "--db", str(b.crawled), "-o", str(state), "--incremental", str(state), timeout=60)
+    return Outcome(done.returncode, last_line(done), not state.exists() and one_line(done))
+
+
+def bad_environment(name: str, value: str) -> Callable[[Bench], Outcome]:
+    def case(b: Bench) -> Outcome:
+        db = b.copy()
+        before = digest(db)
+        b.site.requests.clear()
+        env = {**os.environ, name: value}
+        done = cli("crawl", "cao", "--db", str(db), "--base-url", f"cao={b.base}", env=env, timeout=60)
+        ok = one_line(done) and name in done.stderr and digest(db) == before and not b.fetched()
+        return Outcome(done.returncode, last_line(done), ok)
+
+    return case
+
+
+def odd_database(path: str) -> Callable[[Bench], Outcome]:
+    """``crawl --db`` that names no file a database can live in, run in an empty folder:
+    refused before anything (a lock, a database, a file named like a URI) is created there."""
+
+    def case(b: Bench) -> Outcome:
+        folder = b.folder()
+        b.site.requests.clear()
+        command = [sys.executable, "-m", "crawler.cli", "crawl", "cao", "--db", path, "--base-url", f"cao={b.base}"]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=60, check=False, env=env)
+        ok = one_line(done) and not list(folder.iterdir()) and not b.fetched()
+        return Outcome(done.returncode, last_line(done), ok)
+
+    return case
+
+
+def broken_stdout(redirect: str) -> Callable[[Bench], Outcome]:
+    """``runs`` (results) and ``crawl`` (a summary only) with stdout full or closed: one line;
+    the crawl keeps its own exit code and stores what it fetched."""
+
+    def case(b: Bench) -> Outcome:
+        db = b.copy()
+        python = f"{sys.executable} -m crawler.cli"
+        runs = subprocess.run(
+            ["bash", "-c", f"{python} runs --db {db} {redirect}"], cwd=REPO, capture_output=True, text=True, check=False
+        )
+        fresh = b.folder() / "news.sqlite3"
+        crawl = f"{python} crawl cao --db {fresh} --base-url cao={b.base} {' '.join(FAST)} {redirect}"
+        crawled = subprocess.run(["bash", "-c", crawl], cwd=REPO, capture_output=True, text=True, check=False)
+        # The crawl's log may hold warnings about the hostile pages published above; its own
+        # last word is the lost summary, and every article is stored all the same.
+        ok = (
+            runs.returncode == 1
+            and one_line(runs)
+            and crawled.returncode == 0
+            and "cannot write the results to stdout" in last_line(crawled)
+            and "Traceback" not in crawled.stderr
+            and b.count(fresh) >= b.articles
+        )
+        return Outcome(runs.returncode, f"{last_line(runs)}; crawl exit {crawled.returncode}", ok)
+
+    return case
+
+
+def unreachable(command: str) -> Callable[[Bench], Outcome]:
+    """A crawl or probe of a site whose name does not resolve and one that refuses connections:
+    one line (or verdict) per site, each asked once, no traceback, ended in seconds."""
+
+    def case(b: Bench) -> Outcome:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            refused = f"cao=http://127.0.0.1:{probe.getsockname()[1]}"
+        urls = ["--base-url", refused, "--base-url", "thanhtra=http://newscrawl-attack.invalid"]
+        db = b.folder() / "news.sqlite3"
+        started = time.monotonic()
+        if command == "crawl":
+            done = cli("crawl", "cao", "thanhtra", "--db", str(db), *urls, timeout=120)
+            lines = done.stderr.strip().splitlines()
+        else:
+            done = cli("probe", "cao", "thanhtra", *urls, timeout=120)
+            lines = [line for line in done.stdout.splitlines() if " broken " in line]
+        elapsed = time.monotonic() - started
+        ok = len(lines) == 2 and all("unreachable" in line for line in lines) and "Traceback" not in done.stderr
+        return Outcome(done.returncode, f"{len(lines)} lines, one per site, in {elapsed:.0f} s: {lines[0][:60]}", ok)
+
+    return case
+
+
+def redis_down(b: Bench) -> Outcome:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    db = b.folder() / "worker.sqlite3"
+    done = cli("crawl", "cao", "--redis", url, "--db", str(db), "--base-url", f"cao={b.base}", timeout=60)
+    return Outcome(done.returncode, last_line(done), not db.exists() and one_line(done))
+
+
 HUGE = "9223372036854775808"
 CASES: list[tuple[str, Callable[[Bench], Outcome]]] = [
     ("export -o a symlink", export_symlink),
@@ -404,6 +535,26 @@ CASES: list[tuple[str, Callable[[Bench], Outcome]]] = [
     ("remote control in a crawl", remote_control),
     ("crawl --redis remote, no password", redis_without_password),
     ("ingest a zlib bomb from Redis", redis_zlib_bomb),
+    ("export -o the database", output_onto_database("-o", "path")),
+    ("export -o a symlink to the database", output_onto_database("-o", "symlink")),
+    ("export -o a hard link to the database", output_onto_database("-o", "hard link")),
+    ("export -o dir/../the database", output_onto_database("-o", "..")),
+    ("crawl --log-file the database's -wal", output_onto_database("--log-file", "-wal")),
+    ("export -o the --incremental state", state_is_the_dump),
+    ("NEWS_DB_BUSY_TIMEOUT=abc", bad_environment("NEWS_DB_BUSY_TIMEOUT", "abc")),
+    ("NEWS_EXTRACT_WORKERS=many", bad_environment("NEWS_EXTRACT_WORKERS", "many")),
+    ("NEWS_DB_BUSY_TIMEOUT=-5", bad_environment("NEWS_DB_BUSY_TIMEOUT", "-5")),
+    ("NEWS_RECHECK_DAYS=1e9", bad_environment("NEWS_RECHECK_DAYS", "1e9")),
+    ("crawl -s NEWS_RECHECK_DAYS=1e9", bad_argument(["crawl", "cao", "-s", "NEWS_RECHECK_DAYS=1e9"])),
+    ("crawl --db :memory:", odd_database(":memory:")),
+    ("crawl --db /dev/null", odd_database("/dev/null")),
+    ("crawl --db file:news.sqlite3", odd_database("file:news.sqlite3")),
+    ("crawl --db a directory", odd_database(".")),
+    ("runs and crawl > /dev/full", broken_stdout(">/dev/full")),
+    ("runs and crawl, stdout closed", broken_stdout(">&-")),
+    ("crawl: no DNS, connection refused", unreachable("crawl")),
+    ("probe: no DNS, connection refused", unreachable("probe")),
+    ("crawl --redis, Redis down", redis_down),
 ]
 
 

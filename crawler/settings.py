@@ -1,8 +1,12 @@
-"""Scrapy and project settings. Project settings are ``NEWS_*``; the one place env vars are read."""
+"""Scrapy and project settings. Project settings are ``NEWS_*``; every default is here.
+
+Nothing is read from the environment at import: ``NEWS_ENVIRONMENT`` names the environment
+variables that override a setting, and ``crawler.crawl.runner.project_settings`` reads and
+checks them (against ``NEWS_SETTING_RANGES``) when a command asks for its settings, so a
+malformed value is one line naming it (exit 2), never a traceback at import.
+"""
 
 from __future__ import annotations
-
-import os
 
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["crawler.crawl.spiders"]
@@ -12,14 +16,14 @@ ROBOTSTXT_OBEY = True
 USER_AGENT = "newscrawl/0.1 (news monitoring crawler; +https://github.com/newscrawl/newscrawl)"
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
-DOWNLOAD_DELAY = float(os.environ.get("NEWS_DOWNLOAD_DELAY", "1.0"))
+DOWNLOAD_DELAY = 1.0  # NEWS_DOWNLOAD_DELAY in the environment
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around DOWNLOAD_DELAY
 # A site module may set its own known safe pace (SiteConfig.download_delay, delay_jitter,
 # concurrency: bocongan is one request at a time, 2-4 s apart); it applies at spider priority,
 # so `-s DOWNLOAD_DELAY=...` still wins. NEWS_DELAY_SCALE scales those site delays (tests).
 NEWS_DELAY_SCALE = 1.0
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY or 1.0
+AUTOTHROTTLE_START_DELAY = 1.0  # NEWS_DOWNLOAD_DELAY sets it too (to 1.0 when the delay is 0)
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
@@ -43,7 +47,7 @@ DOWNLOADER_MIDDLEWARES = {
 # Backoff on 429/503/challenge pages: the site's delay rises to Retry-After (at least
 # NEWS_BACKOFF_START seconds), doubles on each further blocking answer, never above the cap.
 NEWS_BACKOFF_START = 5.0
-NEWS_BACKOFF_MAX = float(os.environ.get("NEWS_BACKOFF_MAX", "300"))
+NEWS_BACKOFF_MAX = 300.0
 
 # --- Pipeline and run bookkeeping -----------------------------------------------------------
 ITEM_PIPELINES = {"crawler.crawl.pipelines.StoragePipeline": 300}
@@ -60,33 +64,33 @@ ITEM_PIPELINES = {"crawler.crawl.pipelines.StoragePipeline": 300}
 CONCURRENT_ITEMS = 1
 # The quality gate writes its stats before the run recorder stores them (490 < 500).
 EXTENSIONS = {"crawler.crawl.quality.QualityGate": 490, "crawler.crawl.runs.RunRecorder": 500}
-LOG_LEVEL = os.environ.get("NEWS_LOG_LEVEL", "INFO")
+LOG_LEVEL = "INFO"  # NEWS_LOG_LEVEL in the environment
 
 # --- Project ------------------------------------------------------------------------------
-NEWS_DB_PATH = os.environ.get("NEWS_DB_PATH", "data/news.sqlite3")
+NEWS_DB_PATH = "data/news.sqlite3"
 # `newscrawl demo` writes here. Until a first real crawl has made NEWS_DB_PATH, commands that
 # read the database (search, export, runs, ...) read the demo database instead, saying so, when
 # neither --db nor the NEWS_DB_PATH environment variable named one: what a newcomer who just ran
 # `make demo` expects of `newscrawl search`.
 NEWS_DEMO_DB_PATH = "data/demo.sqlite3"
-NEWS_DEMO_FALLBACK = "NEWS_DB_PATH" not in os.environ
+NEWS_DEMO_FALLBACK = True  # False once NEWS_DB_PATH is set in the environment
 # Extraction runs in a pool of worker processes (crawler/pool.py) so the reactor keeps
 # downloading; a page that hangs or crashes its worker is killed after the timeout, counted
 # and fetched again next run.
-NEWS_EXTRACT_WORKERS = int(os.environ.get("NEWS_EXTRACT_WORKERS", len(os.sched_getaffinity(0))))  # 0: in-process
+NEWS_EXTRACT_WORKERS = None  # None: one per core the process may use; 0: in-process
 NEWS_EXTRACT_TIMEOUT = 30.0  # seconds per page
 # Storage writes are batched in one transaction per NEWS_STORE_BATCH records or
 # NEWS_STORE_FLUSH_SECONDS, whichever comes first, and when the crawl is idle or closes.
 NEWS_STORE_BATCH = 100
 NEWS_STORE_FLUSH_SECONDS = 1.0
 # How long a write waits for another process's write lock before the crawl gives up (exit 5).
-NEWS_DB_BUSY_TIMEOUT = float(os.environ.get("NEWS_DB_BUSY_TIMEOUT", "30"))
+NEWS_DB_BUSY_TIMEOUT = 30.0
 # Cap on the database file, in SQLite pages (0: none); a full database stops the crawl cleanly.
-NEWS_DB_MAX_PAGES = int(os.environ.get("NEWS_DB_MAX_PAGES", "0"))
+NEWS_DB_MAX_PAGES = 0
 # Articles published within this many days are refetched when their last fetch is older than
 # NEWS_RECHECK_HOURS; a changed content hash then stores a new version.
-NEWS_RECHECK_DAYS = float(os.environ.get("NEWS_RECHECK_DAYS", "3"))
-NEWS_RECHECK_HOURS = float(os.environ.get("NEWS_RECHECK_HOURS", "6"))
+NEWS_RECHECK_DAYS = 3.0
+NEWS_RECHECK_HOURS = 6.0
 # Listing pages walked per category: scheduled runs stop earlier, at the first page of known
 # articles; backfill runs (`newscrawl crawl --backfill`) walk up to the larger bound.
 NEWS_MAX_LISTING_PAGES = 5
@@ -124,3 +128,45 @@ NEWS_REDIS_HEARTBEAT_TTL = 15  # s without a heartbeat before a worker's in-flig
 NEWS_REDIS_RUN_TTL = 300  # s a run's keys outlive the last heartbeat
 NEWS_REDIS_RUN_GRACE = 60  # s an ended run stays joinable (late starters find nothing to do)
 NEWS_REDIS_POLL = 0.5  # s between an idle worker's polls of the shared queue
+
+# --- Where settings come from, and what they may be ----------------------------------------------
+# Environment variables that set a setting: read when a command starts, never at import (the
+# add-on applies them to every crawler, a plain `scrapy crawl` included).
+ADDONS = {"crawler.crawl.runner.EnvironmentAddon": 0}
+NEWS_ENVIRONMENT = {
+    "NEWS_DB_PATH": "NEWS_DB_PATH",
+    "NEWS_DOWNLOAD_DELAY": "DOWNLOAD_DELAY",
+    "NEWS_BACKOFF_MAX": "NEWS_BACKOFF_MAX",
+    "NEWS_LOG_LEVEL": "LOG_LEVEL",
+    "NEWS_EXTRACT_WORKERS": "NEWS_EXTRACT_WORKERS",
+    "NEWS_DB_BUSY_TIMEOUT": "NEWS_DB_BUSY_TIMEOUT",
+    "NEWS_DB_MAX_PAGES": "NEWS_DB_MAX_PAGES",
+    "NEWS_RECHECK_DAYS": "NEWS_RECHECK_DAYS",
+    "NEWS_RECHECK_HOURS": "NEWS_RECHECK_HOURS",
+}
+# Allowed ranges (inclusive; whole numbers where both bounds are): a value outside is refused
+# in one line, from the environment or from `-s`, before anything runs. The upper bounds are
+# where a value stops meaning anything for a news crawl (and before timedelta or SQLite overflow).
+NEWS_SETTING_RANGES = {
+    "DOWNLOAD_DELAY": (0.0, 3600.0),
+    "DOWNLOAD_DELAY_JITTER": (0.0, 1.0),
+    "DOWNLOAD_TIMEOUT": (1, 3600),
+    "DOWNLOAD_MAXSIZE": (0, 2**31 - 1),
+    "CONCURRENT_REQUESTS": (1, 1000),
+    "CONCURRENT_REQUESTS_PER_DOMAIN": (1, 1000),
+    "RETRY_TIMES": (0, 100),
+    "NEWS_DELAY_SCALE": (0.0, 1000.0),
+    "NEWS_BACKOFF_START": (0.0, 86400.0),
+    "NEWS_BACKOFF_MAX": (0.0, 86400.0),
+    "NEWS_EXTRACT_WORKERS": (0, 256),
+    "NEWS_EXTRACT_TIMEOUT": (0.1, 3600.0),
+    "NEWS_STORE_BATCH": (1, 1_000_000),
+    "NEWS_STORE_FLUSH_SECONDS": (0.0, 3600.0),
+    "NEWS_DB_BUSY_TIMEOUT": (0.0, 86400.0),
+    "NEWS_DB_MAX_PAGES": (0, 2**32 - 2),  # SQLite's own largest max_page_count
+    "NEWS_RECHECK_DAYS": (0.0, 3650.0),
+    "NEWS_RECHECK_HOURS": (0.0, 87600.0),
+    "NEWS_MAX_LISTING_PAGES": (1, 1_000_000),
+    "NEWS_BACKFILL_MAX_PAGES": (1, 1_000_000),
+}
+NEWS_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

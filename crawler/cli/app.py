@@ -8,7 +8,7 @@ import sqlite3
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from crawler.cli import articles, crawl, data, distributed, health, probe, reextract, replica
+from crawler.cli import articles, crawl, data, distributed, health, probe, reextract, replica, streams
 from crawler.cli.args import Parser
 from crawler.cli.common import (
     EXIT_ERRORS,
@@ -18,20 +18,43 @@ from crawler.cli.common import (
     EXIT_USAGE,
     UsageError,
 )
+from crawler.cli.paths import check_paths
+from crawler.crawl.runner import SettingError, project_settings
 from storage.db import StorageError
 
 
 def main(argv: list[str] | None = None) -> int:
+    with streams.guarded():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        # The environment's settings are read and checked here, before the parser (whose help
+        # shows the database path) and before any command: a bad value is one line, exit 2.
+        project_settings()
+    except SettingError as exc:
+        print(f"newscrawl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        check_paths(args)
+        code = int(args.func(args))
+        streams.finish()
+        return code
     except BrokenPipeError:
         # The reader went away (`newscrawl search ... | head`): end quietly, as `cat` does, and
         # keep Python from complaining while it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERRORS
+    except streams.StdoutError as exc:
+        print(streams.error_line(exc), file=sys.stderr)
+        return EXIT_ERRORS
     except UsageError as exc:
+        print(f"newscrawl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SettingError as exc:
         print(f"newscrawl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StorageError as exc:

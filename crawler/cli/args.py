@@ -77,32 +77,15 @@ def check_base_url(site: str, url: str) -> str:
 
 
 def check_settings(overrides: dict[str, str], defaults: Any) -> None:
-    """Refuse ``-s NAME=VALUE`` values Scrapy could not read as the setting's type.
-
-    Checked with Scrapy's own getters, so what passes here is what the crawl will accept.
-    """
-    from scrapy.settings import BaseSettings, Settings
+    """Refuse ``-s NAME=VALUE`` values the crawl could not use: not of the setting's type, or
+    outside its range (crawler/crawl/runner.py: ``check_setting``, the environment's check too)."""
+    from crawler.crawl.runner import SettingError, check_setting
 
     for name, value in overrides.items():
-        default = defaults.get(name)
-        probe = Settings()
-        getter: Callable[[str], Any] | None = None
-        kind = ""
-        if isinstance(default, bool):
-            getter, kind = probe.getbool, "True or False"
-        elif isinstance(default, int):
-            getter, kind = probe.getint, "a whole number"
-        elif isinstance(default, float):
-            getter, kind = probe.getfloat, "a number"
-        elif isinstance(default, dict | BaseSettings):
-            getter, kind = probe.getdict, "a JSON object"
-        if getter is None:
-            continue
         try:
-            probe.set(name, value)
-            getter(name)
-        except (ValueError, TypeError):
-            raise ArgumentError(f"-s {name}={value}: {name} takes {kind}") from None
+            check_setting(name, value, defaults, f"-s {name}={value}")
+        except SettingError as exc:
+            raise ArgumentError(str(exc)) from None
 
 
 def check_redis_url(url: str, insecure: bool) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli.args import ArgumentError
+from crawler.crawl.middlewares import UNREACHABLE_STAT
 from crawler.crawl.quality import UNHEALTHY_STAT
 from crawler.crawl.runner import project_settings, site_status
 from crawler.extract.dates import parse_iso
@@ -123,6 +124,8 @@ def crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:
 
 
 def _error_summary(stats: dict[str, Any]) -> str:
+    if stats.get(UNREACHABLE_STAT):
+        return f"unreachable: {stats[UNREACHABLE_STAT]}; stopped at its first request, the next run tries again"
     errors = {k.removeprefix("newscrawl/errors/"): v for k, v in stats.items() if k.startswith("newscrawl/errors/")}
     return ", ".join(f"{kind} x{count}" for kind, count in sorted(errors.items())) or "no page answered"
 

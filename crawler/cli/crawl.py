@@ -35,9 +35,11 @@ from crawler.cli.console import (
     summary_rows,
     summary_table,
 )
+from crawler.cli.streams import report_only
 from crawler.crawl import runner
 from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
+from crawler.distributed.stream import connect
 from crawler.distributed.worker import redis_settings, worker_results
 from storage.db import StorageError, check_path, check_writable, open_db, set_busy_timeout
 from storage.runs import mark_killed, recent_runs
@@ -101,6 +103,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"NEWS_DB_PATH": path, **scrapy_log_settings(args), **settings_overrides}
     if args.redis:
         check_redis_url(args.redis, args.insecure_redis)
+        check_redis_up(args.redis)
         overrides.update(redis_settings(args.redis, project_settings()))
     set_busy_timeout(project_settings(overrides).getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
     check_path(Path(path))
@@ -125,8 +128,20 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         # A worker whose peers took every request fetched nothing, and that is fine.
         results = worker_results(results)
     if not args.quiet:
-        print_summary(path, results)
+        with report_only():  # a summary that cannot be printed does not change the crawl's code
+            print_summary(path, results)
     return crawl_exit_code(results)
+
+
+def check_redis_up(url: str) -> None:
+    """One line (exit 2) when the shared queue's Redis does not answer, before the lock, the
+    database or Scrapy are touched: in the crawl itself it is a page of Twisted tracebacks."""
+    import redis
+
+    try:
+        connect(url).ping()
+    except redis.RedisError as exc:
+        raise UsageError(f"--redis {url}: {exc}") from exc
 
 
 def crawl_with_progress(

@@ -13,13 +13,14 @@ import re
 from email.utils import parsedate_to_datetime
 from time import time
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.extract.urls import canonical_url, origin
 
@@ -54,6 +55,22 @@ class ChallengePage(IgnoreRequest):
     """The site kept answering with an anti-bot challenge instead of the page."""
 
 
+class SiteUnreachable(IgnoreRequest):
+    """The site's host never answered: its name does not resolve or it refuses connections."""
+
+
+# Failures that say the host cannot be reached at all (no DNS, nothing listening, no network):
+# met before the site ever answered, every further request of the run would meet them too.
+UNREACHABLE_KINDS = frozenset({"dns", "connection_refused", "no_route"})
+UNREACHABLE_STAT = "newscrawl/unreachable"
+
+
+_UNREACHABLE_TEXT = {
+    "dns": "name not found",
+    "connection_refused": "connection refused",
+    "no_route": "no route to host",
+}
+
 _ERROR_KINDS = {
     "TimeoutError": "timeout",
     "TCPTimedOutError": "timeout",
@@ -68,6 +85,8 @@ _ERROR_KINDS = {
     "ConnectionRefusedError": "connection_refused",
     "DownloadConnectionRefusedError": "connection_refused",
     "DNSLookupError": "dns",
+    "CannotResolveHostError": "dns",
+    "NoRouteError": "no_route",
     "CancelledError": "too_large",
     "DownloadCancelledError": "too_large",
     "DownloadTimeoutError": "timeout",
@@ -85,6 +104,8 @@ def error_kind(error: BaseException | None) -> str:
         return "redirect_loop"
     if isinstance(error, ChallengePage):
         return "challenge"
+    if isinstance(error, SiteUnreachable):
+        return "unreachable"
     if isinstance(error, IgnoreRequest):
         message = str(error)
         if "robots.txt" in message:
@@ -180,8 +201,15 @@ class BackoffRetryMiddleware(RetryMiddleware):
         super().__init__(settings)
         self.backoff_max = settings.getfloat("NEWS_BACKOFF_MAX")
         self.backoff_start = settings.getfloat("NEWS_BACKOFF_START")
+        self.answered = False  # has the site answered anything yet (any status)?
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        stats = self.crawler.stats
+        if stats is not None and stats.get_value(UNREACHABLE_STAT):  # stopped: no further connection
+            raise SiteUnreachable(f"site unreachable: {request.url}")
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        self.answered = True
         if request.meta.get("dont_retry", False):
             return response
         if is_challenge(response):
@@ -201,9 +229,27 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self, request: Request, exception: Exception, spider: Any = None
     ) -> Request | Response | None:
         kind = error_kind(exception)
+        if kind in UNREACHABLE_KINDS and not self.answered:
+            raise self._unreachable(request, kind, exception)
         if kind not in ("robots", "offsite_redirect"):  # refusals of ours, not network faults
             self._count(f"faults/{kind}")
         return super().process_exception(request, exception)
+
+    def _unreachable(self, request: Request, kind: str, exception: Exception) -> SiteUnreachable:
+        """Stop the site at its first request that could not connect (a DNS failure, a refused
+        connection, no route), before it ever answered: retrying it, and every other request
+        of the run, would only print the same failure again for minutes. The reason is kept
+        in the stats for the one line the command prints; the next run tries again."""
+        stats, engine = self.crawler.stats, self.crawler.engine
+        assert stats is not None and engine is not None
+        host = urlsplit(request.url).netloc
+        if not stats.get_value(UNREACHABLE_STAT):
+            reason = f"{host} {_UNREACHABLE_TEXT.get(kind, kind)}"
+            stats.set_value(UNREACHABLE_STAT, reason)
+            self._count(f"faults/{kind}")
+            logger.info("site unreachable, stopping it: %s (%s at %s)", reason, exception, request.url)
+            deferred_from_coro(engine.close_spider_async(reason="unreachable"))
+        return SiteUnreachable(f"{host} unreachable: {request.url}")
 
     def _count(self, key: str) -> None:
         assert self.crawler.stats is not None

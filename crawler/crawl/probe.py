@@ -29,7 +29,7 @@ from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.crawl.middlewares import ChallengePage, error_kind, is_challenge
+from crawler.crawl.middlewares import UNREACHABLE_STAT, ChallengePage, error_kind, is_challenge
 from crawler.crawl.pool import extract_page
 from crawler.crawl.probe_report import EntryResult, Fetch, PageResult, SiteResult, judge
 from crawler.crawl.runner import project_settings
@@ -286,6 +286,8 @@ class ProbeMixin:
     def closed(self, reason: str) -> None:
         """Never NewsSpider's: that one saves the entry points' validators to the database."""
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        if stats.get(UNREACHABLE_STAT):  # BackoffRetryMiddleware stopped the site at once
+            self.result.stopped = f"unreachable: {stats[UNREACHABLE_STAT]}"
         self.result.stats = {
             k: v
             for k, v in stats.items()

@@ -120,6 +120,9 @@ def judge(site: SiteResult) -> Verdict:
     articles = [p for p in site.pages if p.is_article]
     challenged = _challenged(site)
     reasons: list[str] = []
+    if site.stopped and site.stopped.startswith("unreachable"):
+        # No network, no DNS, nothing listening: the one thing worth saying (crawl/middlewares.py).
+        return Verdict("broken", [f"{site.stopped}; probe stopped at its first request"], [])
     if challenged:
         stop = f"; probe stopped ({_not_fetched(site)} not fetched)" if site.stopped == "challenge" else ""
         reasons.append(f"firewall challenge on {', '.join(challenged[:3])}{_more(challenged, 3)}{stop}")

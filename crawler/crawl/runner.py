@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
@@ -13,13 +14,89 @@ from crawler.crawl.runs import PREFIX
 from crawler.crawl.spiders import spiders
 
 
+class SettingError(ValueError):
+    """A setting whose value cannot be used; the message names it and what is allowed."""
+
+
 def project_settings(overrides: dict[str, Any] | None = None) -> Any:
-    """The project's Scrapy settings with command-line ``overrides`` on top."""
+    """The project's Scrapy settings: crawler/settings.py's defaults, the ``NEWS_*``
+    environment variables it names (``NEWS_ENVIRONMENT``, checked: :class:`SettingError`),
+    and command-line ``overrides`` on top."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
+    for name, value in environment_settings(settings).items():
+        # At the settings module's own priority: a site's known pace (spider priority) and
+        # `-s` still win, as they did when the module read the environment itself.
+        settings.set(name, value, priority="project")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
     return settings
+
+
+class EnvironmentAddon:
+    """A Scrapy add-on (``ADDONS`` in crawler/settings.py): the ``NEWS_*`` environment for every
+    crawler, so a plain ``scrapy crawl KEY`` reads ``NEWS_DB_PATH`` and the others as
+    ``newscrawl`` does (:func:`project_settings` applies them too, and checks them first)."""
+
+    def update_settings(self, settings: Any) -> None:
+        for name, value in environment_settings(settings).items():
+            settings.set(name, value, priority="project")  # under a site's pace and `-s`
+
+
+def environment_settings(defaults: Any) -> dict[str, Any]:
+    """The settings the environment sets, as values (an empty variable counts as unset)."""
+    found: dict[str, Any] = {}
+    for variable, name in dict(defaults.getdict("NEWS_ENVIRONMENT")).items():
+        raw = os.environ.get(variable, "")
+        if raw.strip():
+            found[name] = check_setting(name, raw, defaults, f"{variable}={raw} (environment)")
+    if "NEWS_DB_PATH" in found:
+        found["NEWS_DEMO_FALLBACK"] = False  # a path was chosen: no falling back to the demo
+    if "DOWNLOAD_DELAY" in found:
+        found["AUTOTHROTTLE_START_DELAY"] = found["DOWNLOAD_DELAY"] or 1.0
+    return found
+
+
+def check_setting(name: str, raw: Any, defaults: Any, where: str) -> Any:
+    """``raw`` read as setting ``name`` (the type of its default, within its range in
+    ``NEWS_SETTING_RANGES``, a level for ``LOG_LEVEL``); :class:`SettingError` naming ``where``
+    and what is allowed otherwise. Read with Scrapy's own getters, so what passes here is
+    what the crawl will read."""
+    from scrapy.settings import BaseSettings, Settings
+
+    default = defaults.get(name)
+    bounds = dict(defaults.getdict("NEWS_SETTING_RANGES")).get(name)
+    probe = Settings()
+    if name == "LOG_LEVEL":
+        levels = list(defaults.getlist("NEWS_LOG_LEVELS"))
+        if str(raw).upper() not in levels:
+            raise SettingError(f"{where}: {name} takes one of {', '.join(levels)}")
+        return str(raw).upper()
+    getter: Callable[[str], Any]
+    if isinstance(default, bool):
+        getter, kind = probe.getbool, "True or False"
+    elif isinstance(default, int) or (bounds and all(isinstance(b, int) for b in bounds)):
+        getter, kind = probe.getint, "a whole number"
+    elif isinstance(default, float) or bounds:
+        getter, kind = probe.getfloat, "a number"
+    elif isinstance(default, dict | BaseSettings):
+        getter, kind = probe.getdict, "a JSON object"
+    else:
+        return raw
+    if bounds:
+        kind += f" from {_number(bounds[0])} to {_number(bounds[1])}"
+    try:
+        probe.set(name, raw)
+        value = getter(name)
+    except (ValueError, TypeError):
+        raise SettingError(f"{where}: {name} takes {kind}") from None
+    if bounds and not (math.isfinite(cast(float, value)) and bounds[0] <= value <= bounds[1]):
+        raise SettingError(f"{where}: {name} takes {kind}")
+    return value
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 Ticker = Callable[[dict[str, dict[str, Any]]], None]

@@ -277,3 +277,88 @@ def test_remote_control_is_off_unless_asked_for(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Remote control HTTP server listening" in done.stderr
+
+
+# --- issue 22: stdout and stderr closed, full or gone ----------------------------------------------
+
+
+def shell(command: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``command`` in bash, with ``newscrawl`` meaning this checkout's ``python -m crawler.cli``."""
+    prefix = f'newscrawl() {{ {sys.executable} -m crawler.cli "$@"; }}; '
+    return subprocess.run(
+        ["bash", "-c", prefix + command], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("redirect", "words"),
+    [(">/dev/full", ["No space left"]), (">&-", ["stdout is closed"])],
+    ids=["stdout full", "stdout closed"],
+)
+@pytest.mark.parametrize("command", ["runs", "search án", "runs --json", "health"])
+def test_results_that_cannot_be_written_are_one_line_exit_1(
+    crawled: tuple[Path, str], command: str, redirect: str, words: list[str]
+) -> None:
+    done = shell(f"newscrawl {command} --db {crawled[0]} {redirect}")
+    one_line_error(done, 1, "cannot write the results to stdout", *words)
+
+
+def test_a_closed_stderr_keeps_the_exit_code_and_stdout_clean(tmp_path: Path) -> None:
+    done = shell(f"newscrawl search x --db {tmp_path / 'missing.sqlite3'} 2>&-")
+    assert done.returncode == 5
+    assert done.stdout == "", "an error went to stdout"
+
+
+def test_a_reader_that_goes_away_ends_quietly(crawled: tuple[Path, str]) -> None:
+    done = shell(f"set -o pipefail; newscrawl export --db {crawled[0]} | head -c 10 >/dev/null")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_a_crawl_keeps_its_own_code_when_its_summary_cannot_be_printed(server: ReplicaServer, tmp_path: Path) -> None:
+    args = " ".join(crawl_args(server, tmp_path / "news.sqlite3", "cao"))
+    done = shell(f"newscrawl {args} >/dev/full")
+    one_line_error(done, 0, "cannot write the results to stdout", "No space left")
+    closed = shell(f"newscrawl {args} >&- 2>&-")
+    assert closed.returncode == 0
+    count = sqlite3.connect(tmp_path / "news.sqlite3").execute("select count(*) from articles").fetchone()[0]
+    assert count > 0
+
+
+# --- issue 22: a site that cannot be reached is one line, at once ---------------------------------
+
+
+def test_an_unreachable_site_is_one_line_and_asked_once(tmp_path: Path) -> None:
+    db = tmp_path / "news.sqlite3"
+    done = run_cli(
+        *["crawl", "cao", "thanhtra", "--db", str(db), "--base-url", closed_base()],
+        *["--base-url", "thanhtra=http://newscrawl-test.invalid", "-s", "DOWNLOAD_DELAY=0"],
+    )
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2, done.stderr[-3000:]
+    assert "cao: nothing could be fetched (unreachable: 127.0.0.1:" in lines[0] and "connection refused" in lines[0]
+    assert "thanhtra: nothing could be fetched (unreachable: newscrawl-test.invalid name not found" in lines[1]
+    stats = {
+        r["site"]: json.loads(r["stats"]) for r in sqlite_utils.Database(db).query("select site, stats from crawl_runs")
+    }
+    # Stopped at the first failure: no retry of it, no other request of the site sent.
+    assert stats["cao"]["newscrawl/faults/connection_refused"] == 1
+    assert stats["thanhtra"]["newscrawl/faults/dns"] == 1
+    assert stats["cao"]["downloader/request_count"] == 1
+
+
+def test_probe_without_a_network_ends_at_the_first_request_of_each_site(tmp_path: Path) -> None:
+    report = tmp_path / "probe.json"
+    done = run_cli(
+        *["probe", "cao", "thanhtra", "--base-url", closed_base(), "--json", str(report)],
+        *["--base-url", "thanhtra=http://newscrawl-test.invalid"],
+    )
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.stderr == "", done.stderr[-3000:]
+    why = [line for line in done.stdout.splitlines() if " broken " in line]
+    assert len(why) == 2 and all("unreachable" in line and "first request" in line for line in why), done.stdout
+    sites = {s["key"]: s for s in json.loads(report.read_text(encoding="utf-8"))["sites"]}
+    assert sites["cao"]["stats"]["downloader/request_count"] == 1
+    assert sites["thanhtra"]["stats"]["downloader/request_count"] == 1

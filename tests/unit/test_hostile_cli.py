@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -308,9 +309,14 @@ def test_a_worker_refuses_a_remote_redis_without_a_password(
     code, _, err = run(capsys, command, *extra, "--redis", url, "--db", str(db))
     one_line(code, err, 2, "password", "--insecure-redis")
     assert not db.exists()
-    # Accepted with --insecure-redis: it goes on to start (and meets the stand-in above).
+    # Accepted with --insecure-redis: it goes on to start (ingest meets the stand-in above; a
+    # crawl first asks Redis, and finds none at that name: one line).
     code, _, err = run(capsys, command, *extra, "--redis", url, "--insecure-redis", "--db", str(db))
-    assert code == EXIT_INTERNAL and "started before the arguments were refused" in err
+    if command == "ingest":
+        assert code == EXIT_INTERNAL and "started before the arguments were refused" in err
+    else:
+        one_line(code, err, 2, url)
+        assert "password" not in err
 
 
 def test_reading_leaves_the_database_file_unchanged(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
@@ -321,3 +327,224 @@ def test_reading_leaves_the_database_file_unchanged(capsys: pytest.CaptureFixtur
         assert code == 0, (command, err)
     assert hashlib.sha256(db_path.read_bytes()).hexdigest() == digest
     assert sqlite_utils.Database(db_path).execute("pragma journal_mode").fetchone()[0] == before
+
+
+# --- issue 22: no output names an input ------------------------------------------------------------
+
+# (command, the output options; DB is the database, OUT a dump, STATE a state file). Every one
+# names the database, a file beside it, or another output of the same command, some other way.
+CLOBBERS: list[tuple[str, list[str]]] = [
+    ("export -o the database", ["export", "-o", "DB"]),
+    ("export -o a symlink to it", ["export", "-o", "LINK"]),
+    ("export -o a hard link to it", ["export", "-o", "HARD"]),
+    ("export -o it through ..", ["export", "-o", "DOTDOT"]),
+    ("export -o its -wal", ["export", "-o", "DB-wal"]),
+    ("export -o its -shm", ["export", "-o", "DB-shm"]),
+    ("export -o its .lock", ["export", "-o", "DB.lock"]),
+    ("export -o a symlink to its .lock", ["export", "-o", "LOCKLINK"]),
+    ("export --log-file the database", ["export", "-o", "OUT", "--log-file", "DB"]),
+    ("export --incremental the database", ["export", "-o", "OUT", "--incremental", "DB"]),
+    ("export -o the state file", ["export", "-o", "STATE", "--incremental", "STATE"]),
+    ("export --log-file the dump", ["export", "-o", "OUT", "--log-file", "OUT"]),
+    ("export --log-file the state file", ["export", "-o", "OUT", "--incremental", "STATE", "--log-file", "STATE"]),
+    ("crawl --log-file the database", ["crawl", "cao", "--base-url", CLOSED, "--log-file", "DB"]),
+    ("crawl --log-file a symlink to it", ["crawl", "cao", "--base-url", CLOSED, "--log-file", "LINK"]),
+    ("crawl -s LOG_FILE=the database", ["crawl", "cao", "--base-url", CLOSED, "-s", "LOG_FILE=DB"]),
+    ("reextract --log-file the database", ["reextract", "--log-file", "HARD"]),
+    ("ingest --log-file its -wal", ["ingest", "--redis", "redis://127.0.0.1:9/0", "--log-file", "DB-wal"]),
+    ("demo -o the database", ["demo", "-o", "DB"]),
+]
+
+
+@pytest.mark.parametrize(("case", "args"), CLOBBERS, ids=[c[0] for c in CLOBBERS])
+def test_no_output_may_name_an_input(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path, case: str, args: list[str]
+) -> None:
+    import os
+
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "LINK").symlink_to(db_path)
+    os.link(db_path, folder / "HARD")
+    (folder / "LOCKLINK").symlink_to(f"{db_path}.lock")  # the lock need not exist yet
+    state = tmp_path / "state.json"
+    swap = {
+        "DB": str(db_path),
+        "LINK": str(folder / "LINK"),
+        "HARD": str(folder / "HARD"),
+        "DOTDOT": str(folder / ".." / db_path.name),
+        "LOCKLINK": str(folder / "LOCKLINK"),
+        "OUT": str(tmp_path / "dump.jsonl"),
+        "STATE": str(state),
+    }
+    argv = []
+    for arg in args:
+        for key in sorted(swap, key=len, reverse=True):
+            if arg.startswith(key) or arg.startswith(f"LOG_FILE={key}"):
+                arg = arg.replace(key, swap[key], 1)
+                break
+        argv.append(arg)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    code, out, err = run(capsys, *argv, "--db", str(db_path))
+    database = any(a.split("=")[-1].startswith(("DB", "LINK", "HARD", "DOTDOT", "LOCKLINK")) for a in args)
+    one_line(code, err, 2, "never replaces an input" if database else "each output needs its own file")
+    assert out == ""
+    assert hashlib.sha256(db_path.read_bytes()).hexdigest() == digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "a file was created or removed"
+
+
+def drop_log_files() -> None:
+    """Close and remove the log handlers a command set up in-process (``--log-file``): a closed
+    FileHandler left in place would reopen its file at the next log record."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        handler.close()
+        root.removeHandler(handler)
+
+
+def test_outputs_that_name_nothing_else_are_accepted(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path
+) -> None:
+    dump, state, log = tmp_path / "dump.jsonl", tmp_path / "state.json", tmp_path / "export.log"
+    argv = ["export", "--db", str(db_path), "-o", str(dump), "--incremental", str(state), "--log-file", str(log)]
+    code, _, err = run(capsys, *argv)
+    drop_log_files()
+    assert code == 0, err
+    assert dump.read_text(encoding="utf-8").count("\n") == 2 and state.exists() and log.exists()
+    # /dev/null twice is no conflict: a character device is written straight into, never replaced.
+    code, _, err = run(capsys, "export", "--db", str(db_path), "-o", "/dev/null", "--log-file", "/dev/null")
+    drop_log_files()
+    assert code == 0, err
+
+
+# --- issue 22: settings are read and checked in main() -----------------------------------------
+
+BAD_ENVIRONMENT = [
+    ("NEWS_DB_BUSY_TIMEOUT", "abc"),
+    ("NEWS_DB_BUSY_TIMEOUT", "-1"),
+    ("NEWS_EXTRACT_WORKERS", "many"),
+    ("NEWS_EXTRACT_WORKERS", "-3"),
+    ("NEWS_RECHECK_DAYS", "1e9"),
+    ("NEWS_RECHECK_HOURS", "nan"),
+    ("NEWS_DB_MAX_PAGES", "1.5"),
+    ("NEWS_DOWNLOAD_DELAY", "slow"),
+    ("NEWS_BACKOFF_MAX", "inf"),
+    ("NEWS_LOG_LEVEL", "LOUD"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_ENVIRONMENT, ids=["=".join(c) for c in BAD_ENVIRONMENT])
+@pytest.mark.parametrize("command", [["runs"], ["crawl", "cao", "--base-url", CLOSED]], ids=" ".join)
+def test_a_bad_environment_setting_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    db_path: Path,
+    name: str,
+    value: str,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv(name, value)
+    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    code, _, err = run(capsys, *command, "--db", str(db_path))
+    one_line(code, err, 2, f"{name}={value}", "takes")
+    assert hashlib.sha256(db_path.read_bytes()).hexdigest() == digest
+
+
+BAD_RANGES = [
+    "NEWS_RECHECK_DAYS=1e9",
+    "NEWS_EXTRACT_WORKERS=many",
+    "NEWS_DB_BUSY_TIMEOUT=-1",
+    "CONCURRENT_REQUESTS=0",
+    "DOWNLOAD_DELAY=nan",
+    "NEWS_STORE_BATCH=0",
+]
+
+
+@pytest.mark.parametrize("setting", BAD_RANGES)
+@pytest.mark.parametrize("command", ["crawl", "probe"])
+def test_a_setting_out_of_range_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, setting: str, command: str
+) -> None:
+    db = tmp_path / "news.sqlite3"
+    extra = ["--db", str(db)] if command == "crawl" else []
+    code, _, err = run(capsys, command, "cao", "--base-url", CLOSED, "-s", setting, *extra)
+    one_line(code, err, 2, f"-s {setting}", "takes", " to ")
+    assert not db.exists()
+
+
+def test_settings_are_read_from_the_environment_when_a_command_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    import crawler.settings
+    from tests.helpers import REPO
+
+    # Importing the settings reads nothing: a malformed variable is no traceback at import.
+    monkeypatch.setenv("NEWS_DB_BUSY_TIMEOUT", "abc")
+    monkeypatch.setenv("NEWS_EXTRACT_WORKERS", "many")
+    importlib.reload(crawler.settings)
+    assert "os.environ" not in (REPO / "crawler" / "settings.py").read_text(encoding="utf-8")
+    monkeypatch.delenv("NEWS_DB_BUSY_TIMEOUT")
+    monkeypatch.setenv("NEWS_DB_PATH", "/srv/news/news.sqlite3")
+    monkeypatch.setenv("NEWS_DOWNLOAD_DELAY", "0")
+    monkeypatch.setenv("NEWS_RECHECK_DAYS", "7")
+    monkeypatch.setenv("NEWS_EXTRACT_WORKERS", "")  # empty: unset
+    settings = project_settings()
+    assert settings.get("NEWS_DB_PATH") == "/srv/news/news.sqlite3"
+    assert settings.getbool("NEWS_DEMO_FALLBACK") is False
+    assert settings.getfloat("DOWNLOAD_DELAY") == 0.0 and settings.getfloat("AUTOTHROTTLE_START_DELAY") == 1.0
+    assert settings.getfloat("NEWS_RECHECK_DAYS") == 7.0 and settings.get("NEWS_EXTRACT_WORKERS") is None
+    # -s still wins over the environment.
+    assert project_settings({"NEWS_RECHECK_DAYS": 2}).getfloat("NEWS_RECHECK_DAYS") == 2.0
+
+
+# --- issue 22: database paths that are no file ----------------------------------------------------
+
+ODD_DATABASES = [":memory:", "/dev/null", "file:news.sqlite3", "file:news.sqlite3?mode=memory", "DIR", "FIFO"]
+
+
+@pytest.mark.parametrize("where", ODD_DATABASES)
+@pytest.mark.parametrize(
+    "command", [["crawl", "cao", "--base-url", CLOSED], ["search", "x"], ["export", "-o", "-"], ["runs"]], ids=" ".join
+)
+def test_an_odd_database_path_is_refused_before_anything_is_created(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str, command: list[str]
+) -> None:
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "pipe")
+    path = {"DIR": str(tmp_path / "folder"), "FIFO": str(tmp_path / "pipe")}.get(where, where)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = run(capsys, *command, "--db", path)
+    one_line(code, err, 5, path)
+    assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "something was created (a lock, a database)"
+
+
+def test_an_odd_database_path_from_the_environment_is_refused_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWS_DB_PATH", ":memory:")
+    code, _, err = run(capsys, "crawl", "cao", "--base-url", CLOSED)
+    one_line(code, err, 5, ":memory:", "not a database path")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 22: Redis down is one line --------------------------------------------------------------
+
+
+def test_a_crawl_whose_redis_does_not_answer_is_one_line_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    db = tmp_path / "worker.sqlite3"
+    code, _, err = run(capsys, "crawl", "cao", "--base-url", CLOSED, "--redis", url, "--db", str(db))
+    one_line(code, err, 2, url, "refused")
+    assert not db.exists() and not Path(f"{db}.lock").exists()
