@@ -6,13 +6,18 @@ Each test takes a replica page (our own markup and text) and adds one hostile co
 from __future__ import annotations
 
 import json
+import random
+import re
 import unicodedata
+from datetime import date
 from typing import Any
 
 import pytest
 
 from crawler.extract import article as extraction
 from crawler.extract.article import NotArticle, extract
+from crawler.extract.dates import parse_published
+from crawler.extract.pagemeta import MAX_AUTHORS, MAX_IMAGES, MAX_TAGS
 from crawler.extract.urls import url_hash
 from crawler.sites.registry import sites
 from storage.articles import SETTLED_DROPS, known_url_hashes, save_article
@@ -196,3 +201,144 @@ def test_stored_text_with_replacement_characters_is_fetched_again() -> None:
         )
     known = known_url_hashes(db, "cao", recheck_days=3, recheck_hours=6)
     assert url_hash(clean_url) in known and url_hash(broken_url) not in known
+
+
+# --- page metadata of any shape (issue 22 §3) ---------------------------------------------------
+
+
+def with_json_ld(page: str, *objects: Any) -> str:
+    scripts = "".join(f'<script type="application/ld+json">{json.dumps(o)}</script>' for o in objects)
+    return page.replace("</head>", scripts + "</head>", 1)
+
+
+ARTICLE_LD: dict[str, Any] = {"@context": "https://schema.org", "@type": "NewsArticle"}
+
+
+@pytest.mark.parametrize(
+    "ld",
+    [
+        {**ARTICLE_LD, "author": 42},  # TypeError: expected string ..., got 'int'
+        {**ARTICLE_LD, "author": [1.5, True, None, ["Lồng", ["nhau"]]]},
+        {**ARTICLE_LD, "author": {"@type": "Person", "name": ["Trần Văn A", "Lê Thị B"]}},  # got 'list'
+        {**ARTICLE_LD, "author": {"name": {"@value": 7}}},
+        {"@type": 7, "headline": "Số"},  # 'int' object is not iterable
+        {"@type": [["NewsArticle"]], "headline": "Danh sách lồng"},  # unhashable type: 'list'
+        {"@type": {"name": "NewsArticle"}},
+        {**ARTICLE_LD, "headline": 2026, "datePublished": 1737331800},
+        {**ARTICLE_LD, "datePublished": "0001-01-01T00:00:00+14:00"},  # OverflowError
+        {**ARTICLE_LD, "datePublished": "9999-12-31T23:59:59-12:00"},  # OverflowError
+        {**ARTICLE_LD, "articleSection": [[["Pháp luật"]]], "keywords": {"a": 1}},
+        {"@graph": {"@graph": [{"@graph": {**ARTICLE_LD, "author": [{"name": 3}]}}]}},
+        {"@graph": [None, 1, "x", [ARTICLE_LD]]},
+        [[{**ARTICLE_LD, "author": {"name": None}}]],
+    ],
+    ids=lambda ld: json.dumps(ld)[:60],
+)
+@pytest.mark.parametrize("site_key", ["cao", None])
+def test_json_ld_of_any_shape_leaves_the_article_stored(ld: Any, site_key: str | None) -> None:
+    page, facts = cao_page()
+    result = extract(with_json_ld(page, ld), URL, sites()[site_key] if site_key else None)
+    assert not isinstance(result, NotArticle), result
+    assert facts["body_last"] in result.body
+    assert all(isinstance(a, str) and a for a in result.authors), result.authors
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    keys = ["@type", "@graph", "@value", "name", "author", "headline", "datePublished", "articleSection"]
+    scalars: list[Any] = [
+        rng.randint(-(10**20), 10**20),
+        rng.random() * 1e300,
+        rng.choice([True, False, None]),
+        rng.choice(["", " ", "NewsArticle", "VideoObject", "Nguyễn Văn A", "2024-02-30", "0000-00-00"]),
+        rng.choice(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "99/99/9999 99:99", "1e400"]),
+    ]
+    if depth >= 3 or rng.random() < 0.4:
+        return rng.choice(scalars)
+    if rng.random() < 0.5:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return {rng.choice(keys): _random_json(rng, depth + 1) for _ in range(rng.randint(0, 5))}
+
+
+def test_random_json_ld_never_drops_the_article() -> None:
+    """The class, not the instances above: any JSON value in any JSON-LD field (seeded)."""
+    page, _ = cao_page()
+    rng = random.Random(22)
+    for n in range(200):
+        ld = _random_json(rng)
+        if isinstance(ld, dict) and rng.random() < 0.7:
+            ld["@type"] = "NewsArticle"
+        site = None if n % 10 == 0 else sites()["cao"]  # the generic path is slower: one in ten
+        result = extract(with_json_ld(page, ld), URL, site)
+        assert not isinstance(result, NotArticle) or result.reason != "extract_error", (ld, result)
+
+
+def test_thousands_of_authors_tags_and_images_are_capped() -> None:
+    page, facts = cao_page()
+    ld = {**ARTICLE_LD, "author": [{"@type": "Person", "name": f"Phóng viên {i}"} for i in range(5000)]}
+    tags = "".join(f'<a href="/tag/{i}">thẻ {i}</a>' for i in range(2000))
+    images = "".join(f'<img src="/anh/{i}.jpg">' for i in range(2000))
+    hostile = with_json_ld(page, ld).replace("</body>", f'<div class="article_tags">{tags}</div></body>', 1)
+    hostile = hostile.replace(facts["body_last"], images + facts["body_last"], 1)
+    result = extract(hostile, URL, sites()["cao"])
+    assert not isinstance(result, NotArticle), result
+    assert len(result.tags) == MAX_TAGS and "thẻ 0" in result.tags
+    assert len(result.images) == MAX_IMAGES
+    generic = extract(with_json_ld(page, ld), URL, None)
+    assert not isinstance(generic, NotArticle), generic
+    assert generic.authors == [f"Phóng viên {i}" for i in range(MAX_AUTHORS)]
+
+
+# --- dates and hidden text (issue 22 §3) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0001-01-01", None),
+        ("1899-12-31T23:00:00+07:00", None),
+        ("01/01/1970 07:00", "1970-01-01T07:00:00+07:00"),
+        ("2026-12-06", "2026-12-06"),  # tomorrow: a page in another time zone may be ahead
+        ("2026-12-07T00:00:00+07:00", None),
+        ("Thứ Hai, 01/01/2199 08:00", None),
+        ("Fri, 31 Dec 9999 23:59:59 -1200", None),  # OverflowError before
+    ],
+)
+def test_implausible_publication_dates_are_not_stored(raw: str, expected: str | None) -> None:
+    assert parse_published(raw, today=date(2026, 12, 5))[0] == expected
+
+
+def test_an_implausible_date_falls_back_to_the_next_source_and_keeps_its_raw_text() -> None:
+    page, facts = cao_page()
+    date_node = re.search(r"<[^>]*white-space: ?nowrap[^>]*>([^<]*)<", page)
+    assert date_node is not None
+    # The date line reads year 0001: the JSON-LD date is used instead.
+    broken = page.replace(date_node.group(1), "Thứ Hai, 20/01/0001 07:30", 1)
+    result = extract(
+        with_json_ld(broken, {**ARTICLE_LD, "datePublished": "2026-01-20T07:30:00+07:00"}), URL, sites()["cao"]
+    )
+    assert not isinstance(result, NotArticle), result
+    assert result.published_at == facts["published_at"]
+    assert result.field_sources["published_at"] == "generic:jsonld_date"
+    # No other date: stored undated, the page's text kept for a person to read.
+    alone = extract(broken, URL, sites()["cao"])
+    assert not isinstance(alone, NotArticle), alone
+    assert alone.published_at is None and alone.published_at_raw == "Thứ Hai, 20/01/0001 07:30"
+
+
+HIDDEN = (
+    '<script>var tieuDe = "MÃ KỊCH BẢN";</script><style>.a{content:"MÃ KIỂU"}</style>'
+    "<noscript>MÃ NOSCRIPT</noscript><template><p>MÃ KHUÔN MẪU</p></template>"
+)
+
+
+@pytest.mark.parametrize("site_key", ["cao", None])
+def test_script_style_noscript_and_template_text_never_enters_title_lead_or_body(site_key: str | None) -> None:
+    page, facts = cao_page()
+    hostile = page.replace('<h1 class="article_title">', '<h1 class="article_title">' + HIDDEN, 1)
+    hostile = hostile.replace(facts["lead"][:30], HIDDEN + facts["lead"][:30], 1)
+    hostile = hostile.replace(facts["body_last"], HIDDEN + facts["body_last"], 1)
+    result = extract(hostile, URL, sites()[site_key] if site_key else None)
+    assert not isinstance(result, NotArticle), result
+    assert result.title == facts["title"]
+    for text in (result.title, result.lead or "", result.body, *result.authors, *result.tags):
+        assert "MÃ " not in text and "tieuDe" not in text, text
