@@ -31,8 +31,9 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from crawler.extract import article as extraction
+from crawler.extract.encodings import decode_page_as, encoding_fault
 from crawler.extract.items import ArticleItem
-from crawler.extract.pagemeta import decode_page, is_utf8, parse_page
+from crawler.extract.pagemeta import parse_page
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_target, origin, rebase
 from crawler.sites.registry import sites
@@ -130,11 +131,8 @@ def extract_page(
     """
     fault = None
     if isinstance(page, bytes):
-        raw, text = page, decode_page(page, declared)
-        if "\ufffd" in text:
-            fault = "invalid_utf8"  # invalid bytes replaced, the page kept
-        elif declared and not is_utf8(declared):
-            fault = "charset_mismatch"  # declared another charset, was UTF-8
+        raw, (text, charset) = page, decode_page_as(page, declared)
+        fault = encoding_fault(text, charset, declared)
     else:
         raw, text = b"", page
     site = _site(site_key)

@@ -32,10 +32,10 @@ from crawler.crawl import pool
 from crawler.crawl.middlewares import error_kind
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.crawl.state import CrawlState
-from crawler.extract.article import NotArticle, decode_page
+from crawler.extract.article import NotArticle
 from crawler.extract.dates import parse_any, parse_vn_date
+from crawler.extract.encodings import decode_page_as, encoding_fault
 from crawler.extract.items import ArticleItem, UrlEvent
-from crawler.extract.pagemeta import is_utf8
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase, url_hash
 from storage.articles import now_iso
@@ -436,11 +436,10 @@ class NewsSpider(scrapy.Spider):
     def _inspect(self, response: Response) -> str:
         """The page's text, counting the encoding faults found on the way."""
         declared = _declared_charset(response)
-        text = decode_page(response.body, declared)
-        if "\ufffd" in text:
-            self._count("faults/invalid_utf8")  # invalid bytes replaced, the page kept
-        elif declared and not is_utf8(declared):
-            self._count("faults/charset_mismatch")  # declared another charset, was UTF-8
+        text, charset = decode_page_as(response.body, declared)
+        fault = encoding_fault(text, charset, declared)
+        if fault:
+            self._count(f"faults/{fault}")
         return text
 
     def _check_xml(self, response: Response) -> None:

@@ -31,6 +31,7 @@ from crawler.extract.bylines import (
     trailing_bylines,
 )
 from crawler.extract.dates import is_today_banner, is_weekday_date, parse_published
+from crawler.extract.encodings import decode_page
 from crawler.extract.generic import GenericResult, extract_generic
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import (
@@ -40,7 +41,6 @@ from crawler.extract.pagemeta import (
     META_CONTENT,
     NON_ARTICLE_TYPES,
     PageMeta,
-    decode_page,
     ld_authors,
     ld_text,
     page_canonical,

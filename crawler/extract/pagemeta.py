@@ -1,4 +1,4 @@
-"""What a page says about itself: its decoded text, canonical URL, meta tags and JSON-LD.
+"""What a page says about itself: its parsed tree, canonical URL, meta tags and JSON-LD.
 
 Pure functions over an lxml tree, shared by the site and generic extraction paths.
 """
@@ -49,30 +49,6 @@ class PageMeta:
     ld_article: dict[str, Any]
     html_lang: str | None
     author: str | None = None  # meta[name=author]
-
-
-def is_utf8(charset: str) -> bool:
-    """Whether a declared charset name means UTF-8 (``UTF-8``, ``utf8``, ``utf_8``)."""
-    return charset.strip().lower().replace("_", "-") in ("utf-8", "utf8")
-
-
-def decode_page(body: bytes, declared: str | None = None) -> str:
-    """Bytes of a page as text: UTF-8 first, whatever a header claims; then the declared charset.
-
-    All three sites serve UTF-8, and a wrong ``charset=`` in a header is a common server
-    mistake, so bytes that are valid UTF-8 are read as UTF-8. Invalid bytes in an otherwise
-    UTF-8 page become U+FFFD instead of failing the page.
-    """
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if declared and not is_utf8(declared):
-        try:
-            return body.decode(declared)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return body.decode("utf-8", errors="replace")
 
 
 def parse_html(page: str | bytes) -> lxml_html.HtmlElement | None:

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from crawler.crawl.pool import extract_page
 from crawler.extract import article as extraction
 from crawler.extract.article import NotArticle, extract
 from crawler.extract.dates import parse_published
+from crawler.extract.encodings import decode_page_as
 from crawler.extract.pagemeta import MAX_AUTHORS, MAX_IMAGES, MAX_TAGS
 from crawler.extract.urls import url_hash
 from crawler.sites.registry import sites
@@ -342,3 +344,63 @@ def test_script_style_noscript_and_template_text_never_enters_title_lead_or_body
     assert result.title == facts["title"]
     for text in (result.title, result.lead or "", result.body, *result.authors, *result.tags):
         assert "MÃ " not in text and "tieuDe" not in text, text
+
+
+# --- encodings (issue 22 §3) ------------------------------------------------------------------
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"  # the five tone marks windows-1258 writes as combining
+
+
+def to_cp1258(text: str) -> bytes:
+    """``text`` as windows-1258 writes Vietnamese: letter shapes precomposed, tone marks
+    combining (what Python's cp1258 encoder needs; characters it lacks become references)."""
+    out: list[str] = []
+    for char in text:
+        parts = unicodedata.normalize("NFD", char)
+        tones = "".join(c for c in parts if c in _TONES)
+        out.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES)) + tones)
+    return "".join(out).encode("cp1258", errors="xmlcharrefreplace")
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        '<meta charset="windows-1258">',
+        "<meta charset=windows-1258>",
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1258">',
+    ],
+)
+def test_a_charset_declared_only_in_the_page_is_honoured(declaration: str) -> None:
+    page, facts = cao_page()
+    raw = to_cp1258(page.replace('<meta charset="utf-8">', declaration, 1))
+    done = extract_page(raw, URL, BASE, "cao", declared=None)  # no charset in the HTTP header
+    assert done.fault is None, done.fault
+    result = done.result
+    assert not isinstance(result, NotArticle), result
+    assert result.title == facts["title"] and facts["body_last"] in result.body
+    assert "\ufffd" not in result.body
+
+
+@pytest.mark.parametrize(
+    ("charset", "raw", "text"),
+    [
+        # Byte values from the charsets' tables (RFC 1456 for VISCII; TCVN 5712:1993).
+        ("VISCII", b"\xd0\xe0 N\xc7ng, C\xf4ng an x\xe3 \xd5", "Đà Nẵng, Công an xã ạ"),
+        ("viscii", b"Tr\xdf\xfeng", "Trượng"),
+        ("TCVN3", b"\xa7\xb5 N\xbdng", "Đà Nẵng"),
+        ("x-viet-tcvn5712", b"C\xabng an x\xb8c minh", "Công an xác minh"),
+        ("windows-1258", b"Vi\xea\xf2t Nam", "Việt Nam"),
+    ],
+)
+def test_legacy_vietnamese_charsets_are_read(charset: str, raw: bytes, text: str) -> None:
+    page = b'<html><head><meta charset="' + charset.encode() + b'"></head><body><p>' + raw + b"</p></body></html>"
+    decoded, used = decode_page_as(page)
+    assert unicodedata.normalize("NFC", decoded).count(text) == 1, decoded
+    assert used != "utf-8"
+
+
+def test_utf8_bytes_win_over_a_declared_legacy_charset() -> None:
+    # A wrong declaration is a common server and CMS mistake: valid UTF-8 is read as UTF-8.
+    page = '<meta charset="windows-1258"><p>Công an xã</p>'.encode()
+    assert decode_page_as(page) == ('<meta charset="windows-1258"><p>Công an xã</p>', "utf-8")
+    assert decode_page_as(page, "iso-8859-1")[0].endswith("Công an xã</p>")
