@@ -101,7 +101,8 @@ def extract(
 
     ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
     a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
-    drop the next run retries): a hostile page must not lose its URL silently. Each field comes
+    drop the next run retries): a hostile page must not lose its URL silently. MemoryError
+    alone passes: the extraction pool turns it into the page's ``extract_memory`` outcome. Each field comes
     from the site's selectors in their order of confidence, then from generic rules that hold on
     any page; ``field_sources`` on the result says which rule gave each field
     (``site:<selector>``, ``generic:<rule>`` or ``none``).
@@ -112,6 +113,8 @@ def extract(
     """
     try:
         return _extract(page, url, site, fetched_at, parsed)
+    except MemoryError:  # the worker's memory budget (crawler/crawl/pool.py) decides, not us
+        raise
     except Exception as exc:  # RecursionError included: it is a RuntimeError
         logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
         return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")

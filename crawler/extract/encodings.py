@@ -9,7 +9,7 @@ the page's own ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` (w3lib 
 Legacy Vietnamese charsets: windows-1258 is a Python codec (``cp1258``). VISCII (RFC 1456) and
 TCVN 5712:1993 (VN1, "TCVN3" in common use) have no Python codec and no package on PyPI; their
 byte tables below are glibc's charmaps (``/usr/share/i18n/charmaps/VISCII.gz`` and
-``TCVN5712-1.gz``, single-byte entries), decoded with ``codecs.charmap_decode``. Both, like
+``TCVN5712-1.gz``, single-byte entries), each byte mapped to its character. Both, like
 windows-1258, may write a tone mark as a combining character after its letter: the text is put
 in NFC downstream (``storage.text.clean_text``). VNI and VPS are font encodings that no page
 declares as a charset: not supported.
@@ -17,7 +17,6 @@ declares as a charset: not supported.
 
 from __future__ import annotations
 
-import codecs
 import re
 
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
@@ -62,6 +61,7 @@ _TCVN = _table(
     "\u1ed4\u1ecf\xf5\xf3\u1ecd\u1ed3\u1ed5\u1ed7\u1ed1\u1ed9\u1edd\u1edf\u1ee1\u1edb\u1ee3\xf9"
     "\u1ed6\u1ee7\u0169\xfa\u1ee5\u1eeb\u1eed\u1eef\u1ee9\u1ef1\u1ef3\u1ef7\u1ef9\xfd\u1ef5\u1ed0",
 )
+_MAPS = {table: dict(enumerate(table)) for table in (_VISCII, _TCVN)}
 _LEGACY = {
     "viscii": _VISCII,
     "csviscii": _VISCII,
@@ -126,8 +126,8 @@ def _strict(body: bytes, name: str) -> tuple[str, str] | None:
     table = _LEGACY.get(label)
     try:
         if table is not None:
-            text, _ = codecs.charmap_decode(body, "strict", table)
-            return text, "tcvn5712-1" if table is _TCVN else "viscii"
+            # Every byte has a character in both tables: latin-1 gives each byte as itself.
+            return body.decode("latin-1").translate(_MAPS[table]), "tcvn5712-1" if table is _TCVN else "viscii"
         codec = resolve_encoding(label)
         if codec is None or codec.startswith("utf-16") or codec.startswith("utf-32"):
             return None

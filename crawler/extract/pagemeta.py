@@ -72,8 +72,10 @@ def parse_page(page: str | bytes) -> tuple[lxml_html.HtmlElement | None, bool]:
         tree = lxml_html.document_fromstring(page, parser=parser)
     except (etree.ParserError, ValueError):
         return None, False
-    too_deep = any(e.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log)
-    return tree, too_deep
+    errors = {e.type for e in parser.error_log}
+    if etree.ErrorTypes.ERR_NO_MEMORY in errors:  # libxml2 ran out of memory: the tree is partial
+        raise MemoryError("the HTML parser ran out of memory")
+    return tree, etree.ErrorTypes.ERR_RESOURCE_LIMIT in errors
 
 
 @lru_cache(maxsize=1024)

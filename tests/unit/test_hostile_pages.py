@@ -9,16 +9,24 @@ import json
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
-from crawler.crawl.pool import extract_page
+from crawler.crawl.pool import ExtractionPool, extract_page
+from crawler.crawl.spider import NewsSpider
+from crawler.crawl.spiders import spiders
 from crawler.extract import article as extraction
 from crawler.extract.article import NotArticle, extract
 from crawler.extract.dates import parse_published
 from crawler.extract.encodings import decode_page_as
+from crawler.extract.items import UrlEvent
 from crawler.extract.pagemeta import MAX_AUTHORS, MAX_IMAGES, MAX_TAGS
 from crawler.extract.urls import url_hash
 from crawler.sites.registry import sites
@@ -26,7 +34,8 @@ from storage.articles import SETTLED_DROPS, known_url_hashes, save_article
 from storage.crawlstate import log_url, retry_urls
 from storage.db import open_db
 from storage.text import clean_line, clean_text
-from tests.helpers import real_page, replica
+from tests import faulty_extraction
+from tests.helpers import project_crawler, real_page, replica
 
 PATH = "/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html"
 URL = "https://congan.com.vn" + PATH
@@ -404,3 +413,78 @@ def test_utf8_bytes_win_over_a_declared_legacy_charset() -> None:
     page = '<meta charset="windows-1258"><p>Công an xã</p>'.encode()
     assert decode_page_as(page) == ('<meta charset="windows-1258"><p>Công an xã</p>', "utf-8")
     assert decode_page_as(page, "iso-8859-1")[0].endswith("Công an xã</p>")
+
+
+# --- pathological sizes: listings, dead links, pages over the extraction budget (issue 22 §3) -----
+
+LISTING_URL = "https://congan.com.vn/vu-an"
+
+
+def cao_spider(db_path: Path) -> NewsSpider:
+    """A CAO spider whose crawl state is read from ``db_path`` (as a new run's is)."""
+    made = project_crawler(spiders()["cao"], NEWS_DB_PATH=str(db_path))._create_spider()
+    assert isinstance(made, NewsSpider)
+    return made
+
+
+def test_a_listing_with_100k_article_links_is_capped(tmp_path: Path) -> None:
+    s = cao_spider(tmp_path / "news.sqlite3")
+    items = "".join(f'<li><h3><a href="/vu-an/tin-{i}_{200000 + i}.html">Tin {i}</a></h3></li>' for i in range(100_000))
+    body = f'<html><body><ul class="list_news">{items}</ul></body></html>'.encode()
+    request = Request(LISTING_URL, meta={"kind": "listing"})
+    response = HtmlResponse(LISTING_URL, body=body, encoding="utf-8", request=request)
+    out = list(s.parse_listing(response, path="/vu-an", page=1))
+    articles = [r for r in out if isinstance(r, Request) and r.callback == s.parse_article]
+    assert len(articles) == s.max_links == 1000  # NEWS_MAX_PAGE_LINKS
+    assert articles[0].url.endswith("/vu-an/tin-0_200000.html")  # the first ones, in page order
+    assert s.crawler.stats is not None and s.crawler.stats.get_value("newscrawl/links/capped") == 1
+
+
+def _runs(db_path: Path, fail: Callable[[NewsSpider], UrlEvent]) -> list[tuple[str, str, bool]]:
+    """Three runs meeting the same failure: each run's event, and whether the next run still
+    fetches the URL (retried or rediscovered: not known)."""
+    seen: list[tuple[str, str, bool]] = []
+    for _ in range(3):
+        s = cao_spider(db_path)
+        if seen and not seen[-1][2]:
+            break
+        event = fail(s)
+        db = open_db(db_path)
+        log_url(db, {f: getattr(event, f) for f in ("site", "url", "url_hash", "outcome", "reason", "detail")})
+        db.close()
+        after = cao_spider(db_path)
+        fetched_again = event.url_hash not in after.state.known or event.url in after.state.retry
+        seen.append((event.outcome, event.reason, fetched_again))
+    return seen
+
+
+DEAD = "https://congan.com.vn/vu-an/bai-da-go_123456.html"
+
+
+def test_a_dead_article_link_is_requested_twice_then_never_again(tmp_path: Path) -> None:
+    def dead(s: NewsSpider) -> UrlEvent:
+        request = Request(DEAD, meta={"kind": "article"})
+        failure = Failure(HttpError(HtmlResponse(DEAD, status=404, request=request)))
+        failure.request = request  # type: ignore[attr-defined]
+        [event] = list(s.on_error(failure))
+        return event
+
+    assert _runs(tmp_path / "news.sqlite3", dead) == [("error", "http_404", True), ("dropped", "gone", False)]
+
+
+@pytest.mark.parametrize("kind", ["extract_timeout", "extract_crash", "extract_memory"])
+def test_a_page_over_the_extraction_budget_is_retried_once_then_logged_over_budget(tmp_path: Path, kind: str) -> None:
+    def over(s: NewsSpider) -> UrlEvent:
+        return s._strike(URL, kind)
+
+    assert _runs(tmp_path / "news.sqlite3", over) == [("error", kind, True), ("dropped", "over_budget", False)]
+    assert "over_budget" in SETTLED_DROPS
+
+
+def test_a_page_over_the_memory_budget_ends_in_extract_memory_not_in_a_dead_worker() -> None:
+    page, _ = cao_page()
+    with ExtractionPool(1, 120, initializer=faulty_extraction.install, memory_mb=256) as pool:
+        hog = pool.submit((page + "<!-- TEST-MEMORY -->").encode(), URL, BASE, "cao").result()
+        fine = pool.submit(page.encode(), URL, BASE, "cao").result()  # the same worker goes on
+    assert isinstance(hog.result, NotArticle) and hog.result.reason == "extract_memory", hog.result
+    assert not isinstance(fine.result, NotArticle), fine.result
