@@ -483,8 +483,13 @@ def test_a_page_over_the_extraction_budget_is_retried_once_then_logged_over_budg
 
 def test_a_page_over_the_memory_budget_ends_in_extract_memory_not_in_a_dead_worker() -> None:
     page, _ = cao_page()
+    hog = (page + "<!-- TEST-MEMORY -->").encode()  # asks for 512 MB
     with ExtractionPool(1, 120, initializer=faulty_extraction.install, memory_mb=256) as pool:
-        hog = pool.submit((page + "<!-- TEST-MEMORY -->").encode(), URL, BASE, "cao").result()
+        over = pool.submit(hog, URL, BASE, "cao").result()
         fine = pool.submit(page.encode(), URL, BASE, "cao").result()  # the same worker goes on
-    assert isinstance(hog.result, NotArticle) and hog.result.reason == "extract_memory", hog.result
+    assert isinstance(over.result, NotArticle) and over.result.reason == "extract_memory", over.result
     assert not isinstance(fine.result, NotArticle), fine.result
+    # The budget is what refused it: without one, the same page is extracted.
+    with ExtractionPool(1, 120, initializer=faulty_extraction.install, memory_mb=0) as pool:
+        unlimited = pool.submit(hog, URL, BASE, "cao").result()
+    assert not isinstance(unlimited.result, NotArticle), unlimited.result
