@@ -84,7 +84,6 @@ class NewsSpider(scrapy.Spider):
         self.until = parse_any(until) if until else None
         self.state = CrawlState()  # loaded from the database in from_crawler
         self._pool: ExtractionPool | None = None
-        self.max_links = 0  # NEWS_MAX_PAGE_LINKS, set in from_crawler
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -117,7 +116,6 @@ class NewsSpider(scrapy.Spider):
             spider.origins.add(origin(spider.api_base))
             spider.allowed_domains.append(urlsplit(spider.api_base).hostname or "")
         spider.state = CrawlState.from_crawler(crawler, cls.site, spider.entry_urls)
-        spider.max_links = settings.getint("NEWS_MAX_PAGE_LINKS")
         return spider
 
     # --- discovery ------------------------------------------------------------------------
@@ -435,6 +433,11 @@ class NewsSpider(scrapy.Spider):
             return self._event(url, "dropped", settled, f"{kind} on two runs; not fetched again")
         self._count(f"errors/{kind}")
         return self._event(url, "error", kind, "will be retried on the next run")
+
+    @property
+    def max_links(self) -> int:
+        """Article links followed from one listing page or feed (``NEWS_MAX_PAGE_LINKS``)."""
+        return self.crawler.settings.getint("NEWS_MAX_PAGE_LINKS")
 
     def _capped(self, urls: list[str], limit: int) -> list[str]:
         """The first ``limit`` of ``urls`` (duplicates dropped); the rest counted, not followed."""
