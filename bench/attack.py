@@ -1,4 +1,4 @@
-"""The hostile cases of issue 16, each run against the ``newscrawl`` command in a temp dir.
+"""The hostile cases of issues 16 and 22, each run against the ``newscrawl`` command in a temp dir.
 
     python -m bench.attack
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -259,6 +261,151 @@ def hostile_pages(b: Bench) -> Outcome:
     )
     summary = f"JSON-LD and ESC pages stored clean; 50k-div page logged as {log.get(real + paths['deep'])}"
     return Outcome(done.returncode, summary, ok)
+
+
+@contextmanager
+def restored(site: SiteReplica, *paths: str) -> Iterator[None]:
+    """Put ``paths`` (the feeds and listings a case rewrites) back as they were afterwards."""
+    saved = {path: site.raw(route) for path in paths if (route := site.lookup(path)) is not None}
+    try:
+        yield
+    finally:
+        for path, body in saved.items():
+            site.publish(path, body, "feed" if path.startswith("/rss/") else "listing")
+
+
+def stored(db: Path) -> dict[str, dict[str, object]]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    rows = {r["url"]: dict(r) for r in conn.execute("select * from articles")}
+    conn.close()
+    return rows
+
+
+REAL = "https://congan.com.vn"
+
+
+def metadata_pages(b: Bench) -> Outcome:
+    """JSON-LD of every wrong shape: numbers, lists, nested @graph, year-1 dates, 5,000 authors."""
+    shapes = [
+        {"@type": "NewsArticle", "author": 42},
+        {"@type": "NewsArticle", "author": {"name": ["Trần Văn A", "Lê Thị B"]}},
+        {"@type": 7},
+        {"@graph": {"@graph": [{"@type": [["NewsArticle"]], "datePublished": "0001-01-01T00:00:00+14:00"}]}},
+        {"@type": "NewsArticle", "author": [{"name": f"Phóng viên {i}"} for i in range(5000)]},
+    ]
+    with restored(b.site, "/rss/tin-chinh"):
+        paths = [publish(b.site, 990100 + n, _with_ld(ld)) for n, ld in enumerate(shapes)]
+        db = b.copy()
+        done = b.crawl(db)
+    rows = stored(db)
+    kept = [REAL + p in rows for p in paths]
+    authors = max(len(json.loads(str(rows[REAL + p]["authors"]))) for p in paths if REAL + p in rows)
+    ok = all(kept) and authors <= 20
+    return Outcome(done.returncode, f"{sum(kept)} of {len(paths)} pages stored; at most {authors} authors", ok)
+
+
+def _with_ld(obj: object) -> Callable[[str], str]:
+    script = '<script type="application/ld+json">' + json.dumps(obj) + "</script>"
+    return lambda page: page.replace("</head>", script + "</head>", 1)
+
+
+def budget_page(b: Bench) -> Outcome:
+    """300,000 one-letter spans (4.5 MB): over 10 minutes of extraction. Three runs, a 3 s budget."""
+    with restored(b.site, "/rss/tin-chinh"):
+        path = publish(b.site, 990200, lambda p: p.replace("<p>", "<span>a</span>" * 300_000 + "<p>", 1))
+        db = b.copy()
+        fetches = []
+        for _ in range(3):
+            before = b.site.fetched(path)
+            done = b.crawl(db, "-s", "NEWS_EXTRACT_TIMEOUT=3")
+            fetches.append(b.site.fetched(path) - before)
+    conn = sqlite3.connect(db)
+    logged = conn.execute("select outcome, reason from url_log where url = ?", [REAL + path]).fetchone()
+    conn.close()
+    ok = fetches == [1, 1, 0] and tuple(logged or ()) == ("dropped", "over_budget")
+    return Outcome(done.returncode, f"fetched {fetches} in three runs; logged {logged}", ok)
+
+
+def listing_flood(b: Bench) -> Outcome:
+    """A listing page with 100,000 article links, all dead (404). Three runs."""
+    listing = b.site.lookup("/tin-chinh")
+    assert listing is not None
+    links = "".join(
+        f'<li><h3><a href="/tin-chinh/bai-da-go-{i}_{9000000 + i}.html">Bài {i}</a></h3></li>' for i in range(100_000)
+    )
+    with restored(b.site, "/tin-chinh"):
+        page = (
+            b.site.raw(listing).decode("utf-8").replace('<ul class="list_news">', '<ul class="list_news">' + links, 1)
+        )
+        b.site.publish("/tin-chinh", page, "listing")
+        db = b.copy()
+        dead = []
+        for _ in range(3):
+            b.site.requests.clear()
+            done = b.crawl(db)
+            dead.append(sum(n for p, n in b.site.requests.items() if "bai-da-go-" in p))
+    ok = dead[0] <= 1000 and dead[1] <= 1000 and dead[2] == 0
+    return Outcome(done.returncode, f"dead links requested per run: {dead} (cap 1000)", ok)
+
+
+def meta_charset(b: Bench) -> Outcome:
+    """A windows-1258 page that names its charset only in <meta> (the header says UTF-8)."""
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+
+    def cp1258(text: str) -> bytes:
+        out = []
+        for char in text:
+            parts = unicodedata.normalize("NFD", char)
+            marks = "".join(c for c in parts if c in tones)
+            out.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones)) + marks)
+        return "".join(out).encode("cp1258", errors="xmlcharrefreplace")
+
+    with restored(b.site, "/rss/tin-chinh"):
+        path = publish(
+            b.site, 990300, lambda p: p.replace('<meta charset="utf-8">', '<meta charset="windows-1258">', 1)
+        )
+        b.site.publish(path, cp1258(b.site.raw(b.site.routes[path]).decode("utf-8")))
+        db = b.copy()
+        done = b.crawl(db)
+    row = stored(db).get(REAL + path, {})
+    text = f"{row.get('title')}{row.get('body')}"
+    ok = bool(row) and "\ufffd" not in text and "Công an" in text
+    return Outcome(done.returncode, f"stored: {str(row.get('title', 'nothing'))[:60]}", ok)
+
+
+def dates_and_scripts(b: Bench) -> Outcome:
+    """A year-1 date, a date in 2199, and script, style and template text inside the headline."""
+    hidden = "<script>var X='MA_KICH_BAN';</script><style>.x{}</style><template>MA_KHUON</template>"
+    with restored(b.site, "/rss/tin-chinh"):
+        paths = [
+            publish(
+                b.site,
+                990400,
+                lambda p: re.sub(r"(white-space: ?nowrap[^>]*>)[^<]*", r"\g<1>01/01/0001 07:30", p, count=1),
+            ),
+            publish(
+                b.site,
+                990401,
+                lambda p: re.sub(r"(white-space: ?nowrap[^>]*>)[^<]*", r"\g<1>01/01/2199 07:30", p, count=1),
+            ),
+            publish(
+                b.site,
+                990402,
+                lambda p: p.replace('<h1 class="article_title">', '<h1 class="article_title">' + hidden, 1),
+            ),
+        ]
+        db = b.copy()
+        done = b.crawl(db)
+    rows = stored(db)
+    got = [rows.get(REAL + p) for p in paths]
+    ok = (
+        all(got)
+        and [r["published_at"] for r in got[:2] if r] == [None, None]
+        and [r["published_at_raw"] for r in got[:2] if r] == ["01/01/0001 07:30", "01/01/2199 07:30"]
+        and not any("MA_" in f"{r['title']}{r['lead']}{r['body']}" for r in got if r)
+    )
+    return Outcome(done.returncode, "stored undated with the raw date kept; no script text in title/body", ok)
 
 
 def sigterm(b: Bench) -> Outcome:
@@ -517,6 +664,11 @@ CASES: list[tuple[str, Callable[[Bench], Outcome]]] = [
     ("crawl --db /proc/x.db", crawl_bad_path("/proc/x.db")),
     ("crawl --db under a file", crawl_bad_path("FILE/x.db")),
     ("hostile pages (JSON-LD, depth, ESC)", hostile_pages),
+    ("JSON-LD of any shape, 5,000 authors", metadata_pages),
+    ("a page over the extraction budget", budget_page),
+    ("a listing of 100k dead links", listing_flood),
+    ("a charset only in <meta> (cp1258)", meta_charset),
+    ("dates out of range, script in <h1>", dates_and_scripts),
     ("SIGTERM mid-crawl", sigterm),
     ("a run left 'running' by SIGKILL", sigkilled_run),
     ("search --limit 2**63", bad_argument(["search", "x", "--limit", HUGE])),

@@ -79,6 +79,10 @@ NEWS_DEMO_FALLBACK = True  # False once NEWS_DB_PATH is set in the environment
 # and fetched again next run.
 NEWS_EXTRACT_WORKERS = None  # None: one per core the process may use; 0: in-process
 NEWS_EXTRACT_TIMEOUT = 30.0  # seconds per page
+# Memory a worker may take beyond what it holds idle, per page (address space, MB; 0: no limit).
+# A page over it, over the timeout, or killing its worker is retried once on the next run; the
+# second time it is logged as over_budget in url_log and not fetched again.
+NEWS_EXTRACT_MEMORY_MB = 1024
 # Storage writes are batched in one transaction per NEWS_STORE_BATCH records or
 # NEWS_STORE_FLUSH_SECONDS, whichever comes first, and when the crawl is idle or closes.
 NEWS_STORE_BATCH = 100
@@ -95,6 +99,10 @@ NEWS_RECHECK_HOURS = 6.0
 # articles; backfill runs (`newscrawl crawl --backfill`) walk up to the larger bound.
 NEWS_MAX_LISTING_PAGES = 5
 NEWS_BACKFILL_MAX_PAGES = 200
+# Article links followed from one listing page or feed (the first ones, in page order): real
+# pages hold 20-100; a page with 100,000 links is a trap or a broken template. Sitemaps keep
+# the protocol's own bound, 50,000 URLs per file.
+NEWS_MAX_PAGE_LINKS = 1000
 
 # Extraction quality gate (crawler/crawl/quality_rules.py): a site's run is unhealthy when most of its
 # articles fell back to the generic path, or when its field coverage, article yield or body

@@ -20,7 +20,16 @@ from storage.writer import ArticleWrite, SaveOutcome, write_articles
 
 # NotArticle reasons that do not change on a refetch.
 _VN = timezone(timedelta(hours=7))
-SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title")
+SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title", "over_budget", "gone")
+# Failures retried once: the second on the same URL settles it as the reason they map to
+# (a page over the extraction budget twice, a link dead twice).
+STRIKES = {
+    "extract_timeout": "over_budget",
+    "extract_crash": "over_budget",
+    "extract_memory": "over_budget",
+    "http_404": "gone",
+    "http_410": "gone",
+}
 _JSON_FIELDS = ("authors", "tags", "images")
 
 

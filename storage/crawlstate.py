@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import sqlite_utils
@@ -60,3 +61,15 @@ def retry_urls(db: sqlite_utils.Database, site: str, settled: tuple[str, ...]) -
         [site, *settled],
     )
     return [row["url"] for row in rows]
+
+
+def struck_urls(db: sqlite_utils.Database, site: str, reasons: Iterable[str]) -> set[str]:
+    """url_hashes of ``site`` whose last logged failure is one of ``reasons`` (a first strike)."""
+    marks = list(reasons)
+    if not marks or not db["url_log"].exists():
+        return set()
+    rows = db.query(
+        f"select url_hash from url_log where site = ? and reason in ({', '.join('?' for _ in marks)})",
+        [site, *marks],
+    )
+    return {row["url_hash"] for row in rows}

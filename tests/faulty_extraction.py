@@ -18,12 +18,15 @@ _REAL = extraction.extract
 
 
 def pathological(page: str | bytes, *args: Any, **kwargs: Any) -> Any:
-    """Hangs on a page holding ``TEST-HANG``, kills its process on ``TEST-CRASH``."""
+    """Hangs on a page holding ``TEST-HANG``, kills its process on ``TEST-CRASH``, asks for 512 MB
+    on ``TEST-MEMORY`` (zero pages the kernel maps lazily: free without a memory budget)."""
     text = page if isinstance(page, str) else page.decode("utf-8", "replace")
     if "TEST-HANG" in text:
         time.sleep(600)
     if "TEST-CRASH" in text:
         os._exit(3)
+    if "TEST-MEMORY" in text:
+        bytearray(512 * 1024**2)
     return _REAL(page, *args, **kwargs)
 
 

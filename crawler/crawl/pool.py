@@ -7,7 +7,9 @@ the pool has no workers (``NEWS_EXTRACT_WORKERS = 0``), so both paths give the s
 
 Processes are managed by pebble's ``ProcessPool``: a page that makes the extractor hang is
 killed after ``timeout`` seconds (pebble replaces the worker), a worker that dies is reported
-as a crash; both leave the other pages and the crawl running. One pool serves every spider of
+as a crash; both leave the other pages and the crawl running. Each worker's address space may
+grow by ``memory_mb`` beyond what it holds when it starts (``RLIMIT_AS``): a page that needs
+more ends in MemoryError, reported as the page's ``extract_memory`` outcome. One pool serves every spider of
 a process: :func:`acquire` starts it on first use, :func:`release` stops it with its last user.
 The workers come from a forkserver (see START_METHOD) and are started in a thread, so the
 reactor never waits for them. An article comes back with its storage form prepared
@@ -20,6 +22,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import resource
 import sys
 import threading
 from collections.abc import Callable
@@ -31,8 +34,9 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from crawler.extract import article as extraction
+from crawler.extract.encodings import decode_page_as, encoding_fault
 from crawler.extract.items import ArticleItem
-from crawler.extract.pagemeta import decode_page, is_utf8, parse_page
+from crawler.extract.pagemeta import parse_page
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_target, origin, rebase
 from crawler.sites.registry import sites
@@ -102,6 +106,25 @@ def _context(method: str) -> Any:
     return context
 
 
+def _limit_memory(memory_mb: int, then: Callable[[], None] | None) -> None:
+    """Worker initializer: cap the worker's address space at its size now plus ``memory_mb``.
+
+    The size is read from ``/proc/self/statm`` (Linux; no library gives the address space
+    without psutil, which is a dev tool here); without it, or with ``memory_mb`` 0, no cap.
+    """
+    if memory_mb > 0:
+        try:
+            with open("/proc/self/statm", encoding="ascii") as statm:
+                size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            limit = size + memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit if hard < 0 else min(limit, hard), hard))
+        except (OSError, ValueError) as exc:
+            logger.warning("extraction worker: no memory budget (%s)", exc)
+    if then is not None:
+        then()
+
+
 def _ready() -> None:
     """The first task of a pool: done once its workers run."""
 
@@ -128,13 +151,24 @@ def extract_page(
     here too, so the crawl process only writes it. Pure and module-level, so a worker process
     can run it.
     """
+    try:
+        return _extract_page(page, url, base_url, site_key, fetched_at, declared)
+    except MemoryError:  # over the worker's budget (_limit_memory): a fact of the page
+        return PageResult(url, False, extraction.NotArticle("extract_memory", "over the extraction memory budget"))
+
+
+def _extract_page(
+    page: str | bytes,
+    url: str,
+    base_url: str,
+    site_key: str,
+    fetched_at: str | None,
+    declared: str | None,
+) -> PageResult:
     fault = None
     if isinstance(page, bytes):
-        raw, text = page, decode_page(page, declared)
-        if "\ufffd" in text:
-            fault = "invalid_utf8"  # invalid bytes replaced, the page kept
-        elif declared and not is_utf8(declared):
-            fault = "charset_mismatch"  # declared another charset, was UTF-8
+        raw, (text, charset) = page, decode_page_as(page, declared)
+        fault = encoding_fault(text, charset, declared)
     else:
         raw, text = b"", page
     site = _site(site_key)
@@ -157,9 +191,10 @@ def extract_page(
 
 
 class ExtractionPool:
-    """``workers`` processes extracting pages, each page killed after ``timeout`` seconds.
+    """``workers`` processes extracting pages, each page killed after ``timeout`` seconds, each
+    worker's memory capped at ``memory_mb`` beyond its idle size.
 
-    ``workers == 0`` extracts in the calling process (no timeout can apply there).
+    ``workers == 0`` extracts in the calling process (no timeout nor memory cap applies there).
     """
 
     def __init__(
@@ -168,6 +203,7 @@ class ExtractionPool:
         timeout: float,
         start_method: str = START_METHOD,
         initializer: Callable[[], None] | None = None,
+        memory_mb: int = 0,
     ) -> None:
         self.workers = workers
         self.timeout = timeout
@@ -175,7 +211,10 @@ class ExtractionPool:
         self._ready: Future[None] = Future()
         if workers > 0:
             self._pool = ProcessPool(
-                max_workers=workers, context=_context(start_method), initializer=initializer or worker_initializer
+                max_workers=workers,
+                context=_context(start_method),
+                initializer=_limit_memory,
+                initargs=(memory_mb, initializer or worker_initializer),
             )
             # pebble feeds each worker its next page from threads of this process; while the
             # reactor thread is busy they wait for the GIL up to the switch interval (5 ms by
@@ -264,12 +303,12 @@ _shared: ExtractionPool | None = None
 _users = 0
 
 
-def acquire(workers: int, timeout: float) -> ExtractionPool:
+def acquire(workers: int, timeout: float, memory_mb: int = 0) -> ExtractionPool:
     """The process's pool, started on first use (the spiders of one crawl share it)."""
     global _shared, _users
     if _shared is None:
-        _shared = ExtractionPool(workers, timeout)
-        logger.info("extraction pool: %d worker(s), %g s per page", workers, timeout)
+        _shared = ExtractionPool(workers, timeout, memory_mb=memory_mb)
+        logger.info("extraction pool: %d worker(s), %g s and %d MB per page", workers, timeout, memory_mb)
     _users += 1
     return _shared
 

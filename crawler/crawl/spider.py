@@ -32,13 +32,13 @@ from crawler.crawl import pool
 from crawler.crawl.middlewares import error_kind
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.crawl.state import CrawlState
-from crawler.extract.article import NotArticle, decode_page
+from crawler.extract.article import NotArticle
 from crawler.extract.dates import parse_any, parse_vn_date
+from crawler.extract.encodings import decode_page_as, encoding_fault
 from crawler.extract.items import ArticleItem, UrlEvent
-from crawler.extract.pagemeta import is_utf8
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase, url_hash
-from storage.articles import now_iso
+from storage.articles import STRIKES, now_iso
 
 # No entity expansion, no network, bounded trees: feeds are untrusted input.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
@@ -47,7 +47,9 @@ _TRUE = ("1", "true", "yes", "on")
 _FEED_GONE = frozenset({"http_403", "http_404", "http_410"})
 # NotArticle reasons that are faults of the page (counted as newscrawl/faults/<reason> too):
 # an exception inside extraction, a tree deeper than the parser builds. Retried next run.
-_FAULTS = frozenset({"extract_error", "parse_depth"})
+_FAULTS = frozenset({"extract_error", "parse_depth", "extract_memory"})
+# The sitemap protocol's bound on the URLs of one file.
+_SITEMAP_MAX_URLS = 50_000
 
 
 class NewsSpider(scrapy.Spider):
@@ -143,7 +145,7 @@ class NewsSpider(scrapy.Spider):
         self._check_xml(response)
         root = _xml_root(response.body)
         links = [] if root is None else root.xpath("//*[local-name()='item']/*[local-name()='link']/text()")
-        yield from self._follow_articles(response, [str(link).strip() for link in links])
+        yield from self._follow_articles(response, self._capped([str(link).strip() for link in links], self.max_links))
 
     def parse_feed_index(self, response: Response) -> Iterator[Request]:
         """Feeds the site's feed index page lists beyond the configured ones."""
@@ -167,11 +169,11 @@ class NewsSpider(scrapy.Spider):
             return
         locs = [entry["loc"] for entry in sitemap if "loc" in entry]
         if sitemap.type == "sitemapindex":
-            for loc in locs:
+            for loc in self._capped(locs, _SITEMAP_MAX_URLS):
                 if self._on_site(loc):
                     yield Request(loc, callback=self.parse_sitemap, errback=self.on_error, meta={"kind": "sitemap"})
             return
-        yield from self._follow_articles(response, locs)
+        yield from self._follow_articles(response, self._capped(locs, _SITEMAP_MAX_URLS))
 
     def parse_listing(self, response: Response, path: str, page: int) -> Iterator[Request | UrlEvent]:
         if self._not_modified(response):
@@ -187,7 +189,9 @@ class NewsSpider(scrapy.Spider):
             # (article URL shapes still filter them). On later pages an empty list is the end.
             self._count("listing/markup_not_found")
             hrefs = response.xpath("//a/@href").getall()
-        articles = [u for u in (response.urljoin(h) for h in hrefs) if self._is_article(u)]
+        articles = self._capped(
+            [u for u in (response.urljoin(h) for h in hrefs) if self._is_article(u)], self.max_links
+        )
         requests = list(self._follow_articles(response, articles))
         yield from requests
         if page > 1:
@@ -319,9 +323,8 @@ class NewsSpider(scrapy.Spider):
             )
         except (ExtractTimeout, ExtractCrash) as exc:
             kind = "extract_timeout" if isinstance(exc, ExtractTimeout) else "extract_crash"
-            self._count(f"errors/{kind}")
             self.logger.warning("extraction failed (%s): %s", kind, exc)
-            yield self._event(first, "error", kind, "will be retried on the next run")
+            yield self._strike(first, kind)
             return
         except Exception as exc:
             self._count("errors/extract_error")
@@ -335,6 +338,9 @@ class NewsSpider(scrapy.Spider):
             if result.reason in _FAULTS:
                 self._count(f"faults/{result.reason}")
                 self.logger.warning("page not extracted (%s: %s): %s", result.reason, result.detail, url)
+            if result.reason in STRIKES:
+                yield self._strike(first, result.reason)
+                return
             self._count(f"dropped/{result.reason}")
             yield self._event(first, "dropped", result.reason, result.detail)
             return
@@ -357,7 +363,11 @@ class NewsSpider(scrapy.Spider):
         """
         if self._pool is None:
             settings = self.crawler.settings
-            self._pool = pool.acquire(pool.extract_workers(settings), settings.getfloat("NEWS_EXTRACT_TIMEOUT"))
+            self._pool = pool.acquire(
+                pool.extract_workers(settings),
+                settings.getfloat("NEWS_EXTRACT_TIMEOUT"),
+                settings.getint("NEWS_EXTRACT_MEMORY_MB"),
+            )
         return self._pool
 
     def record_url(self, url: str) -> str:
@@ -393,6 +403,10 @@ class NewsSpider(scrapy.Spider):
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error
             yield self._event(request.url, "dropped", "robots", "disallowed by robots.txt")
             return
+        if request.meta.get("kind") == "article" and kind in STRIKES:
+            self.logger.info("fetch failed (%s): %s", kind, request.url)
+            yield self._strike(request.url, kind)
+            return
         self._count(f"errors/{kind}")
         if kind == "too_large" and isinstance(failure.value, IgnoreRequest):
             self._count("faults/too_large")  # a decompression bomb, stopped after download
@@ -404,6 +418,34 @@ class NewsSpider(scrapy.Spider):
         if self._pool is not None:
             self._pool = None
             pool.release()
+
+    def _strike(self, url: str, kind: str) -> UrlEvent:
+        """The event of an article failure that settles on its second time (``STRIKES``).
+
+        The first time it is an error (``errors/<kind>``), retried next run: a loaded machine or
+        a site hiccup can cause it. Failing the same way again, the URL is logged as settled
+        (``dropped/<settled>``: ``over_budget``, ``gone``) and not fetched again.
+        """
+        settled = STRIKES[kind]
+        record_url = self.record_url(canonical_url(url))
+        if url_hash(record_url) in self.state.struck:
+            self._count(f"dropped/{settled}")
+            return self._event(url, "dropped", settled, f"{kind} on two runs; not fetched again")
+        self._count(f"errors/{kind}")
+        return self._event(url, "error", kind, "will be retried on the next run")
+
+    @property
+    def max_links(self) -> int:
+        """Article links followed from one listing page or feed (``NEWS_MAX_PAGE_LINKS``)."""
+        return self.crawler.settings.getint("NEWS_MAX_PAGE_LINKS")
+
+    def _capped(self, urls: list[str], limit: int) -> list[str]:
+        """The first ``limit`` of ``urls`` (duplicates dropped); the rest counted, not followed."""
+        unique = list(dict.fromkeys(urls))
+        if len(unique) > limit:
+            self._count("links/capped")
+            unique = unique[:limit]
+        return unique
 
     def _event(self, url: str, outcome: str, reason: str, detail: str) -> UrlEvent:
         record_url = self.record_url(canonical_url(url))
@@ -436,11 +478,10 @@ class NewsSpider(scrapy.Spider):
     def _inspect(self, response: Response) -> str:
         """The page's text, counting the encoding faults found on the way."""
         declared = _declared_charset(response)
-        text = decode_page(response.body, declared)
-        if "\ufffd" in text:
-            self._count("faults/invalid_utf8")  # invalid bytes replaced, the page kept
-        elif declared and not is_utf8(declared):
-            self._count("faults/charset_mismatch")  # declared another charset, was UTF-8
+        text, charset = decode_page_as(response.body, declared)
+        fault = encoding_fault(text, charset, declared)
+        if fault:
+            self._count(f"faults/{fault}")
         return text
 
     def _check_xml(self, response: Response) -> None:

@@ -7,7 +7,9 @@ Loaded when the spider is made (:meth:`CrawlState.from_crawler`), from ``NEWS_DB
 - ``validators``: the ETag / Last-Modified of each entry point, sent as a conditional GET;
 - ``resume``: listing pages a past run failed to read, read first (sites with page URLs only:
   asking a site without them, bocongan, for a page URL only pokes its firewall);
-- ``retry``: article URLs a past run failed on, fetched again.
+- ``retry``: article URLs a past run failed on, fetched again;
+- ``struck``: those whose failure settles when it happens again (``storage.articles.STRIKES``:
+  a page over the extraction budget, a dead link), so they are not fetched every run.
 
 When the spider closes, the validators seen this run are saved, but only after a run that
 finished without fetch errors, so a killed or failing run can never hide an article behind a
@@ -25,8 +27,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.extract.siteconfig import SiteConfig
-from storage.articles import SETTLED_DROPS, known_url_hashes
-from storage.crawlstate import load_validators, retry_urls, save_validators, unfinished_listings
+from storage.articles import SETTLED_DROPS, STRIKES, known_url_hashes
+from storage.crawlstate import load_validators, retry_urls, save_validators, struck_urls, unfinished_listings
 from storage.db import open_db
 
 Validators = dict[str, tuple[str | None, str | None]]
@@ -40,6 +42,7 @@ class CrawlState:
     validators: Validators = field(default_factory=dict)
     resume: list[tuple[str, int]] = field(default_factory=list)  # (listing path, page)
     retry: list[str] = field(default_factory=list)  # real-site article URLs
+    struck: set[str] = field(default_factory=set)  # url_hashes failed once with a STRIKES reason
     seen_validators: Validators = field(default_factory=dict)  # entry points answered this run
     crawler: Crawler | None = field(default=None, repr=False)  # set by from_crawler
 
@@ -60,6 +63,7 @@ class CrawlState:
             state.validators = load_validators(db, sorted(entry_urls))
             state.resume = unfinished_listings(db, site.key) if site.pagination else []
             state.retry = retry_urls(db, site.key, SETTLED_DROPS)
+            state.struck = struck_urls(db, site.key, STRIKES)
         finally:
             db.close()
         crawler.signals.connect(state.spider_closed, signal=signals.spider_closed)

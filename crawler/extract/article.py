@@ -31,14 +31,16 @@ from crawler.extract.bylines import (
     trailing_bylines,
 )
 from crawler.extract.dates import is_today_banner, is_weekday_date, parse_published
+from crawler.extract.encodings import decode_page
 from crawler.extract.generic import GenericResult, extract_generic
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import (
     ARTICLE_TYPES,
+    MAX_IMAGES,
+    MAX_TAGS,
     META_CONTENT,
     NON_ARTICLE_TYPES,
     PageMeta,
-    decode_page,
     ld_authors,
     ld_text,
     page_canonical,
@@ -47,6 +49,7 @@ from crawler.extract.pagemeta import (
     read_meta,
     select,
     unique,
+    visible_text,
 )
 from crawler.extract.siteconfig import Selectors, SiteConfig
 from crawler.extract.urls import is_web_url, url_hash
@@ -67,7 +70,7 @@ _SOFT_404 = re.compile(
 
 # Running text shorter than this is a video, album, tag or stub page, not an article.
 MIN_BODY_CHARS = 300
-_DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "input", "select", "svg")
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "form", "button", "input", "select", "svg")
 # Compiled once: lxml compiles an XPath string on every ``.xpath()`` call.
 _TITLED_LINKS = etree.XPath(".//a[@title]/@title")
 _BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div"})
@@ -98,7 +101,8 @@ def extract(
 
     ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
     a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
-    drop the next run retries): a hostile page must not lose its URL silently. Each field comes
+    drop the next run retries): a hostile page must not lose its URL silently. MemoryError
+    alone passes: the extraction pool turns it into the page's ``extract_memory`` outcome. Each field comes
     from the site's selectors in their order of confidence, then from generic rules that hold on
     any page; ``field_sources`` on the result says which rule gave each field
     (``site:<selector>``, ``generic:<rule>`` or ``none``).
@@ -109,6 +113,8 @@ def extract(
     """
     try:
         return _extract(page, url, site, fetched_at, parsed)
+    except MemoryError:  # the worker's memory budget (crawler/crawl/pool.py) decides, not us
+        raise
     except Exception as exc:  # RecursionError included: it is a RuntimeError
         logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
         return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
@@ -150,6 +156,8 @@ def _extract(
         if site is not None and not _looks_like_article(meta, url, site):
             return NotArticle("not_article", "no article template, markup or URL shape")
         byline_texts = trailing_bylines(tree)  # read before extract_generic alters the tree
+        # trafilatura keeps the text of inert <template>s (it drops scripts, styles, noscript).
+        etree.strip_elements(tree, "template", with_tail=False)
         generic = extract_generic(tree, url)
         if generic is None:
             return NotArticle("no_text", "no article text found")
@@ -198,7 +206,7 @@ def _extract(
         published_at_raw=date_raw,
         published_at_precision=precision,
         category=category,
-        tags=unique(clean_line(n.text_content()) for s in sel.tags for n in select(tree, s)),
+        tags=unique((visible_text(n) for s in sel.tags for n in select(tree, s)), limit=MAX_TAGS),
         images=body_part.images,
         language=language,
         extractor=extractor,
@@ -406,7 +414,7 @@ def _texts(tree: lxml_html.HtmlElement, meta: PageMeta, selector: str, names: bo
     texts: list[str] = []
     for node in select(tree, selector):
         titled = _TITLED_LINKS(node) if names else []
-        text = clean_line(str(titled[0]) if titled else node.text_content())
+        text = clean_line(str(titled[0])) if titled else visible_text(node)
         if text:
             texts.append(text)
     return texts
@@ -495,6 +503,8 @@ def _images(
     seen: set[str] = set()
 
     def add(img: lxml_html.HtmlElement | None, caption: str | None) -> None:
+        if len(found) >= MAX_IMAGES:
+            return
         src = None if img is None else (img.get("src") or img.get("data-src"))
         if not src:
             return
@@ -509,12 +519,7 @@ def _images(
     for selector in blocks:
         for block in select(container, selector):
             caption = next(
-                (
-                    clean_line(c.text_content())
-                    for s in captions
-                    for c in select(block, s)
-                    if clean_line(c.text_content())
-                ),
+                (visible_text(c) for s in captions for c in select(block, s) if visible_text(c)),
                 None,
             )
             captioned.append((block.find(".//img"), caption.rstrip(" |") if caption else None))
@@ -547,7 +552,7 @@ def _first_match(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> tup
 def _first_line(tree: lxml_html.HtmlElement, selectors: tuple[str, ...]) -> str | None:
     for selector in selectors:
         for node in select(tree, selector):
-            text = clean_line(node.text_content())
+            text = visible_text(node)
             if text:
                 return text
     return None

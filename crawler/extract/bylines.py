@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from lxml import html as lxml_html
 
+from crawler.extract.pagemeta import MAX_AUTHORS
 from storage.text import clean_line
 
 # Bylines join several names: "Thanh Hiếu - Phúc Lộc", "A, B", "A và B".
@@ -43,7 +44,8 @@ class Byline:
 
 
 def split_byline(texts: Iterable[str]) -> Byline:
-    """Author names and the credit of byline ``texts`` (each may hold several names)."""
+    """Author names (at most :data:`MAX_AUTHORS`) and the credit of byline ``texts`` (each may
+    hold several names)."""
     authors: list[str] = []
     source: str | None = None
     for text in texts:
@@ -54,7 +56,7 @@ def split_byline(texts: Iterable[str]) -> Byline:
             credit = _CREDIT.match(part)
             if credit:
                 source = source or credit.group("source").strip(" .")
-            elif part not in authors:
+            elif part not in authors and len(authors) < MAX_AUTHORS:
                 authors.append(part)
     return Byline(authors, source)
 

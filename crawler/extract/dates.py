@@ -14,6 +14,8 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 
 Precision = Literal["day", "minute", "second"]
+# No Vietnamese news page is older than this; an earlier date is a placeholder or a typo.
+EARLIEST = date(1900, 1, 1)
 
 VN_TZ = timezone(timedelta(hours=7))
 
@@ -71,7 +73,7 @@ def parse_iso(raw: str) -> str | None:
     """An ISO 8601 string (JSON-LD, meta tags; ``Z`` allowed) as Vietnam-time ISO, or None."""
     try:
         return to_vn_iso(datetime.fromisoformat(raw.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 at +14:00 has no Vietnam-time instant
         return None
 
 
@@ -88,7 +90,7 @@ def parse_vn_date(raw: str) -> str | None:
         hour, minute = int(clock.group(1)), int(clock.group(2))
     try:
         return to_vn_iso(datetime(year, month, day, hour, minute, tzinfo=VN_TZ))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -96,7 +98,7 @@ def parse_rfc822(raw: str) -> str | None:
     """An RSS ``pubDate`` as Vietnam-time ISO, or None."""
     try:
         return to_vn_iso(parsedate_to_datetime(raw.strip()))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
@@ -107,8 +109,30 @@ def parse_any(raw: str | None) -> str | None:
     return parse_iso(raw) or parse_vn_date(raw) or parse_rfc822(raw)
 
 
-def parse_published(raw: str | None) -> tuple[str | None, Precision | None]:
-    """A publication date as the page gives it, and its precision; ``(None, None)`` if unreadable.
+def parse_published(raw: str | None, today: date | None = None) -> tuple[str | None, Precision | None]:
+    """A publication date as the page gives it, and its precision; ``(None, None)`` if unreadable
+    or implausible.
+
+    ``2024-03-15`` and ``15/03/2024`` give ``("2024-03-15", "day")``; a time of day gives the
+    Vietnam-time ISO instant with ``minute`` (``20/01/2021 16:10``, ``2021-01-20T16:10+07:00``)
+    or ``second`` precision (seconds written, as in ``2026-10-05T09:47:12.640Z`` or an RSS
+    ``pubDate``). Same order of trust as :func:`parse_any`: ISO, then day-first, then RFC 822.
+
+    A date before :data:`EARLIEST` or after tomorrow (``today``, Vietnam time by default, plus
+    one day) is no publication time: a CMS placeholder (``0001-01-01``), an epoch-zero field or a
+    typo. It gives ``(None, None)``; the caller keeps the raw text (``published_at_raw``).
+    """
+    value, precision = _parse_published(raw)
+    if value is None:
+        return None, None
+    latest = (today or datetime.now(VN_TZ).date()) + timedelta(days=1)
+    if not EARLIEST <= date.fromisoformat(value[:10]) <= latest:
+        return None, None
+    return value, precision
+
+
+def _parse_published(raw: str | None) -> tuple[str | None, Precision | None]:
+    """:func:`parse_published` without the plausibility check.
 
     ``2024-03-15`` and ``15/03/2024`` give ``("2024-03-15", "day")``; a time of day gives the
     Vietnam-time ISO instant with ``minute`` (``20/01/2021 16:10``, ``2021-01-20T16:10+07:00``)

@@ -1,4 +1,4 @@
-"""What a page says about itself: its decoded text, canonical URL, meta tags and JSON-LD.
+"""What a page says about itself: its parsed tree, canonical URL, meta tags and JSON-LD.
 
 Pure functions over an lxml tree, shared by the site and generic extraction paths.
 """
@@ -20,6 +20,18 @@ from storage.text import clean_line
 ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", "AnalysisNewsArticle"})
 NON_ARTICLE_TYPES = frozenset({"VideoObject", "ImageGallery", "CollectionPage", "ProfilePage", "SearchResultsPage"})
 
+# Caps on what a page's metadata and markup can put into one record. A real article has a few
+# authors, a dozen tags and a few dozen pictures; a page listing thousands costs quadratic time
+# in the dedup of names and bloats the record, so the first ones are kept and the rest ignored.
+MAX_AUTHORS = 20
+MAX_TAGS = 50
+MAX_IMAGES = 100
+# JSON-LD read from one page: scripts, nodes per script, items of one list, @graph nesting.
+MAX_LD_SCRIPTS = 20
+MAX_LD_OBJECTS = 200
+MAX_LD_LIST = 100
+_LD_DEPTH = 4
+
 
 @dataclass(frozen=True)
 class PageMeta:
@@ -37,30 +49,6 @@ class PageMeta:
     ld_article: dict[str, Any]
     html_lang: str | None
     author: str | None = None  # meta[name=author]
-
-
-def is_utf8(charset: str) -> bool:
-    """Whether a declared charset name means UTF-8 (``UTF-8``, ``utf8``, ``utf_8``)."""
-    return charset.strip().lower().replace("_", "-") in ("utf-8", "utf8")
-
-
-def decode_page(body: bytes, declared: str | None = None) -> str:
-    """Bytes of a page as text: UTF-8 first, whatever a header claims; then the declared charset.
-
-    All three sites serve UTF-8, and a wrong ``charset=`` in a header is a common server
-    mistake, so bytes that are valid UTF-8 are read as UTF-8. Invalid bytes in an otherwise
-    UTF-8 page become U+FFFD instead of failing the page.
-    """
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if declared and not is_utf8(declared):
-        try:
-            return body.decode(declared)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return body.decode("utf-8", errors="replace")
 
 
 def parse_html(page: str | bytes) -> lxml_html.HtmlElement | None:
@@ -84,8 +72,10 @@ def parse_page(page: str | bytes) -> tuple[lxml_html.HtmlElement | None, bool]:
         tree = lxml_html.document_fromstring(page, parser=parser)
     except (etree.ParserError, ValueError):
         return None, False
-    too_deep = any(e.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log)
-    return tree, too_deep
+    errors = {e.type for e in parser.error_log}
+    if etree.ErrorTypes.ERR_NO_MEMORY in errors:  # libxml2 ran out of memory: the tree is partial
+        raise MemoryError("the HTML parser ran out of memory")
+    return tree, etree.ErrorTypes.ERR_RESOURCE_LIMIT in errors
 
 
 @lru_cache(maxsize=1024)
@@ -113,6 +103,20 @@ META_CONTENT = etree.XPath("//meta[@property=$name or @name=$name]/@content")
 _LD_SCRIPTS = etree.XPath('//script[@type="application/ld+json"]/text()')
 
 
+# Text a reader sees: not that of scripts, styles, <noscript> fallbacks or inert <template>s,
+# whose text node_content() would return with the rest.
+_HIDDEN = ("script", "style", "noscript", "template")
+_VISIBLE_TEXT = etree.XPath(
+    "descendant-or-self::text()[not(" + " or ".join(f"ancestor::{t}" for t in _HIDDEN) + ")]", smart_strings=False
+)
+
+
+def visible_text(node: lxml_html.HtmlElement) -> str:
+    """The text of ``node`` on one clean line, without the text of scripts, styles,
+    ``<noscript>`` and ``<template>`` inside it (or around it: such a node has no visible text)."""
+    return clean_line("".join(_VISIBLE_TEXT(node)))
+
+
 def page_canonical(tree: lxml_html.HtmlElement) -> str | None:
     """The page's declared canonical URL (``<link rel=canonical>``, then ``og:url``)."""
     return _canonical(tree)[0]
@@ -136,11 +140,10 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
 
     ld_types: set[str] = set()
     ld_article: dict[str, Any] = {}
-    for script in _LD_SCRIPTS(tree):
+    for script in _LD_SCRIPTS(tree)[:MAX_LD_SCRIPTS]:
         for obj in ld_objects(str(script)):
-            types = obj.get("@type")
-            names = {types} if isinstance(types, str) else set(types or [])
-            ld_types |= {str(t) for t in names}
+            names = ld_type_names(obj)
+            ld_types |= names
             if names & ARTICLE_TYPES and not ld_article:
                 ld_article = obj
     lang = tree.get("lang")
@@ -162,38 +165,73 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
 
 
 def ld_text(value: Any) -> str:
-    """A JSON-LD text property, which may also be a list of texts (the first one counts)."""
-    if isinstance(value, list):
-        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
-    return clean_line(value) if isinstance(value, str) else ""
+    """A JSON-LD text property as one clean line, whatever its shape; ``""`` when it holds none.
+
+    The property may be a text, a list (the first text counts), or a node (``{"@value": ...}``,
+    ``{"name": ...}``, as schema.org allows for a headline or a section). Anything else -- a
+    number, a boolean, null, a list of lists -- is no text. JSON-LD is untrusted input: a field
+    of an unexpected shape is ignored (the markup's own value is used instead), never an error.
+    """
+    for _ in range(_LD_DEPTH):
+        if isinstance(value, str):
+            return clean_line(value)
+        if isinstance(value, list):
+            value = next((v for v in value[:MAX_LD_LIST] if isinstance(v, (str, dict)) and v), None)
+        elif isinstance(value, dict):
+            value = value.get("@value", value.get("name"))
+        else:
+            return ""
+    return ""
+
+
+def ld_type_names(obj: dict[str, Any]) -> frozenset[str]:
+    """The ``@type`` names of a JSON-LD node: a text or a list of texts; other shapes name none."""
+    types = obj.get("@type")
+    items = types[:MAX_LD_LIST] if isinstance(types, list) else [types]
+    return frozenset(t.strip() for t in items if isinstance(t, str) and t.strip())
 
 
 def ld_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON-LD nodes of one script: top-level nodes and those of ``@graph`` (nested too).
+
+    At most :data:`MAX_LD_OBJECTS` nodes, ``@graph`` followed :data:`_LD_DEPTH` levels deep; a
+    ``@graph`` that is one node instead of a list counts as that node.
+    """
     try:
         data = json.loads(text, strict=False)
     except (ValueError, RecursionError):  # nested arrays 100,000 deep exhaust the decoder's stack
         return []
-    stack = data if isinstance(data, list) else [data]
     objects: list[dict[str, Any]] = []
-    for obj in stack:
-        if isinstance(obj, dict):
-            objects.append(obj)
-            graph = obj.get("@graph")
-            if isinstance(graph, list):
-                objects.extend(o for o in graph if isinstance(o, dict))
+    level = data if isinstance(data, list) else [data]
+    for _ in range(_LD_DEPTH):
+        deeper: list[Any] = []
+        for obj in level:
+            if len(objects) >= MAX_LD_OBJECTS:
+                return objects
+            if isinstance(obj, dict):
+                objects.append(obj)
+                graph = obj.get("@graph")
+                deeper.extend(graph[:MAX_LD_OBJECTS] if isinstance(graph, list) else [graph])
+        level = deeper
     return objects
 
 
 def ld_authors(article: dict[str, Any]) -> list[str]:
+    """The author names of a JSON-LD article: texts or nodes with a ``name``, at most
+    :data:`MAX_AUTHORS` of them; an author of any other shape is skipped."""
     author = article.get("author")
-    items = author if isinstance(author, list) else [author]
-    return unique(clean_line(a.get("name") if isinstance(a, dict) else a) for a in items if a)
+    items = author[: 4 * MAX_AUTHORS] if isinstance(author, list) else [author]
+    return unique((ld_text(a) for a in items), limit=MAX_AUTHORS)
 
 
-def unique(values: Iterable[str]) -> list[str]:
-    """Non-empty values, first occurrence kept, in order."""
+def unique(values: Iterable[str], limit: int | None = None) -> list[str]:
+    """Non-empty values, first occurrence kept, in order; at most ``limit`` of them."""
     out: list[str] = []
+    seen: set[str] = set()
     for value in values:
-        if value and value not in out:
+        if limit is not None and len(out) >= limit:
+            break
+        if value and value not in seen:
+            seen.add(value)
             out.append(value)
     return out
