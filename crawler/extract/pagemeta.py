@@ -187,7 +187,8 @@ def ld_objects(text: str) -> list[dict[str, Any]]:
 def ld_authors(article: dict[str, Any]) -> list[str]:
     author = article.get("author")
     items = author if isinstance(author, list) else [author]
-    return unique(clean_line(a.get("name") if isinstance(a, dict) else a) for a in items if a)
+    # ld_text: a name may be a list of names, or no text at all (trafilatura-eval's osw.waw.pl page)
+    return unique(ld_text(a.get("name") if isinstance(a, dict) else a) for a in items if a)
 
 
 def unique(values: Iterable[str]) -> list[str]:
