@@ -24,15 +24,16 @@ from tests.unit.test_golden import ARTICLES
 
 
 def _mutate_body(monkeypatch: pytest.MonkeyPatch, change: Callable[[list[str]], None]) -> None:
-    """Make the site path's body text go through ``change`` (on its list of paragraphs)."""
-    original = extraction._body_text
+    """Make the body text go through ``change`` (on its list of paragraphs), at the last step
+    both paths share (``_without_status``, after a developing story's status line is cut)."""
+    original = extraction._without_status
 
-    def mutated(container: object) -> str:
-        lines = original(container).split("\n")  # type: ignore[arg-type]
+    def mutated(body: str) -> str:
+        lines = original(body).split("\n")
         change(lines)
         return "\n".join(lines)
 
-    monkeypatch.setattr(extraction, "_body_text", mutated)
+    monkeypatch.setattr(extraction, "_without_status", mutated)
 
 
 def _drop_middle(lines: list[str]) -> None:
