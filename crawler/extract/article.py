@@ -213,12 +213,13 @@ def _extract(
     byline, sources["authors"], sources["source"] = _byline(
         tree, meta, sel.authors, body_part, generic, site, date_byline
     )
-    # On a site's template, lines repeating the title, lead or byline are furniture (its golden
-    # records say so). Not on the generic path: there it lost on the pages nobody tuned on
-    # (bench/RESULTS-quality.md, "Generalisation": trafilatura-eval recall falls where the body's
-    # first line is the headline) and its gain on the public benchmark was within the fold spread.
+    # On a known site, lines repeating the title, lead or byline are furniture (its golden records
+    # say so), in its template or not. Without a site, not: there it lost on the pages nobody
+    # tuned on (bench/RESULTS-quality.md, "Generalisation": trafilatura-eval recall falls where
+    # the body's first line is the headline) and its gain on the public benchmark was within the
+    # fold spread.
     body = body_part.body
-    if extractor == "site":
+    if site is not None:
         body = _drop_repeats(body, [title or "", lead or "", *byline.authors, *body_part.bylines])
     if len(body) < MIN_BODY_CHARS:
         if site is not None or not body:
