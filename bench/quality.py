@@ -13,7 +13,11 @@
    it (``--url URL FILE``, no ``--site``): ``crawler.cli.main`` with those arguments on the
    page saved to a file, its JSON record's ``body`` scored. Pages the CLI refuses are listed
    with the reason it printed.
-2. Replica pages: every ``article`` route of ``tests/sites/<key>/`` (rendered
+2. Generalisation (``--part general``, ``bench/general.py``): the corrections of the generic
+   path cross-validated on the 136 pages (5 folds) and checked on trafilatura's own evaluation
+   set (884 pages, ``../shared/benchmarks/trafilatura-eval``), beside plain trafilatura in the
+   same run.
+3. Replica pages: every ``article`` route of ``tests/sites/<key>/`` (rendered
    as the real site serves it) against its reviewed golden record
    (``expected/<name>.json``). Body: shingle P/R/F1 of ``bench/metric.py``;
    title, lead, authors: share of exact matches (whitespace and Unicode form
@@ -221,17 +225,18 @@ class CliExtractor:
         self.close()
 
 
-def run_cli_extract(path: Path, url: str) -> tuple[dict[str, Any] | None, str]:
-    """(record, "") when ``newscrawl extract --url URL PATH`` prints one, else (None, its error line)."""
+def run_cli_extract(path: Path, url: str, strict: bool = False) -> tuple[dict[str, Any] | None, str]:
+    """(record, its stderr) when ``newscrawl extract --url URL PATH`` prints one, else (None, its
+    error line). ``strict`` adds ``--strict``."""
     from crawler.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["extract", "--url", url, str(path)])
+        code = main(["extract", "--url", url, *(["--strict"] if strict else []), str(path)])
     if code != 0:
         return None, err.getvalue().strip() or f"exit {code}"
     record: dict[str, Any] = json.loads(out.getvalue())
-    return record, ""
+    return record, err.getvalue().strip()
 
 
 def default_extractors() -> list[tuple[str, PageFn]]:
@@ -513,8 +518,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--benchmark-dir", type=Path, default=DEFAULT_BENCHMARK_DIR)
     parser.add_argument("--repeat", type=int, default=1, help="time each page N times, keep the best")
     parser.add_argument(
-        "--part", choices=("public", "replica", "all"), default="all", help="which tables (default: all)"
+        "--part",
+        choices=("public", "replica", "general", "all"),
+        default="all",
+        help="which tables (default: all; general: cross-validation and trafilatura-eval, bench/general.py)",
     )
+    parser.add_argument("--eval-dir", type=Path, default=None, help="trafilatura-eval (default: ../shared/benchmarks)")
+    parser.add_argument("--eval-limit", type=int, default=None, help="only the first N trafilatura-eval pages")
+    parser.add_argument("--save", type=Path, default=None, help="--part general: also write every page's texts here")
     args = parser.parse_args(argv)
     bdir: Path = args.benchmark_dir
     if args.part in ("public", "all"):
@@ -545,6 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("refused by the project's paths:")
                 print("\n".join(refusals))
             print("\n".join(goal_lines(rows)))
+    if args.part in ("general", "all"):
+        _general(args, parser)
     if args.part in ("replica", "all"):
         replica_pages = load_replica_pages()
         sites = sorted({p.site for p in replica_pages})
@@ -552,6 +565,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("body: shingle P/R/F1; title, lead, date (day), date+time, authors: share of exact matches")
         print(format_replica_table(run_replica_benchmark(replica_pages, replica_extractors())))
     return 0
+
+
+def _general(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """``--part general``: the cross-validated 136 and the independent trafilatura-eval check."""
+    import dataclasses
+    import sys
+
+    from bench import general
+
+    bdir: Path = args.benchmark_dir
+    edir: Path = args.eval_dir or general.DEFAULT_EVAL_DIR
+    for need in (bdir / "ground-truth.json", edir / "evaldata.json"):
+        if not need.is_file():
+            parser.error(f"--part general needs {need}")
+    pages = load_pages(bdir)
+    eval_pages = general.load_eval_pages(edir, args.eval_limit)
+
+    def progress(n: int) -> None:
+        if n % 100 == 99:
+            print(f"  ... {n + 1} pages", file=sys.stderr, flush=True)
+
+    public = general.run_texts([(p.html, p.url or "") for p in pages])
+    evaluated = general.run_texts([(p.html, p.url) for p in eval_pages], progress)
+    print(general.report([p.id for p in pages], [p.truth for p in pages], public, eval_pages, evaluated))
+    if args.save:
+        data = {
+            "public": {p.id: dataclasses.asdict(t) for p, t in zip(pages, public, strict=True)},
+            "eval": {p.url: dataclasses.asdict(t) for p, t in zip(eval_pages, evaluated, strict=True)},
+        }
+        args.save.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from trafilatura.utils import decode_file
+from w3lib.encoding import html_body_declared_encoding
+
 from crawler.extract.article import NotArticle, extract
+from crawler.extract.items import ArticleItem
+from crawler.extract.encodings import decode_page
 from crawler.extract.pagemeta import page_canonical, parse_html, parse_page
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import site_for_url, sites
@@ -43,16 +48,50 @@ def site_of(url: str) -> str | None:
     return found.key if found else None
 
 
-def extract_article(page: str | bytes, url: str | None = None, site: str | None = None) -> dict[str, Any]:
-    """The article record of one page (the fields of README "The record", in that order).
+def extract_article(
+    page: str | bytes, url: str | None = None, site: str | None = None, strict: bool = False
+) -> dict[str, Any]:
+    """The record of one page (the fields of README "The record", in that order).
 
     ``url`` is where the page lives; without it, the URL the page declares (``rel=canonical``,
     ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``; :func:`site_of`
     finds it for a URL); without it, the generic extractor, as ``newscrawl extract`` without
-    ``--site`` (what a page of any site gets). Raises :class:`NotAnArticle`
-    when the page holds no article, ``ValueError`` when no URL is given or declared and
-    ``KeyError`` for an unknown site key.
+    ``--site`` (what a page of any site gets): then every page with text gets its record, and
+    whether it is an article is :func:`article_verdict`'s answer, not a refusal, unless
+    ``strict``. Raises :class:`NotAnArticle` when the page holds no text (or, with a site or
+    ``strict``, no article), ``ValueError`` when no URL is given or declared and ``KeyError`` for
+    an unknown site key.
     """
+    item = extract_item(page, url, site)
+    if strict and item.verdict is not None:
+        reason, _, detail = item.verdict.partition(": ")
+        raise NotAnArticle(reason, detail)
+    return item.record()
+
+
+def article_verdict(page: str | bytes, url: str | None = None) -> str | None:
+    """Why the generic path judges ``page`` not an article (``reason: detail``), None when it is one."""
+    return extract_item(page, url, None).verdict
+
+
+def _saved_page_text(page: bytes) -> str:
+    """A saved page's text. It has no HTTP header: UTF-8 when it is valid UTF-8 (decode_page's
+    rule), else the charset its ``<head>`` declares, else trafilatura's own guess (what plain
+    trafilatura reads). Parsed as UTF-8 regardless, Latin-1 pages lost their accented letters
+    (trafilatura-eval has dozens)."""
+    declared = html_body_declared_encoding(page)
+    if declared is None:
+        try:
+            return page.decode("utf-8")
+        except UnicodeDecodeError:
+            return str(decode_file(page))
+    return decode_page(page, declared)
+
+
+def extract_item(page: str | bytes, url: str | None = None, site: str | None = None) -> ArticleItem:
+    """The extracted item of one page (the record, its verdict and where each field came from)."""
+    if isinstance(page, bytes):
+        page = _saved_page_text(page)
     parsed = parse_page(page)  # once: the declared URL is read from the tree extraction uses
     address = url or _declared_url(parsed[0])
     if not address:
@@ -61,4 +100,4 @@ def extract_article(page: str | bytes, url: str | None = None, site: str | None 
     result = extract(page, canonical_url(address), config, parsed=parsed)
     if isinstance(result, NotArticle):
         raise NotAnArticle(result.reason, result.detail)
-    return result.record()
+    return result

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from crawler.api import NotAnArticle, extract_article
+from crawler.api import NotAnArticle, extract_item
 from crawler.cli.common import EXIT_OK, UsageError, read_db_path, site_keys, url_argument
 from crawler.cli.console import print_json
 from crawler.cli.explain import explain
@@ -38,6 +38,11 @@ def register_extract(sub: Any) -> None:
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
     ext.add_argument("--site", help="site key (default: the generic extractor)")
     ext.add_argument("--url", help="the page's URL (default: the page's rel=canonical or og:url)")
+    ext.add_argument(
+        "--strict",
+        action="store_true",
+        help="without --site, also refuse (exit 1) a page with text that is not judged an article",
+    )
     ext.add_argument("file", help="saved HTML file, - for stdin")
     ext.set_defaults(func=cmd_extract)
 
@@ -81,13 +86,18 @@ def cmd_extract(args: argparse.Namespace) -> int:
     page = _read_page(args.file)
     url = url_argument(args.url) if args.url else None
     try:
-        record = extract_article(page, url, args.site)
+        item = extract_item(page, url, args.site)
     except NotAnArticle as exc:
         print(printable(str(exc)), file=sys.stderr)
         return 1
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}".replace("pass url=", "pass --url")) from exc
-    print(json.dumps(record, ensure_ascii=False, indent=2))
+    if item.verdict is not None:
+        if args.strict:
+            print(printable(f"not an article: {item.verdict}"), file=sys.stderr)
+            return 1
+        print(printable(f"note: not judged an article ({item.verdict}); --strict refuses it"), file=sys.stderr)
+    print(json.dumps(item.record(), ensure_ascii=False, indent=2))
     return EXIT_OK
 
 

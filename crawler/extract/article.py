@@ -99,7 +99,10 @@ def extract(
 ) -> ArticleItem | NotArticle:
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
-    ``site`` None runs the generic path only. Never raises on bad input: a broken page gives
+    ``site`` None runs the generic path only, and returns the record of any page with running
+    text: why it is not judged an article (soft 404, the evidence of
+    :mod:`crawler.extract.articleness`, no title, under ``MIN_BODY_CHARS``) is its ``verdict``,
+    not a refusal. With a site (the crawl) those are refusals. Never raises on bad input: a broken page gives
     a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
     drop the next run retries): a hostile page must not lose its URL silently. MemoryError
     alone passes: the extraction pool turns it into the page's ``extract_memory`` outcome. Each field comes
@@ -108,8 +111,9 @@ def extract(
     (``site:<selector>``, ``generic:<rule>`` or ``none``).
 
     ``parsed`` is :func:`parse_page` of ``page`` when the caller has parsed it already (the
-    extraction pool reads the canonical URL first): a page is parsed once. Extraction may alter
-    that tree (the generic path cleans it), so the caller reads it before, not after.
+    extraction pool reads the canonical URL first). Extraction may alter that tree (page
+    furniture is removed from it), so the caller reads it before, not after. The generic path
+    hands trafilatura the page itself, which it parses as plain trafilatura does.
     """
     try:
         return _extract(page, url, site, fetched_at, parsed)
@@ -134,8 +138,13 @@ def _extract(
         return NotArticle("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
     meta = read_meta(tree)
     page_title = clean_line(tree.findtext(".//title"))
+    # Without a site, a page with text gets its record and these reasons go to ``verdict``:
+    # extraction returns the text, the crawl (which has a site) decides what is an article.
+    verdicts: list[str] = []
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
-        return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
+        if site is not None:
+            return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
+        verdicts.append(f"soft_404: the page says it is missing: {page_title!r}")
     # Without a site, crawler.extract.articleness weighs declared types against the page's own evidence.
     if site is not None and meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
         return NotArticle("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
@@ -143,7 +152,7 @@ def _extract(
         return NotArticle("not_article_type", f"og:type {meta.og_type}")
     sel = site.selectors if site is not None else Selectors(body=())
     # Before either path runs, so neither the site's body nor trafilatura ever sees it.
-    _strip_page_furniture(tree, sel)
+    stripped = _strip_page_furniture(tree, sel)
     found = _first_match(tree, sel.body)
     generic: GenericResult | None = None
     if found is not None:
@@ -156,14 +165,38 @@ def _extract(
         if site is not None and not _looks_like_article(meta, url, site):
             return NotArticle("not_article", "no article template, markup or URL shape")
         byline_texts = trailing_bylines(tree)  # read before extract_generic alters the tree
+        # trafilatura's title, authors and date are the last fallbacks: not searched for when the
+        # page's metadata has them already (a fifth of a page's extraction time)
+        want = frozenset(
+            name
+            for name, known in (
+                ("title", meta.title or ld_text(meta.ld_article.get("headline"))),
+                ("authors", meta.author or ld_authors(meta.ld_article)),
+                ("date", _first_text(meta.ld_article.get("datePublished")) or meta.published),
+            )
+            if not known
+        )
+        # The page itself, not a copy of ``tree``: trafilatura parses it as plain trafilatura
+        # does (on a copy of our tree it discarded a trafilatura-eval page as "output tree too
+        # long"), and copying the tree costs as much as parsing again. The tree, serialised,
+        # only when page furniture was cut from it.
         # trafilatura keeps the text of inert <template>s (it drops scripts, styles, noscript).
+        templates = tree.xpath("//template")
         etree.strip_elements(tree, "template", with_tail=False)
-        generic = extract_generic(tree, url)
+        if stripped or templates:
+            text = lxml_html.tostring(tree, encoding="unicode")
+        else:
+            text = page if isinstance(page, str) else decode_page(page)
+        generic = extract_generic(text, url, want)
         if generic is None:
             return NotArticle("no_text", "no article text found")
         body_part = _generic_body(generic, url, byline_texts)
-        if site is None and (why := judge(read_signals(tree, url, meta).evidence(body_part.body))) is not None:
-            return NotArticle("not_article", why)
+        # The page's own evidence (captions, teasers, media and listing URLs, declared type):
+        # the crawl (a site) refuses what it rules out; without a site it is the record's verdict.
+        if (why := judge(read_signals(tree, url, meta).evidence(body_part.body))) is not None:
+            if site is not None:
+                return NotArticle("not_article", why)
+            verdicts.append(f"not_article: {why}")
         sources = {"body": "generic:trafilatura", "images": "generic:og_image" if body_part.images else "none"}
     title, sources["title"] = _pick(
         tree,
@@ -175,7 +208,9 @@ def _extract(
         ("html_title", page_title),
     )
     if not title:
-        return NotArticle("no_title", "no title found")
+        if site is not None:
+            return NotArticle("no_title", "no title found")
+        verdicts.append("no_title: no title found")
     lead, sources["lead"] = _pick(tree, meta, sel.lead)
     if lead is None and sel.lead_pattern:
         lead, sources["lead"] = _lead_by_pattern(tree, sel.lead_pattern)
@@ -187,9 +222,18 @@ def _extract(
     byline, sources["authors"], sources["source"] = _byline(
         tree, meta, sel.authors, body_part, generic, site, date_byline
     )
-    body = _drop_repeats(body_part.body, [title, lead or "", *byline.authors, *body_part.bylines])
+    # On a known site, lines repeating the title, lead or byline are furniture (its golden records
+    # say so), in its template or not. Without a site, not: there it lost on the pages nobody
+    # tuned on (bench/RESULTS-quality.md, "Generalisation": trafilatura-eval recall falls where
+    # the body's first line is the headline) and its gain on the public benchmark was within the
+    # fold spread.
+    body = body_part.body
+    if site is not None:
+        body = _drop_repeats(body, [title or "", lead or "", *byline.authors, *body_part.bylines])
     if len(body) < MIN_BODY_CHARS:
-        return NotArticle("too_short", f"{len(body)} characters of running text")
+        if site is not None or not body:
+            return NotArticle("too_short", f"{len(body)} characters of running text")
+        verdicts.append(f"too_short: {len(body)} characters of running text")
     category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
     sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
     language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
@@ -197,7 +241,7 @@ def _extract(
     return ArticleItem(
         site=site.key if site is not None else "",
         url=url,
-        title=title,
+        title=title or "",
         lead=lead or None,
         body=body,
         authors=byline.authors,
@@ -211,9 +255,10 @@ def _extract(
         language=language,
         extractor=extractor,
         url_hash=url_hash(url),
-        content_hash=content_hash(title, lead, body),
+        content_hash=content_hash(title or "", lead, body),
         fetched_at=fetched_at,
         field_sources=sources,
+        verdict="; ".join(verdicts) or None,
     )
 
 
@@ -262,19 +307,23 @@ def _without_status(body: str) -> str:
     return "\n".join(lines)
 
 
-def _strip_page_furniture(tree: lxml_html.HtmlElement, sel: Selectors) -> None:
+def _strip_page_furniture(tree: lxml_html.HtmlElement, sel: Selectors) -> bool:
     """Remove what is never article text from the whole page, before either path runs.
 
     The site's ``page_remove`` selectors and fixed footer (``footer_start``), and on any page a
     top-bar "today" date paragraph (the fetch day, SITES.md §3.3), whichever selector would match it.
+    Whether anything was removed.
     """
+    removed = 0
     for selector in sel.page_remove:
         for node in select(tree, selector):
             _drop(node)
+            removed += 1
     for node in list(tree.iter("p")):
         text = node.text_content()
         if len(text) <= _MAX_DATE_LINE_CHARS and is_today_banner(text):
             _drop(node)
+            removed += 1
     if sel.footer_start:
         start = re.compile(sel.footer_start, re.IGNORECASE)
         paragraphs = list(tree.iter("p"))
@@ -282,6 +331,8 @@ def _strip_page_furniture(tree: lxml_html.HtmlElement, sel: Selectors) -> None:
         if starts and len(paragraphs) - starts[-1] >= _MIN_FOOTER_PARAGRAPHS:
             for node in paragraphs[starts[-1] :]:
                 _drop(node)
+                removed += 1
+    return removed > 0
 
 
 def _lead_by_pattern(tree: lxml_html.HtmlElement, pattern: str) -> tuple[str | None, str]:

@@ -1,8 +1,10 @@
-"""Is a page with no known site an article? What the page and its extracted text say.
+"""Is a page an article? What the page and its extracted text say.
 
-The crawl's own sites decide with their templates and article URL shapes
-(``crawler.extract.article._looks_like_article``); this module serves pages that have no site, as
-``newscrawl extract`` without ``--site`` gets them. Requiring article metadata there refused
+Extraction returns the text of any page; this is the judgement on top. Without a site (``newscrawl
+extract`` without ``--site``) it is the record's ``verdict`` (``--strict`` refuses on it). The
+crawl's own sites decide first with their templates and article URL shapes
+(``crawler.extract.article._looks_like_article``), and refuse a page in an unrecognised template
+that this judgement rules out. Requiring article metadata there refused
 real articles (many sites declare ``og:type=website`` everywhere, or no type at all), so the
 decision weighs the page's own evidence instead:
 

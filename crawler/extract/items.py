@@ -78,6 +78,9 @@ class ArticleItem:
     # Which rule produced each field ("site:<selector>", "generic:<rule>", "none"): counted
     # in the crawl stats for `newscrawl health` and `probe`, never stored in the record.
     field_sources: dict[str, str] = field(default_factory=dict, repr=False)
+    # Why the page is not judged an article (None: it is one). Only pages extracted without a
+    # site carry one (the crawl refuses such pages instead); never stored in the record.
+    verdict: str | None = field(default=None, compare=False)
     # What storage computes per article without the database (storage/prepared.py), done by
     # the extraction worker so the crawl process only writes; None: storage computes it.
     prepared: PreparedArticle | None = field(default=None, repr=False, compare=False)

@@ -69,12 +69,24 @@ def truth_failures(record: dict[str, Any], truth: dict[str, Any]) -> list[str]:
     if not body.endswith(truth["body_last"]):
         failures.append(f"body ends {body[-80:]!r}")
     lines = [" ".join(line.split()) for line in body.split("\n")]
-    paragraphs: list[str] = truth["paragraphs"]
-    if len(lines) != len(paragraphs):
-        failures.append(f"{len(lines)} paragraphs, the page has {len(paragraphs)}")
-    for i, (line, start) in enumerate(zip(lines, paragraphs, strict=False)):
-        if not line.startswith(start):
-            failures.append(f"paragraph {i + 1} starts {line[:40]!r}, the page {start!r}")
+    # Per paragraph of the page's source: [first words, last words] (scripts/truth_from_source.py),
+    # or, in entries written before it, the first words only.
+    paragraphs: list[str | list[str]] = truth["paragraphs"]
+    count = truth.get("paragraph_count", len(paragraphs))
+    if len(lines) != count:
+        failures.append(f"{len(lines)} paragraphs, the page has {count}")
+    for i, (line, words) in enumerate(zip(lines, paragraphs, strict=False)):
+        first, last = (words[0], words[1]) if isinstance(words, list) else (words, "")
+        if not line.startswith(first):
+            failures.append(f"paragraph {i + 1} starts {line[:40]!r}, the page {first!r}")
+        if not line.endswith(last):
+            failures.append(f"paragraph {i + 1} ends {line[-40:]!r}, the page {last!r}")
+    for byline in truth.get("byline_in_text", []):
+        if byline in lines:
+            failures.append(f"byline {byline!r} left in the body")
+    credit = truth.get("source_credit")
+    if credit is not None and record.get("source") != credit:
+        failures.append(f"source {record.get('source')!r} != the page's credit {credit!r}")
     captions = [img["caption"] for img in record["images"] if img["caption"]]
     if captions != truth["captions"]:
         failures.append(f"captions {captions!r} != truth {truth['captions']!r}")

@@ -1,8 +1,10 @@
 """The "is this an article" decision for pages with no site (``newscrawl extract`` without --site).
 
-Both ways: every replica trap is refused without a site (the crawl's per-site checks refuse
-them too, test_golden.py), every replica article is accepted; and pages that declare nothing
-about themselves are judged by what they show.
+Both ways: every replica trap is judged not an article without a site (its record, if it has
+text, carries the ``verdict``; the crawl's per-site checks refuse them, test_golden.py), every
+replica article is judged one; and pages that declare nothing about themselves are judged by
+what they show. Extraction without a site refuses only a page with no text: the verdict is for
+the caller (``newscrawl extract --strict``, the crawl) to act on.
 """
 
 from __future__ import annotations
@@ -11,9 +13,18 @@ import pytest
 
 from crawler.extract.article import NotArticle, extract
 from crawler.extract.articleness import _LISTING_PATH, _MEDIA_PATH, _article_url
+from crawler.extract.items import ArticleItem
 from crawler.extract.urls import canonical_url
 from tests.helpers import real_page, replica
 from tests.unit.test_golden import ARTICLES, TRAPS
+
+
+def _judged_not_article(result: object) -> str:
+    """Why ``result`` is not an article: a refusal (no text) or the record's verdict; "" when it is one."""
+    if isinstance(result, NotArticle):
+        return f"{result.reason}: {result.detail}"
+    assert isinstance(result, ArticleItem)
+    return result.verdict or ""
 
 
 def _no_site(key: str, path: str) -> object:
@@ -26,14 +37,14 @@ def _no_site(key: str, path: str) -> object:
 @pytest.mark.parametrize(("key", "path"), TRAPS)
 def test_no_trap_is_taken_for_an_article_without_a_site(key: str, path: str) -> None:
     result = _no_site(key, path)
-    assert isinstance(result, NotArticle), f"{key} {path} accepted: {result}"
+    assert _judged_not_article(result), f"{key} {path} accepted: {result}"
 
 
 @pytest.mark.parametrize(("key", "path"), ARTICLES)
 def test_every_replica_article_is_an_article_without_a_site(key: str, path: str) -> None:
     result = _no_site(key, path)
-    assert not isinstance(result, NotArticle), f"{key} {path} refused: {result}"
-    assert result.extractor == "generic"
+    assert isinstance(result, ArticleItem), f"{key} {path} refused: {result}"
+    assert result.verdict is None and result.extractor == "generic"
 
 
 PARAGRAPHS = [
@@ -64,14 +75,16 @@ def test_an_article_that_declares_nothing_is_kept_on_its_own_evidence() -> None:
     # the dated headline and the running text make it an article.
     url = "https://phuong.example.vn/tin-tuc/kiem-tra-an-toan-phong-chay-tai-cho"
     result = extract(_page(ARTICLE_BODY), url, None)
-    assert not isinstance(result, NotArticle), result
+    assert isinstance(result, ArticleItem) and result.verdict is None, result
     assert all(p in result.body for p in PARAGRAPHS)
     assert (result.published_at, result.published_at_precision) == ("2024-03-15", "day")  # trafilatura: a day
 
 
 def test_the_same_page_at_a_tag_url_is_refused() -> None:
     result = extract(_page(ARTICLE_BODY), "https://phuong.example.vn/tag/phong-chay", None)
-    assert isinstance(result, NotArticle) and "tag, author, section or search" in result.detail
+    assert isinstance(result, ArticleItem)  # text: a record, with the verdict
+    assert "tag, author, section or search" in (result.verdict or "")
+    assert all(p in result.body for p in PARAGRAPHS)
 
 
 def test_a_listing_of_teasers_at_an_article_shaped_url_is_refused() -> None:
@@ -85,7 +98,7 @@ def test_a_listing_of_teasers_at_an_article_shaped_url_is_refused() -> None:
         "https://phuong.example.vn/tin-tuc-trong-tuan-2024",
         None,
     )
-    assert isinstance(result, NotArticle) and result.detail.startswith("listing:"), result
+    assert _judged_not_article(result).startswith("not_article: listing:"), result
 
 
 def test_a_photo_story_is_refused_even_when_it_declares_an_article() -> None:
@@ -95,14 +108,14 @@ def test_a_photo_story_is_refused_even_when_it_declares_an_article() -> None:
     )
     page = _page(f"<h1>Chùm ảnh: một ngày ở chợ Bến Thành</h1>{figures}", '<meta property="og:type" content="article">')
     result = extract(page, "https://phuong.example.vn/chum-anh-mot-ngay-o-cho-ben-thanh-12345.html", None)
-    assert isinstance(result, NotArticle) and result.detail.startswith("photo story:"), result
+    assert _judged_not_article(result).startswith("not_article: photo story:"), result
 
 
 def test_a_page_without_any_evidence_is_refused() -> None:
     # No metadata, no headline, a URL that is no article's: text alone does not make an article.
     body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
     result = extract(_page(body, ""), "https://phuong.example.vn/gioi-thieu", None)
-    assert isinstance(result, NotArticle) and result.detail.startswith("no article metadata"), result
+    assert _judged_not_article(result).startswith("not_article: no article metadata"), result
 
 
 @pytest.mark.parametrize(

@@ -32,9 +32,9 @@ def _saved(tmp_path: Path, path: str) -> tuple[Path, str]:
     return file, site.real_base + path
 
 
-def _newscrawl_extract(file: Path, url: str) -> subprocess.CompletedProcess[str]:
+def _newscrawl_extract(file: Path, url: str, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "extract", "--url", url, str(file)],
+        [sys.executable, "-m", "crawler.cli", "extract", "--url", url, *flags, str(file)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -47,7 +47,7 @@ def test_the_cli_row_prints_what_newscrawl_extract_prints(tmp_path: Path) -> Non
     file, url = _saved(tmp_path, CAO_ARTICLE)
     record, error = run_cli_extract(file, url)
     done = _newscrawl_extract(file, url)
-    assert done.returncode == 0 and error == ""
+    assert done.returncode == 0 and error == "" == done.stderr
     assert record == json.loads(done.stdout)
     assert record is not None and record["extractor"] == "generic"  # no --site: the generic path
     with CliExtractor() as cli:
@@ -55,9 +55,14 @@ def test_the_cli_row_prints_what_newscrawl_extract_prints(tmp_path: Path) -> Non
     assert outcome.text == record["body"]
 
 
-def test_the_cli_row_reports_a_refusal_as_newscrawl_extract_does(tmp_path: Path) -> None:
+def test_a_page_that_is_no_article_gets_its_record_and_the_verdict_unless_strict(tmp_path: Path) -> None:
     file, url = _saved(tmp_path, CAO_TAG)
-    record, error = run_cli_extract(file, url)
+    record, note = run_cli_extract(file, url)
     done = _newscrawl_extract(file, url)
-    assert record is None and done.returncode == 1
-    assert error == done.stderr.strip() and error.startswith("not an article: not_article:")
+    assert done.returncode == 0 and record == json.loads(done.stdout)
+    assert note == done.stderr.strip() and note.startswith("note: not judged an article (not_article: ")
+    assert record is not None and record["body"]  # the text is returned all the same
+    refused, error = run_cli_extract(file, url, strict=True)
+    done = _newscrawl_extract(file, url, "--strict")
+    assert refused is None and done.returncode == 1 and done.stdout == ""
+    assert error == done.stderr.strip() and error.startswith("not an article: not_article: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bench.metric import (
 from crawler.extract.generic import GenericResult, extract_generic
 
 BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "article-extraction-benchmark"
+EVAL_DIR = BENCHMARK_DIR.parent / "trafilatura-eval"
 
 # --- (a) the metric on hand-made texts ---------------------------------------
 
@@ -80,34 +82,100 @@ def test_short_texts_and_empty_prediction() -> None:
     assert accuracy_score("", None) == 1.0
 
 
-# --- (b) the generic path on the benchmark ----------------------------------
+# --- (b) the generic path on the benchmarks: the guard of the measured figures -------------
+#
+# Figures of `python -m bench.quality --part general` (bench/RESULTS-quality.md, "Generalisation"),
+# chosen on nothing: the generic path has no parameter left to choose. Extraction is
+# deterministic: repeated full runs gave the same figures to the last digit (the measured noise
+# is 0), so the floor is the figure itself, rounded down at the 4th decimal. Each step the figures
+# credit fails one of these tests when removed (bench/RESULTS-quality.md shows each).
+PUBLIC_F1 = 0.9579  # extract_article without a site, 136 public pages: 0.95799 (plain trafilatura: the same)
+EVAL_F1 = 0.9268  # extract_article without a site, 884 trafilatura-eval pages: 0.9269 (plain: 0.9267)
+NOISE = 0.0
+OPT_OUT = "NEWSCRAWL_NO_BENCHMARKS"
 
 
-@pytest.mark.skipif(
-    not (BENCHMARK_DIR / "ground-truth.json").is_file(),
-    reason=f"article-extraction-benchmark not found at {BENCHMARK_DIR}",
-)
-@pytest.mark.slow  # extracts the 181 benchmark pages
-def test_generic_path_quality_on_benchmark() -> None:
-    """The generic path against plain trafilatura, measured here on the same pages.
+def _benchmark_data(path: Path) -> None:
+    """Fail when benchmark data is missing, saying what is missing; skip only on an explicit opt-out.
 
-    Neither the inner function nor ``extract()`` without a site (what ``newscrawl extract``
-    runs) may score below trafilatura ``extract(include_comments=False)``, and ``extract()``
-    refuses none of the benchmark's pages: every one is a real article.
+    In CI (``CI`` set) a missing benchmark always fails: a guard that skips guards nothing.
     """
+    if path.is_file():
+        return
+    message = (
+        f"benchmark data missing: {path} (../shared/benchmarks/ beside the checkout, see "
+        f"/work/shared/benchmarks/README.md); set {OPT_OUT}=1 to skip these tests outside CI"
+    )
+    if os.environ.get("CI") or not os.environ.get(OPT_OUT):
+        pytest.fail(message)
+    pytest.skip(f"{OPT_OUT} set: {message}")
+
+
+def test_missing_benchmark_data_fails_unless_opted_out_outside_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "ground-truth.json"
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv(OPT_OUT, raising=False)
+    with pytest.raises(pytest.fail.Exception, match=f"benchmark data missing: {missing}"):
+        _benchmark_data(missing)
+    monkeypatch.setenv(OPT_OUT, "1")
+    with pytest.raises(pytest.skip.Exception, match=f"{OPT_OUT} set: benchmark data missing"):
+        _benchmark_data(missing)
+    monkeypatch.setenv("CI", "1")  # CI ignores the opt-out
+    with pytest.raises(pytest.fail.Exception, match="benchmark data missing"):
+        _benchmark_data(missing)
+
+
+@pytest.mark.slow  # extracts the 136 benchmark pages twice
+def test_generic_path_quality_on_benchmark() -> None:
+    """extract() without a site, as `newscrawl extract` runs it, against plain trafilatura run here.
+
+    It refuses none of the benchmark's pages, scores at least trafilatura
+    ``extract(include_comments=False)`` on the same pages in the same run, and at least the
+    measured figure.
+    """
+    _benchmark_data(BENCHMARK_DIR / "ground-truth.json")
     from bench.metric import evaluate
-    from bench.quality import extract_no_site, generic_text, load_pages, score_pages, trafilatura_fn
+    from bench.quality import extract_no_site, load_pages, score_pages, trafilatura_fn
 
     pages = load_pages(BENCHMARK_DIR)
     assert len(pages) == 136
     trafilatura_scores, _ = score_pages(pages, trafilatura_fn())
-    generic_scores, _ = score_pages(pages, generic_text)
     outcomes = [extract_no_site(p) for p in pages]
     refused = [(p.url, o.reason) for p, o in zip(pages, outcomes, strict=True) if o.text is None]
     assert refused == []
     record_scores = evaluate((p.truth, o.text) for p, o in zip(pages, outcomes, strict=True))
-    assert generic_scores.f1 >= trafilatura_scores.f1, (generic_scores, trafilatura_scores)
     assert record_scores.f1 >= trafilatura_scores.f1, (record_scores, trafilatura_scores)
+    assert record_scores.f1 >= PUBLIC_F1 - NOISE, record_scores
+
+
+@pytest.mark.slow  # extracts the 884 pages of trafilatura's evaluation set twice: minutes
+def test_generic_path_quality_on_trafilatura_eval() -> None:
+    """The independent check: `crawler.extract_article(page, url)` on trafilatura's own evaluation
+    pages, none of which chose anything here: no refusal, no crash, snippet F1 at least plain
+    trafilatura's in the same run and at least the measured figure."""
+    _benchmark_data(EVAL_DIR / "evaldata.json")
+    import trafilatura
+
+    from bench.general import load_eval_pages, snippet_scores
+    from crawler.api import extract_item
+
+    pages = load_eval_pages(EVAL_DIR)
+    assert len(pages) == 884
+    bodies: list[str | None] = []
+    failed: list[str] = []
+    for page in pages:
+        try:
+            bodies.append(extract_item(page.html, page.url).body)
+        except Exception as exc:  # NotAnArticle included: no page may be refused
+            bodies.append(None)
+            failed.append(f"{page.url}: {exc!r}")
+    plain = snippet_scores([trafilatura.extract(p.html, url=p.url, include_comments=False) for p in pages], pages)
+    mine = snippet_scores(bodies, pages)
+    assert failed == []
+    assert mine.f1 >= plain.f1, (mine, plain)
+    assert mine.f1 >= EVAL_F1 - NOISE, mine
 
 
 # --- (c) behaviour on small hand-written pages ------------------------------

@@ -1,8 +1,10 @@
 """The golden and truth checks catch a broken extractor: each test breaks it and expects failures.
 
-Each mutation is one a real regression could make: a paragraph lost in the middle of the body,
-two paragraphs run together, a furniture selector dropped from a site's ``remove`` list. The
-checks are the ones test_golden.py asserts clean (``truth_failures``, ``golden_failures``).
+Each mutation is one a real regression could make: a paragraph lost in the middle or at the end
+of the body, two paragraphs run together, a furniture selector dropped from a site's ``remove``
+list, a related-links box kept, a byline left in the body. The checks are the ones
+test_golden.py asserts clean (``truth_failures``, ``golden_failures``); the truth files are
+written from the pages' HTML source, not from the extractor's output (tests/sites/README.md).
 """
 
 from __future__ import annotations
@@ -22,19 +24,24 @@ from tests.unit.test_golden import ARTICLES
 
 
 def _mutate_body(monkeypatch: pytest.MonkeyPatch, change: Callable[[list[str]], None]) -> None:
-    """Make the site path's body text go through ``change`` (on its list of paragraphs)."""
-    original = extraction._body_text
+    """Make the body text go through ``change`` (on its list of paragraphs), at the last step
+    both paths share (``_without_status``, after a developing story's status line is cut)."""
+    original = extraction._without_status
 
-    def mutated(container: object) -> str:
-        lines = original(container).split("\n")  # type: ignore[arg-type]
+    def mutated(body: str) -> str:
+        lines = original(body).split("\n")
         change(lines)
         return "\n".join(lines)
 
-    monkeypatch.setattr(extraction, "_body_text", mutated)
+    monkeypatch.setattr(extraction, "_without_status", mutated)
 
 
 def _drop_middle(lines: list[str]) -> None:
     del lines[len(lines) // 2]
+
+
+def _drop_last(lines: list[str]) -> None:
+    del lines[-1]
 
 
 def _merge_middle_two(lines: list[str]) -> None:
@@ -42,7 +49,11 @@ def _merge_middle_two(lines: list[str]) -> None:
     lines[i : i + 2] = [f"{lines[i]} {lines[i + 1]}"]
 
 
-@pytest.mark.parametrize("mutation", [_drop_middle, _merge_middle_two], ids=["drop a middle paragraph", "merge two"])
+@pytest.mark.parametrize(
+    "mutation",
+    [_drop_middle, _drop_last, _merge_middle_two],
+    ids=["drop a middle paragraph", "drop the last paragraph", "merge two"],
+)
 @pytest.mark.parametrize(("key", "path"), ARTICLES)
 def test_a_lost_or_merged_paragraph_fails_the_checks(
     key: str, path: str, mutation: Callable[[list[str]], None], monkeypatch: pytest.MonkeyPatch
@@ -82,3 +93,53 @@ def test_leaving_out_any_remove_selector_fails_the_checks_where_it_changes_the_r
                     f"{key}: {selector!r} left out, {name} passes golden"
                 )
     assert changed, "no remove selector changes any replica record: the mutation checks nothing"
+
+
+def _link_boxes(site: SiteConfig) -> tuple[str, ...]:
+    """The site's ``remove`` selectors that match a box of links (two or more) on some article page."""
+    found: list[str] = []
+    for selector in site.selectors.remove:
+        for route in replica(site.key).routes_of("article"):
+            tree = parse_html(real_page(replica(site.key), route))
+            if tree is not None and any(len(node.findall(".//a")) >= 2 for node in tree.cssselect(selector)):
+                found.append(selector)
+                break
+    return tuple(found)
+
+
+def test_keeping_the_related_links_boxes_fails_the_truth_check() -> None:
+    """Every site's link boxes (related articles, "read more") kept in the body: caught on every page it changes."""
+    changed: list[str] = []
+    for key, site in sites().items():
+        boxes = _link_boxes(site)
+        broken = dataclasses.replace(
+            site,
+            selectors=dataclasses.replace(
+                site.selectors, remove=tuple(s for s in site.selectors.remove if s not in boxes)
+            ),
+        )
+        for route in replica(key).routes_of("article"):
+            record, name = extract_record(key, route.path, broken)
+            if reviewed(record) == reviewed(extract_record(key, route.path, site)[0]):
+                continue
+            changed.append(f"{key} {name}")
+            assert truth_failures(record, truth_of(key, name)), f"{key} {name}: a kept link box passes truth"
+    assert changed, "no page has a link box in its body: the mutation checks nothing"
+
+
+def test_a_byline_left_in_the_body_fails_the_truth_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The right-aligned byline (or credit) not cut from the body: caught on every page it changes."""
+    originals = {
+        (key, route.path): extract_record(key, route.path, sites()[key])[0]
+        for key in sites()
+        for route in replica(key).routes_of("article")
+    }
+    monkeypatch.setattr(extraction, "right_aligned_bylines", lambda node: [])
+    changed: list[str] = []
+    for (key, path), original in originals.items():
+        record, name = extract_record(key, path, sites()[key])
+        if record["body"] == original["body"]:
+            continue
+        changed.append(f"{key} {name}")
+        assert truth_failures(record, truth_of(key, name)), f"{key} {name}: a byline left in the body passes truth"
+    assert changed, "no page has a byline in its body: the mutation checks nothing"

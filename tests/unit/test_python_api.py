@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler import NotAnArticle, extract_article, site_of
+from crawler.api import article_verdict
 from storage import open_archive
 from storage.db import StorageError
 from tests.helpers import REPO, build_replica_db
@@ -44,6 +45,39 @@ def test_extract_article_refuses_what_is_no_article() -> None:
     assert caught.value.reason
     with pytest.raises(ValueError, match="declares no URL"):
         extract_article("<html><body><p>x</p></body></html>")
+
+
+TAG_PAGE = REPO / "tests/sites/cao/pages/traps/tag_da-lat.html"
+TAG_URL = "https://congan.com.vn/tag/%C4%90%C3%A0+L%E1%BA%A1t.html"
+
+
+def test_a_page_with_text_gets_its_record_and_strict_refuses_what_is_no_article() -> None:
+    html = TAG_PAGE.read_text(encoding="utf-8").replace("{{BASE}}", "https://congan.com.vn")
+    record = extract_article(html, TAG_URL)  # extraction returns the text; the verdict is apart
+    assert record["body"] and record["extractor"] == "generic"
+    assert (article_verdict(html, TAG_URL) or "").startswith("not_article: ")
+    with pytest.raises(NotAnArticle) as caught:
+        extract_article(html, TAG_URL, strict=True)
+    assert caught.value.reason == "not_article"
+    assert article_verdict(page(), URL) is None and extract_article(page(), URL, strict=True)["url"] == URL
+    with pytest.raises(NotAnArticle):  # a known site decides: its tag page is refused
+        extract_article(html, TAG_URL, "cao")
+
+
+LATIN1_PARAGRAPH = (
+    "Die Stadtverwaltung öffnet das Bürgerbüro ab Montag wieder für alle Anliegen, "
+    "teilte die Sprecherin am Freitag mit; Termine müssen nicht mehr vorab gebucht werden."
+)
+
+
+def test_saved_bytes_are_decoded_as_the_page_declares() -> None:
+    html = (
+        '<html><head><meta charset="iso-8859-1"><title>Bürgerbüro öffnet wieder</title></head><body>'
+        f"<article><h1>Bürgerbüro öffnet wieder</h1><p>{LATIN1_PARAGRAPH}</p><p>{LATIN1_PARAGRAPH}</p>"
+        "</article></body></html>"
+    ).encode("iso-8859-1")
+    record = extract_article(html, "https://stadt.example.de/aktuelles/buergerbuero-oeffnet-wieder")
+    assert LATIN1_PARAGRAPH in record["body"] and "\ufffd" not in record["body"]
 
 
 def test_open_archive_iterates_and_searches(tmp_path: Path) -> None:
