@@ -15,8 +15,8 @@ from trafilatura.utils import decode_file
 from w3lib.encoding import html_body_declared_encoding
 
 from crawler.extract.article import NotArticle, extract
-from crawler.extract.items import ArticleItem
 from crawler.extract.encodings import decode_page
+from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import page_canonical, parse_html, parse_page
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import site_for_url, sites
