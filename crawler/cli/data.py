@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli.args import bounded_int, listen_host, port
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, read_db_path, site_keys
+from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, parse_until, read_db_path, site_keys
 from crawler.cli.console import add_verbosity, configure_logging, count_progress
 from crawler.cli.terminal import json_line, printable
 from crawler.cli.web import serve
 from storage import dedup, dedup_index, export
 from storage.db import open_db
 from storage.search import QueryError, count, search
+from storage.when import FORMS
 
 
 def register(sub: Any) -> None:
@@ -42,11 +43,19 @@ def register(sub: Any) -> None:
     exp.set_defaults(func=cmd_export)
 
     search = sub.add_parser("search", help="full-text search of stored articles, best first")
-    search.add_argument("query", help='words (all must occur), "a phrase", or a prefix*')
+    search.add_argument(
+        "query", help='words (all must occur), "a phrase", a prefix*, OR, NOT or -word (FTS5\'s operators)'
+    )
     search.add_argument("--db", help="database path")
-    search.add_argument("--site", help="only this site")
-    search.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
-    search.add_argument("--limit", type=bounded_int(1), default=10, metavar="N", help="at most N hits (default 10)")
+    search.add_argument("--site", action="append", help="only this site (repeatable: several sites)")
+    search.add_argument("--since", metavar="DATE", help=f"only articles published on or after DATE ({FORMS})")
+    search.add_argument("--until", metavar="DATE", help="only articles published on or before DATE (a day: all of it)")
+    search.add_argument(
+        "--sort", choices=("relevance", "date"), default="relevance", help="relevance (default) or date, newest first"
+    )
+    shown = search.add_mutually_exclusive_group()
+    shown.add_argument("--limit", type=bounded_int(1), default=10, metavar="N", help="at most N hits (default 10)")
+    shown.add_argument("--all", action="store_true", help="every hit")
     search.add_argument("--folded", action="store_true", help="ignore accents: 'cong an' finds 'Công an', d finds đ")
     search.add_argument("--json", action="store_true", help="one JSON object per hit")
     search.set_defaults(func=cmd_search)
@@ -125,20 +134,30 @@ _QUIET = argparse.Namespace(quiet=True)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    if args.site:
-        site_keys([args.site])
-    since = parse_since(args.since, "--since")
+    sites = site_keys(args.site) if args.site else None
+    since, until = parse_since(args.since, "--since"), parse_until(args.until, "--until")
     tty = sys.stdout.isatty() and not args.json
     # On a terminal the matches are marked with private-use characters, escaped text around
     # them, then turned into bold: no escape sequence but ours reaches the terminal.
     markers = ("\ue000", "\ue001") if tty else ("[", "]")
     db = open_db(read_db_path(args), readonly=True)
+    limit = None if args.all else args.limit
     try:
         hits = search(
-            db, args.query, folded=args.folded, site=args.site, since=since, limit=args.limit, markers=markers
+            db,
+            args.query,
+            folded=args.folded,
+            site=sites,
+            since=since,
+            until=until,
+            limit=limit,
+            sort=args.sort,
+            markers=markers,
         )
+        bounds = {"site": sites, "since": since, "until": until}
+        total = len(hits) if limit is None or len(hits) < limit else count(db, args.query, folded=args.folded, **bounds)
         # Nothing with the accents as typed: say whether the accent-free search has something.
-        folded_count = count(db, args.query, folded=True) if not hits and not args.folded else 0
+        folded_count = count(db, args.query, folded=True, **bounds) if not hits and not args.folded else 0
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
     finally:
@@ -152,10 +171,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         if tty:
             snippet = snippet.replace(markers[0], "\033[1;33m").replace(markers[1], "\033[0m")
         print(f"{rank}. {printable(hit.title)}\n   {hit.site}  {date}  {printable(hit.url)}\n   {snippet}\n")
-    if not hits and folded_count:
+    if hits:
+        more = " (--all or --limit N for more)" if len(hits) < total else ""
+        print(f"{len(hits)} of {total} shown{more}", file=sys.stderr)
+    elif folded_count:
         plural = "s" if folded_count != 1 else ""
         print(f"no exact match; without accents {folded_count} article{plural} match: add --folded", file=sys.stderr)
-    elif not hits and not args.json:
+    elif not args.json:
         print("no match", file=sys.stderr)
     return EXIT_OK
 

@@ -121,7 +121,7 @@ def _refusing_port() -> int:
         (["crawl", "nosuchsite"], 2, "unknown site nosuchsite"),
         (["crawl", "cao", "--base-url", "cao"], 2, "NAME=VALUE"),
         (["crawl", "--until", "31/31/2026"], 2, "--until must be a date"),
-        (["export", "--since", "yesterday", "-o", "-"], 2, "--since must be a date"),
+        (["export", "--since", "someday", "-o", "-"], 2, "--since must be a date"),
         (["export", "-o", "/proc/no/such/dir/dump.jsonl"], 2, "cannot write"),
         (["schedule", "--every", "often"], 2, "--every must look like"),
     ],
