@@ -39,8 +39,8 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlite_utils
@@ -375,9 +375,7 @@ def count(
     return int(db.execute(sql, params).fetchone()[0])
 
 
-def _allowed(
-    site: str | Sequence[str] | None, since: str | None, until: str | None, params: dict[str, Any]
-) -> str:
+def _allowed(site: str | Sequence[str] | None, since: str | None, until: str | None, params: dict[str, Any]) -> str:
     # The filters pick rowids from the (site, published_at) index, never from the article rows:
     # published_at is stored after body, so reading it from a row walks the body's overflow pages.
     where = []

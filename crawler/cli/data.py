@@ -154,10 +154,13 @@ def cmd_search(args: argparse.Namespace) -> int:
             sort=args.sort,
             markers=markers,
         )
-        bounds = {"site": sites, "since": since, "until": until}
-        total = len(hits) if limit is None or len(hits) < limit else count(db, args.query, folded=args.folded, **bounds)
+
+        def matching(folded: bool) -> int:
+            return count(db, args.query, folded=folded, site=sites, since=since, until=until)
+
+        total = len(hits) if limit is None or len(hits) < limit else matching(args.folded)
         # Nothing with the accents as typed: say whether the accent-free search has something.
-        folded_count = count(db, args.query, folded=True, **bounds) if not hits and not args.folded else 0
+        folded_count = matching(True) if not hits and not args.folded else 0
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
     finally:
