@@ -51,7 +51,7 @@ EXACT_FTS = "articles_fts"
 FOLDED_FTS = "articles_fold_fts"
 _COLUMNS = ("title", "lead", "body")
 # bm25 weights per column (title, lead, body): a hit in the title counts most.
-_WEIGHTS = "10.0, 4.0, 1.0"
+WEIGHTS = "10.0, 4.0, 1.0"
 _SNIPPET_TOKENS = 16
 
 
@@ -328,7 +328,7 @@ def search(
     )
     allowed = _allowed(site, since, until, params)
     # bm25 is negative, more negative is better: -bm25 / (1 - bm25) maps it into [0, 1).
-    relevance = f"(-bm25({table}, {_WEIGHTS}) / (1.0 - bm25({table}, {_WEIGHTS})))"
+    relevance = f"(-bm25({table}, {WEIGHTS}) / (1.0 - bm25({table}, {WEIGHTS})))"
     columns = "a.title, a.site, a.published_at, a.url, a.url_hash"
     snippet = f"snippet({table}, -1, :open, :close, '…', {_SNIPPET_TOKENS}) as snippet"
     if sort == "relevance":
