@@ -86,7 +86,7 @@ def register(sub: Any) -> None:
 
     dupes = sub.add_parser("dupes", help="stories published by several outlets: near-duplicate clusters")
     dupes.add_argument("--db", help="database path")
-    dupes.add_argument("--site", help="clusters with a copy on this site")
+    dupes.add_argument("--site", action="append", help="clusters with a copy on this site (repeatable)")
     dupes.add_argument("--since", help="clusters with a copy published on or after DATE")
     dupes.add_argument("--json", action="store_true", help="one JSON object per cluster")
     dupes.add_argument("--backfill", action="store_true", help="first index stored articles not indexed yet")
@@ -245,8 +245,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_dupes(args: argparse.Namespace) -> int:
-    if args.site:
-        site_keys([args.site])
+    keys = site_keys(args.site) if args.site else None
     since = parse_since(args.since, "--since")
     path = read_db_path(args)
     # --backfill writes the index: an existing newscrawl database, as it is; otherwise read-only.
@@ -254,7 +253,7 @@ def cmd_dupes(args: argparse.Namespace) -> int:
     try:
         if args.backfill:
             print(f"indexed {dedup_index.index_stored(db)} stored articles", file=sys.stderr)
-        clusters = dedup.list_clusters(db, args.site, since)
+        clusters = dedup.list_clusters(db, keys, since)
     finally:
         db.close()
     for cluster in clusters:
