@@ -43,21 +43,30 @@ def site_of(url: str) -> str | None:
     return found.key if found else None
 
 
-def extract_article(page: str | bytes, url: str | None = None, site: str | None = None) -> dict[str, Any]:
+def extract_article(
+    page: str | bytes, url: str | None = None, site: str | None = None, *, generic: bool = False
+) -> dict[str, Any]:
     """The article record of one page (the fields of README "The record", in that order).
 
     ``url`` is where the page lives; without it, the URL the page declares (``rel=canonical``,
-    ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``; :func:`site_of`
-    finds it for a URL); without it, the generic extractor, as ``newscrawl extract`` without
-    ``--site`` (what a page of any site gets). Raises :class:`NotAnArticle`
-    when the page holds no article, ``ValueError`` when no URL is given or declared and
-    ``KeyError`` for an unknown site key.
+    ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``); without it, the
+    site the URL is on (:func:`site_of`), else the generic extractor (what a page of any
+    other site gets); ``generic`` uses the generic extractor whatever the site. Raises :class:`NotAnArticle` when the page holds no article, and
+    ``ValueError`` when no URL is given or declared, for an unknown site key, or for a page
+    that is neither text nor bytes.
     """
+    if not isinstance(page, str | bytes):
+        raise ValueError(f"page must be the HTML as str or bytes, got {type(page).__name__}")
+    known = sites()
+    if site is not None and site not in known:
+        raise ValueError(f"unknown site {site!r} (known: {', '.join(known)})")
     parsed = parse_page(page)  # once: the declared URL is read from the tree extraction uses
     address = url or _declared_url(parsed[0])
     if not address:
         raise ValueError("the page declares no URL (rel=canonical or og:url): pass url=")
-    config = sites()[site] if site else None
+    if generic and site:
+        raise ValueError(f"site={site!r} and generic=True: choose one")
+    config = None if generic else known[site] if site else site_for_url(address)
     result = extract(page, canonical_url(address), config, parsed=parsed)
     if isinstance(result, NotArticle):
         raise NotAnArticle(result.reason, result.detail)
