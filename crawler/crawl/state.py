@@ -7,7 +7,10 @@ Loaded when the spider is made (:meth:`CrawlState.from_crawler`), from ``NEWS_DB
 - ``validators``: the ETag / Last-Modified of each entry point, sent as a conditional GET;
 - ``resume``: listing pages a past run failed to read, read first (sites with page URLs only:
   asking a site without them, bocongan, for a page URL only pokes its firewall);
-- ``retry``: article URLs a past run failed on, fetched again.
+- ``retry``: article URLs a past run failed on, fetched again;
+- ``recheck``: stored articles due for a recheck, requested directly, so an edit is found
+  even when every feed and listing answers 304 (they would list the article's link again
+  only when they changed).
 
 When the spider closes, the validators seen this run are saved, but only after a run that
 finished without fetch errors, so a killed or failing run can never hide an article behind a
@@ -25,7 +28,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.extract.siteconfig import SiteConfig
-from storage.articles import SETTLED_DROPS, known_url_hashes
+from storage.articles import SETTLED_DROPS, due_for_recheck, known_url_hashes
 from storage.crawlstate import load_validators, retry_urls, save_validators, unfinished_listings
 from storage.db import open_db
 
@@ -40,6 +43,7 @@ class CrawlState:
     validators: Validators = field(default_factory=dict)
     resume: list[tuple[str, int]] = field(default_factory=list)  # (listing path, page)
     retry: list[str] = field(default_factory=list)  # real-site article URLs
+    recheck: list[str] = field(default_factory=list)  # real-site article URLs due for a recheck
     seen_validators: Validators = field(default_factory=dict)  # entry points answered this run
     crawler: Crawler | None = field(default=None, repr=False)  # set by from_crawler
 
@@ -50,13 +54,10 @@ class CrawlState:
         state = cls(crawler=crawler)
         db = open_db(settings.get("NEWS_DB_PATH"))
         try:
-            state.known = known_url_hashes(
-                db,
-                site.key,
-                settings.getfloat("NEWS_RECHECK_DAYS"),
-                settings.getfloat("NEWS_RECHECK_HOURS"),
-                datetime.now(UTC),
-            )
+            now = datetime.now(UTC)
+            days, hours = settings.getfloat("NEWS_RECHECK_DAYS"), settings.getfloat("NEWS_RECHECK_HOURS")
+            state.known = known_url_hashes(db, site.key, days, hours, now)
+            state.recheck = due_for_recheck(db, site.key, days, hours, now)
             state.validators = load_validators(db, sorted(entry_urls))
             state.resume = unfinished_listings(db, site.key) if site.pagination else []
             state.retry = retry_urls(db, site.key, SETTLED_DROPS)
