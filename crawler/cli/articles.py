@@ -96,6 +96,7 @@ def _print_diff(rows: list[dict[str, Any]], wanted: list[int], as_json: bool) ->
             _version_text(new),
             f"v{old['version']} {old['fetched_at']}",
             f"v{new['version']} {new['fetched_at']}",
+            n=1,  # a line is a whole paragraph: one around each change is context enough
             lineterm="",
         )
     )
