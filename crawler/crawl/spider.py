@@ -140,7 +140,8 @@ class NewsSpider(scrapy.Spider):
             target = rebase(url, self.site.base_url, self.base_url)
             if self._is_article(target):
                 self._count("links/rechecked")
-                yield Request(target, callback=self.parse_article, errback=self.on_error, meta={"kind": "article"})
+                meta = {"kind": "article", "recheck": True}
+                yield Request(target, callback=self.parse_article, errback=self.on_error, meta=meta)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
@@ -393,6 +394,11 @@ class NewsSpider(scrapy.Spider):
             self.logger.warning(
                 "feed %s answered %s: skipped, %s is discovered by its listings", request.url, kind[5:], self.site.key
             )
+            return
+        if request.meta.get("recheck") and kind in ("http_404", "http_410"):
+            # A stored article the site took down: what it said stays stored; not a fetch error,
+            # and not retried (it is asked again only while it is due for a recheck).
+            self._count("rechecked/gone")
             return
         if kind == "robots":
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error
