@@ -189,7 +189,7 @@ def generic_text(html: str, url: str | None) -> str | None:
 
 
 class CliExtractor:
-    """``newscrawl extract --url URL FILE`` exactly as the console script runs it.
+    """``newscrawl extract --generic --url URL FILE`` exactly as the console script runs it.
 
     Calls ``crawler.cli.main`` (the ``newscrawl`` entry point in pyproject.toml) with those
     arguments in this process, so interpreter start-up is not timed; the page is saved to a
@@ -226,13 +226,14 @@ class CliExtractor:
 
 
 def run_cli_extract(path: Path, url: str, strict: bool = False) -> tuple[dict[str, Any] | None, str]:
-    """(record, its stderr) when ``newscrawl extract --url URL PATH`` prints one, else (None, its
-    error line). ``strict`` adds ``--strict``."""
+    """(record, its stderr) when ``newscrawl extract --generic --url URL PATH`` prints one, else
+    (None, its error line). ``strict`` adds ``--strict``."""
     from crawler.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["extract", "--url", url, *(["--strict"] if strict else []), str(path)])
+        # --generic: the URL names a crawled site, and this row measures the generic path.
+        code = main(["extract", "--generic", "--url", url, *(["--strict"] if strict else []), str(path)])
     if code != 0:
         return None, err.getvalue().strip() or f"exit {code}"
     record: dict[str, Any] = json.loads(out.getvalue())

@@ -49,20 +49,26 @@ def site_of(url: str) -> str | None:
 
 
 def extract_article(
-    page: str | bytes, url: str | None = None, site: str | None = None, strict: bool = False
+    page: str | bytes,
+    url: str | None = None,
+    site: str | None = None,
+    *,
+    generic: bool = False,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """The record of one page (the fields of README "The record", in that order).
 
     ``url`` is where the page lives; without it, the URL the page declares (``rel=canonical``,
-    ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``; :func:`site_of`
-    finds it for a URL); without it, the generic extractor, as ``newscrawl extract`` without
-    ``--site`` (what a page of any site gets): then every page with text gets its record, and
-    whether it is an article is :func:`article_verdict`'s answer, not a refusal, unless
-    ``strict``. Raises :class:`NotAnArticle` when the page holds no text (or, with a site or
-    ``strict``, no article), ``ValueError`` when no URL is given or declared and ``KeyError`` for
-    an unknown site key.
+    ``og:url``). ``site`` is a site key (``cao``, ``thanhtra``, ``bocongan``...); without it, the
+    site the URL is on (:func:`site_of`), else the generic extractor (what a page of any other
+    site gets); ``generic`` uses the generic extractor whatever the site. On the generic path
+    every page with text gets its record, and whether it is an article is
+    :func:`article_verdict`'s answer, not a refusal, unless ``strict``. Raises
+    :class:`NotAnArticle` when the page holds no text (or, with a site or ``strict``, no
+    article), and ``ValueError`` when no URL is given or declared, for an unknown site key, or
+    for a page that is neither text nor bytes.
     """
-    item = extract_item(page, url, site)
+    item = extract_item(page, url, site, generic=generic)
     if strict and item.verdict is not None:
         reason, _, detail = item.verdict.partition(": ")
         raise NotAnArticle(reason, detail)
@@ -71,7 +77,7 @@ def extract_article(
 
 def article_verdict(page: str | bytes, url: str | None = None) -> str | None:
     """Why the generic path judges ``page`` not an article (``reason: detail``), None when it is one."""
-    return extract_item(page, url, None).verdict
+    return extract_item(page, url, None, generic=True).verdict
 
 
 def _saved_page_text(page: bytes) -> str:
@@ -88,15 +94,25 @@ def _saved_page_text(page: bytes) -> str:
     return decode_page(page, declared)
 
 
-def extract_item(page: str | bytes, url: str | None = None, site: str | None = None) -> ArticleItem:
-    """The extracted item of one page (the record, its verdict and where each field came from)."""
+def extract_item(
+    page: str | bytes, url: str | None = None, site: str | None = None, *, generic: bool = False
+) -> ArticleItem:
+    """The extracted item of one page (the record, its verdict and where each field came from);
+    arguments as :func:`extract_article`'s."""
+    if not isinstance(page, str | bytes):
+        raise ValueError(f"page must be the HTML as str or bytes, got {type(page).__name__}")
+    known = sites()
+    if site is not None and site not in known:
+        raise ValueError(f"unknown site {site!r} (known: {', '.join(known)})")
     if isinstance(page, bytes):
         page = _saved_page_text(page)
     parsed = parse_page(page)  # once: the declared URL is read from the tree extraction uses
     address = url or _declared_url(parsed[0])
     if not address:
         raise ValueError("the page declares no URL (rel=canonical or og:url): pass url=")
-    config = sites()[site] if site else None
+    if generic and site:
+        raise ValueError(f"site={site!r} and generic=True: choose one")
+    config = None if generic else known[site] if site else site_for_url(address)
     result = extract(page, canonical_url(address), config, parsed=parsed)
     if isinstance(result, NotArticle):
         raise NotAnArticle(result.reason, result.detail)

@@ -53,23 +53,7 @@ def known_url_hashes(
     """
     if not db["articles"].exists():
         return set()
-    now = now or datetime.now(UTC)
-    # published_at is stored in +07:00, fetched_at and first_seen_at in UTC: compare each in its
-    # own offset. An undated article is young while its first sighting is; coalesce() keeps a
-    # NULL comparison from making every undated article "due" on every run.
-    young = now - timedelta(days=recheck_days)
-    params = {
-        "site": site,
-        "days": recheck_days,
-        "young_day": young.astimezone(_VN).date().isoformat(),
-        "young_vn": young.astimezone(_VN).replace(microsecond=0).isoformat(),
-        "young_utc": young.astimezone(UTC).replace(microsecond=0).isoformat(),
-        "stale": (now - timedelta(hours=recheck_hours)).astimezone(UTC).replace(microsecond=0).isoformat(),
-    }
-    due = (
-        f":days > 0 and fetched_at <= :stale and ({on_or_after('published_at', ':young_day', ':young_vn')} "
-        "or (published_at is null and first_seen_at >= :young_utc))"
-    )
+    due, params = _due(site, recheck_days, recheck_hours, now)
     known = {
         row["url_hash"]
         for row in db.query(f"select url_hash from articles where site = :site and not coalesce({due}, 0)", params)
@@ -89,6 +73,45 @@ def known_url_hashes(
         )
     }
     return known
+
+
+def due_for_recheck(
+    db: sqlite_utils.Database,
+    site: str,
+    recheck_days: float,
+    recheck_hours: float,
+    now: datetime | None = None,
+) -> list[str]:
+    """URLs of ``site``'s articles due for a recheck (as :func:`known_url_hashes` leaves them
+    out), oldest fetch first. A crawl requests them itself: discovery would reach them only
+    through a feed or listing, and one that answers 304 lists nothing."""
+    if not db["articles"].exists():
+        return []
+    due, params = _due(site, recheck_days, recheck_hours, now)
+    sql = f"select url from articles where site = :site and coalesce({due}, 0) order by fetched_at, rowid"
+    return [row["url"] for row in db.query(sql, params)]
+
+
+def _due(site: str, recheck_days: float, recheck_hours: float, now: datetime | None) -> tuple[str, dict[str, Any]]:
+    """SQL: an ``articles`` row is due for a recheck; and its parameters."""
+    now = now or datetime.now(UTC)
+    # published_at is stored in +07:00, fetched_at and first_seen_at in UTC: compare each in its
+    # own offset. An undated article is young while its first sighting is; the callers'
+    # coalesce() keeps a NULL comparison from making every undated article "due" on every run.
+    young = now - timedelta(days=recheck_days)
+    params = {
+        "site": site,
+        "days": recheck_days,
+        "young_day": young.astimezone(_VN).date().isoformat(),
+        "young_vn": young.astimezone(_VN).replace(microsecond=0).isoformat(),
+        "young_utc": young.astimezone(UTC).replace(microsecond=0).isoformat(),
+        "stale": (now - timedelta(hours=recheck_hours)).astimezone(UTC).replace(microsecond=0).isoformat(),
+    }
+    due = (
+        f":days > 0 and fetched_at <= :stale and ({on_or_after('published_at', ':young_day', ':young_vn')} "
+        "or (published_at is null and first_seen_at >= :young_utc))"
+    )
+    return due, params
 
 
 def save_article(

@@ -14,6 +14,7 @@ table answers BANDS indexed lookups per article, commits with the articles, cost
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
@@ -159,18 +160,25 @@ def rebuild_bands(db: sqlite_utils.Database) -> int:
     return len(rows)
 
 
-def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str | None = None) -> list[Cluster]:
-    """Clusters with a member from ``site`` published at or after ``since`` (ISO 8601, compared
-    as stored), newest original first. Every member is listed, whatever its site; url and title
-    come from ``articles`` when that table exists."""
-    where, params = ["c.merged_into is null"], []
-    for column, value in (("site", site), ("published_at", since)):
-        if value:
-            test = f"{column} = ?" if column == "site" else on_or_after(column)
-            where.append(
-                f"c.cluster_id in (select cluster_id from {MEMBERS} join {SIGNATURES} using (url_hash) where {test})"
-            )
-            params.extend([value] if column == "site" else bound_params(value))
+def list_clusters(
+    db: sqlite_utils.Database, site: str | Sequence[str] | None = None, since: str | None = None
+) -> list[Cluster]:
+    """Clusters with a member from ``site`` (one key or several) published at or after ``since``
+    (ISO 8601, compared as stored), newest original first. Every member is listed, whatever its
+    site; url and title come from ``articles`` when that table exists."""
+    where: list[str] = ["c.merged_into is null"]
+    params: list[Any] = []
+    keys = [site] if isinstance(site, str) else list(site or ())
+    tests: list[tuple[str, list[Any]]] = []
+    if keys:
+        tests.append((f"site in ({', '.join('?' * len(keys))})", keys))
+    if since:
+        tests.append((on_or_after("published_at"), bound_params(since)))
+    for test, values in tests:
+        where.append(
+            f"c.cluster_id in (select cluster_id from {MEMBERS} join {SIGNATURES} using (url_hash) where {test})"
+        )
+        params.extend(values)
     display, join = "null as url, null as title", ""
     if db.table("articles").exists():
         display, join = "a.url, a.title", "left join articles a on a.url_hash = m.url_hash"
@@ -181,9 +189,9 @@ def list_clusters(db: sqlite_utils.Database, site: str | None = None, since: str
     )
     grouped: dict[int, Cluster] = {}
     signatures: dict[str, Signature] = {}
-    for cluster_id, original, created_at, url_hash, site, blob, *shown in db.execute(sql, params):
+    for cluster_id, original, created_at, url_hash, member_site, blob, *shown in db.execute(sql, params):
         cluster = grouped.setdefault(cluster_id, Cluster(cluster_id, original, created_at, []))
-        cluster.members.append(Member(url_hash, site, 0.0, url_hash == original, *shown))
+        cluster.members.append(Member(url_hash, member_site, 0.0, url_hash == original, *shown))
         signatures[url_hash] = load_signature(blob)
     for cluster in grouped.values():
         # Similarity to the original is computed here, not stored: a new earliest copy changes it

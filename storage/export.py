@@ -18,6 +18,7 @@ import csv
 import gzip
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -31,7 +32,8 @@ from typing import Any, Literal, TextIO
 import sqlite_utils
 
 from storage.articles import decode_row, now_iso
-from storage.published import bound_params, on_or_after
+from storage.published import bound_params, on_or_after, on_or_before
+from storage.search import EXACT_FTS, FOLDED_FTS, match_expression
 
 # Stored columns of an exported record, in order (the article record of crawler/extract/items.py,
 # plus bookkeeping); ``change`` follows them.
@@ -51,22 +53,29 @@ STATE_FORMAT = 1
 
 @dataclass(frozen=True)
 class Selection:
-    """Which articles to export: a site, and a lower bound (ISO 8601) on a time field."""
+    """Which articles to export: sites, bounds (ISO 8601) on a time field, a search."""
 
-    site: str | None = None
+    site: str | tuple[str, ...] | None = None  # one key, or several
     since: str | None = None
     since_field: SinceField = "published"
     one_per_cluster: bool = False  # only each story's original (earliest copy), and unclustered articles
+    until: str | None = None  # inclusive, on the same field as ``since``
+    query: str | None = None  # a search (storage/search.py syntax): only the articles it matches
+    folded: bool = False  # the search ignores accents
 
     def where(self, alias: str = "a") -> tuple[list[str], list[Any]]:
-        """SQL conditions on ``articles`` (as ``alias``) and their parameters."""
+        """SQL conditions on ``articles`` (as ``alias``) and their parameters.
+
+        Raises ``storage.search.QueryError`` for a query with nothing to search for.
+        """
         where: list[str] = []
         params: list[Any] = []
-        if self.site:
-            where.append(f"{alias}.site = ?")
-            params.append(self.site)
+        keys = [self.site] if isinstance(self.site, str) else list(self.site or ())
+        if keys:
+            where.append(f"{alias}.site in ({', '.join('?' * len(keys))})")
+            params.extend(keys)
+        column = _SINCE_COLUMNS[self.since_field]
         if self.since:
-            column = _SINCE_COLUMNS[self.since_field]
             # published_at is stored in +07:00 and fetched_at in UTC: compare strings in the
             # column's own offset, or "2026-01-02T00:00:00+07:00" sorts wrongly against UTC.
             if self.since_field == "published":  # a date-only published_at counts as its whole day
@@ -75,12 +84,24 @@ class Selection:
             else:
                 where.append(f"{alias}.{column} >= ?")
                 params.append(_as_utc(self.since))
+        if self.until:
+            where.append(on_or_before(f"{alias}.{column}"))
+            params.append(self.until if self.since_field == "published" else _as_utc(self.until))
+        if self.query:
+            table = FOLDED_FTS if self.folded else EXACT_FTS
+            where.append(f"{alias}.rowid in (select rowid from {table} where {table} match ?)")
+            params.append(match_expression(self.query, self.folded))
         if self.one_per_cluster:
             where.append(
                 f"not exists (select 1 from dup_members m join dup_clusters c on c.cluster_id = m.cluster_id "
                 f"where m.url_hash = {alias}.url_hash and c.original != {alias}.url_hash)"
             )
         return where, params
+
+    def recorded(self) -> dict[str, Any]:
+        """The selection as a state file records it (JSON types: several sites are a list)."""
+        found: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        return found
 
 
 def _as_utc(iso: str) -> str:
@@ -111,7 +132,12 @@ def iter_records(
     one_per_cluster: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every stored record of the selection in insertion order; all are ``change: "new"``."""
-    where, params = Selection(site, since, since_field, one_per_cluster).where()
+    return iter_selected(db, Selection(site, since, since_field, one_per_cluster))
+
+
+def iter_selected(db: sqlite_utils.Database, selection: Selection) -> Iterator[dict[str, Any]]:
+    """Every stored record of ``selection`` in insertion order; all are ``change: "new"``."""
+    where, params = selection.where()
     sql = f"select {_columns()} from articles a"
     if where:
         sql += " where " + " and ".join(where)
@@ -142,9 +168,10 @@ def _changes_sql(selection: Selection, after: int, upto: int) -> tuple[str, dict
         "where l.url_hash = v.url_hash and l.version > v.version and l.rowid <= :upto)"
     )
     named: dict[str, Any] = {"after": after, "upto": upto}
-    for i, (condition, value) in enumerate(zip(where, params, strict=True)):
-        sql += " and " + condition.replace("?", f":p{i}")
-        named[f"p{i}"] = value
+    numbered = iter(range(len(params)))
+    for condition in where:  # each "?" becomes a named parameter, in order
+        sql += " and " + re.sub(r"\?", lambda _: f":p{next(numbered)}", condition)
+    named.update({f"p{i}": value for i, value in enumerate(params)})
     return sql + " order by v.rowid", named
 
 
@@ -200,7 +227,7 @@ def read_state(path: str | Path, selection: Selection) -> ExportState:
     except OutputError as exc:
         raise StateError(str(exc)) from None
     if not target.exists():
-        return ExportState(selection=asdict(selection))
+        return ExportState(selection=selection.recorded())
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
         state = ExportState(**data)
@@ -210,8 +237,9 @@ def read_state(path: str | Path, selection: Selection) -> ExportState:
     rowid, records = state.last_version_rowid, state.records
     if not _sql_int(rowid) or rowid < 0 or not _sql_int(records) or not isinstance(state.selection, dict):
         raise StateError(f"{target}: not an export state file (last_version_rowid {rowid!r} is no row number)")
-    if state.selection != asdict(selection):
-        raise StateError(f"{target}: written for another selection {state.selection}, not {asdict(selection)}")
+    # A state file written before a selection field existed recorded its default.
+    if {**Selection().recorded(), **state.selection} != selection.recorded():
+        raise StateError(f"{target}: written for another selection {state.selection}, not {selection.recorded()}")
     return state
 
 
@@ -341,7 +369,7 @@ def open_output(target: str) -> Iterator[TextIO]:
     try:
         os.fchmod(handle, _new_file_mode(real))
         os.close(handle)
-        with _text_writer(tmp, gz=path.suffix == ".gz") as out:
+        with _text_writer(tmp, gz=path.suffix.lower() == ".gz") as out:
             yield out
         os.replace(tmp, real)
     except BaseException:
@@ -363,28 +391,72 @@ def _text_writer(path: str, gz: bool | None = None, append: bool = False) -> Ite
 Progress = Callable[[int], None]
 
 
-def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO, progress: Progress | None = None) -> int:
-    """Write one JSON object per line; return the count. ``progress`` gets the running count."""
+FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".jsonl.gz": "jsonl", ".csv.gz": "csv"}
+
+
+class FormatError(ValueError):
+    """An output name whose format cannot be told, or columns that are not export fields."""
+
+
+def format_of(name: str) -> str:
+    """``jsonl`` or ``csv`` from an output file's name (:data:`FORMATS`); a
+    :class:`FormatError` for any other name: a ``.json`` or ``.txt`` dump is not guessed."""
+    lower = name.lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return FORMATS[suffix]
+    raise FormatError(f"{name}: cannot tell the format from the name; end it in {', '.join(FORMATS)}")
+
+
+def columns_of(text: str) -> tuple[str, ...]:
+    """The export fields named in a comma-separated list, in the order given."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in EXPORT_FIELDS]
+    if unknown or not names:
+        raise FormatError(f"unknown column {', '.join(unknown) or repr(text)} (fields: {', '.join(EXPORT_FIELDS)})")
+    return names
+
+
+def write_jsonl(
+    records: Iterable[dict[str, Any]],
+    out: TextIO,
+    progress: Progress | None = None,
+    columns: tuple[str, ...] = EXPORT_FIELDS,
+) -> int:
+    """Write one JSON object per line (``columns`` only, in that order); return the count.
+    ``progress`` gets the running count."""
     count = 0
+    every = columns == EXPORT_FIELDS
     for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        shown = record if every else {name: record.get(name) for name in columns}
+        out.write(json.dumps(shown, ensure_ascii=False) + "\n")
         count += 1
         if progress is not None:
             progress(count)
     return count
 
 
-def write_csv(records: Iterable[dict[str, Any]], out: TextIO, progress: Progress | None = None) -> int:
+def write_csv(
+    records: Iterable[dict[str, Any]],
+    out: TextIO,
+    progress: Progress | None = None,
+    columns: tuple[str, ...] = EXPORT_FIELDS,
+    excel: bool = False,
+) -> int:
     """Write a header and one row per record (RFC 4180); return the count.
 
-    Columns are :data:`EXPORT_FIELDS`; lists and objects (``authors``, ``tags``, ``images``)
-    are JSON strings, null is an empty cell.
+    Columns are ``columns`` (default :data:`EXPORT_FIELDS`); lists and objects (``authors``,
+    ``tags``, ``images``) are JSON strings, null is an empty cell. ``excel`` starts the file
+    with a UTF-8 byte order mark: without it Excel reads the file in the machine's code page
+    and the Vietnamese letters come out garbled.
     """
+    if excel:
+        out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_FIELDS)
+    writer.writerow(columns)
     count = 0
     for record in records:
-        writer.writerow([_cell(record.get(name)) for name in EXPORT_FIELDS])
+        writer.writerow([_cell(record.get(name)) for name in columns])
         count += 1
         if progress is not None:
             progress(count)

@@ -21,3 +21,12 @@ def on_or_after(column: str, day: str = "?", moment: str = "?") -> str:
 def bound_params(since: str) -> list[str]:
     """The parameters of :func:`on_or_after` for an ISO bound in +07:00: its day, then itself."""
     return [since[:10], since]
+
+
+def on_or_before(column: str, moment: str = "?") -> str:
+    """SQL: ``column`` on or before an ISO bound in +07:00 (``moment``, a placeholder).
+
+    A date-only value sorts before every time of its own day, so it counts as on or before a
+    bound on that day, as :func:`on_or_after` counts it as on or after one: its whole day.
+    """
+    return f"{column} <= {moment}"

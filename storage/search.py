@@ -39,18 +39,19 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import sqlite_utils
 
-from storage.published import bound_params, on_or_after
+from storage.published import bound_params, on_or_after, on_or_before
 
 EXACT_FTS = "articles_fts"
 FOLDED_FTS = "articles_fold_fts"
 _COLUMNS = ("title", "lead", "body")
 # bm25 weights per column (title, lead, body): a hit in the title counts most.
-_WEIGHTS = "10.0, 4.0, 1.0"
+WEIGHTS = "10.0, 4.0, 1.0"
 _SNIPPET_TOKENS = 16
 
 
@@ -141,11 +142,24 @@ class Hit:
 
 
 class QueryError(ValueError):
-    """A query with no searchable word in it."""
+    """A query with no searchable word in it, or operators FTS5 could not take as placed."""
 
 
-_TERMS = re.compile(r'"([^"]*)"|(\S+)')
-# Tone marks in unicode61 order: grave, acute, hook above, tilde, dot below.
+# A term: an optional "-" (NOT), then a "quoted phrase" or a run of non-space characters.
+_TERMS = re.compile(r'(-?)"([^"]*)"|(\S+)')
+# Upper case only, as FTS5 has them: a lower-case "or" is a word like any other.
+_OPERATORS = ("OR", "AND", "NOT")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One typed term: its words (a phrase when several), a trailing ``*`` (prefix), a ``-``."""
+
+    words: list[str]
+    prefix: bool = False
+    negated: bool = False
+
+
 _TONED = {"a": "àáảãạ", "e": "èéẻẽẹ", "y": "ỳýỷỹỵ", "o": "òóỏõọ", "u": "ùúủũụ"}
 # The syllable endings spelt two ways: the mark on the first vowel ("hòa", "túy": the older
 # convention, most of the press) or on the second ("hoà", "tuý"). Only at the end of a word:
@@ -182,20 +196,29 @@ def _quote(phrase: str) -> str:
     return '"' + phrase.replace('"', '""') + '"'
 
 
-def _terms(query: str, folded: bool) -> list[tuple[list[str], bool]]:
-    """What a person typed as search terms: (the words of each term, prefix?)."""
+def _tokens(query: str, folded: bool) -> list[Term | str]:
+    """What a person typed: terms, and the operators ``OR``, ``AND``, ``NOT`` between them."""
     text = unicodedata.normalize("NFC", query)
-    terms: list[tuple[list[str], bool]] = []
-    for phrase, word in _TERMS.findall(text):
-        raw = phrase if phrase else word
+    tokens: list[Term | str] = []
+    for minus, phrase, word in _TERMS.findall(text):
+        if word in _OPERATORS:
+            tokens.append(word)
+            continue
+        negated = bool(minus) or (word.startswith("-") and len(word) > 1)
+        raw = phrase if minus or phrase else word.removeprefix("-")
         prefix = bool(word) and word.endswith("*")
         raw = raw.rstrip("*") if prefix else raw
         raw = fold(raw) if folded else raw.lower()
         # Drop what the tokenizer would drop anyway, so "an," or "(CAO)" still match.
         words = re.findall(r"\w+", raw)
         if words:
-            terms.append((words, prefix))
-    return terms
+            tokens.append(Term(words, prefix, negated))
+    return tokens
+
+
+def _terms(query: str, folded: bool) -> list[tuple[list[str], bool]]:
+    """The positive terms typed: (the words of each term, prefix?)."""
+    return [(t.words, t.prefix) for t in _tokens(query, folded) if isinstance(t, Term) and not t.negated]
 
 
 def _term_expression(words: list[str], prefix: bool, folded: bool) -> str:
@@ -208,34 +231,66 @@ def _term_expression(words: list[str], prefix: bool, folded: bool) -> str:
 
 
 def match_expression(query: str, folded: bool = False) -> str:
-    """The FTS5 MATCH expression for what a person typed.
+    """The FTS5 MATCH expression for what a person typed, with FTS5's own meaning.
 
     Words must all occur (AND); ``"two words"`` is a phrase; a trailing ``*`` makes a prefix
-    (``điều*``). Every word is quoted, so FTS5 operators and punctuation typed by a person are
-    searched as text, never parsed. ``folded`` folds the words as :func:`fold` does; exact
-    words are lower-cased (the tokenizer folds case too) and searched in both tone placements
-    (:func:`tone_variants`). Input in NFD is composed first.
+    (``điều*``); ``OR``, ``AND`` and ``NOT`` (upper case, as FTS5 spells them) and ``-word``
+    (NOT) are FTS5's operators, with FTS5's precedence. Every word is quoted, so punctuation
+    typed by a person is searched as text, never parsed. What FTS5 cannot take (an operator
+    with nothing on one side, a query of exclusions only, ``-word`` after an operator) is
+    refused with a :class:`QueryError` naming it, never silently read another way.
+    ``folded`` folds the words as :func:`fold` does; exact words are lower-cased (the
+    tokenizer folds case too) and searched in both tone placements (:func:`tone_variants`).
+    Input in NFD is composed first.
     """
-    terms = _terms(query, folded)
-    if not terms:
+    tokens = _tokens(query, folded)
+    if not any(isinstance(t, Term) and not t.negated for t in tokens):
+        if any(isinstance(t, Term) for t in tokens):
+            raise QueryError(f"{query!r}: only excluded words; add a word to search for (-word means NOT word)")
         raise QueryError(f"nothing to search for in {query!r}")
-    return " AND ".join(_term_expression(words, prefix, folded) for words, prefix in terms)
+    parts: list[str] = []
+    previous: Term | str | None = None
+    for token in tokens:
+        if isinstance(token, str):
+            if not isinstance(previous, Term):
+                raise QueryError(f"{query!r}: {token} needs a term before it")
+            parts.append(token)
+        else:
+            expression = _term_expression(token.words, token.prefix, folded)
+            if token.negated:
+                if previous is None:
+                    raise QueryError(f"{query!r}: a query cannot start with -word; put what to search for first")
+                if isinstance(previous, str):
+                    raise QueryError(f"{query!r}: -word after {previous} is not supported; write NOT word alone")
+                parts.extend(("NOT", expression))
+            else:
+                if isinstance(previous, Term):
+                    parts.append("AND")
+                parts.append(expression)
+        previous = token
+    if isinstance(previous, str):
+        raise QueryError(f"{query!r}: {previous} needs a term after it")
+    return " ".join(parts)
 
 
 def phrase_expressions(query: str, folded: bool = False) -> list[str]:
     """MATCH expressions for each pair of adjacent typed words (outside quotes and prefixes),
     as a phrase: ``cong an da nang`` -> ``"cong an"``, ``"an da"``, ``"da nang"``. A hit holding
-    more of them keeps the words together as typed, and ranks first."""
+    more of them keeps the words together as typed, and ranks first. An operator, a prefix or
+    an excluded term ends a run: no pair spans ``a OR b``."""
     words: list[str] = []
     runs: list[list[str]] = []
-    for term_words, prefix in _terms(query, folded):
-        if prefix:
+    for token in _tokens(query, folded):
+        if isinstance(token, str) or token.prefix or token.negated:
             runs.append(words)
             words = []
             continue
-        words.extend(term_words)
+        words.extend(token.words)
     runs.append(words)
     return [_term_expression([a, b], False, folded) for run in runs for a, b in itertools.pairwise(run)]
+
+
+Sort = Literal["relevance", "date"]
 
 
 def search(
@@ -243,24 +298,27 @@ def search(
     query: str,
     *,
     folded: bool = False,
-    site: str | None = None,
+    site: str | Sequence[str] | None = None,
     since: str | None = None,
-    limit: int = 20,
+    until: str | None = None,
+    limit: int | None = 20,
+    sort: Sort = "relevance",
     markers: tuple[str, str] = ("[", "]"),
 ) -> list[Hit]:
-    """Articles matching ``query``, best first.
+    """Articles matching ``query``, best first (``sort="date"``: newest first).
 
     Rank: first the number of adjacent typed word pairs found next to each other (so ``cong an
     da nang`` puts "Công an Đà Nẵng" above a text with "công an", "đã" and "năng" apart), then
     bm25 with the title weighted over the lead over the body. ``Hit.score`` is that pair count
     plus bm25 mapped into [0, 1): higher is better. ``folded`` searches without accents (see
-    the module docstring); ``since`` is an ISO timestamp compared with ``published_at``
-    (``>=``); the snippet is about :data:`_SNIPPET_TOKENS` tokens around the best match,
-    matched words between ``markers``.
+    the module docstring); ``site`` is one key or several; ``since`` and ``until`` are ISO
+    timestamps compared with ``published_at`` (inclusive; a date-only ``published_at`` counts
+    as its whole day); ``limit`` None returns every hit; the snippet is about
+    :data:`_SNIPPET_TOKENS` tokens around the best match, matched words between ``markers``.
     """
     table = FOLDED_FTS if folded else EXACT_FTS
-    params: dict[str, Any] = {"match": match_expression(query, folded), "limit": limit, "open": markers[0]}
-    params["close"] = markers[1]
+    params: dict[str, Any] = {"match": match_expression(query, folded), "open": markers[0], "close": markers[1]}
+    params["limit"] = -1 if limit is None else limit  # SQLite: a negative limit is none
     pairs = phrase_expressions(query, folded)
     for i, pair in enumerate(pairs):
         params[f"pair{i}"] = pair
@@ -268,41 +326,70 @@ def search(
     together = " + ".join(
         f"(rowid in (select rowid from {table} where {table} match :pair{i}))" for i in range(len(pairs))
     )
-    allowed = _allowed(site, since, params)
+    allowed = _allowed(site, since, until, params)
     # bm25 is negative, more negative is better: -bm25 / (1 - bm25) maps it into [0, 1).
-    relevance = f"(-bm25({table}, {_WEIGHTS}) / (1.0 - bm25({table}, {_WEIGHTS})))"
-    # Rank first, touching only the index; then snippets and article rows for the top hits only.
-    sql = (
-        f"with top as (select rowid, {together or '0'} + {relevance} as score from {table} "
-        f"where {table} match :match {allowed} order by score desc, rowid desc limit :limit) "
-        f"select a.title, a.site, a.published_at, a.url, a.url_hash, top.score, "
-        f"snippet({table}, -1, :open, :close, '…', {_SNIPPET_TOKENS}) as snippet "
-        f"from top join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
-        f"where {table} match :match order by top.score desc, top.rowid desc"
-    )
+    relevance = f"(-bm25({table}, {WEIGHTS}) / (1.0 - bm25({table}, {WEIGHTS})))"
+    columns = "a.title, a.site, a.published_at, a.url, a.url_hash"
+    snippet = f"snippet({table}, -1, :open, :close, '…', {_SNIPPET_TOKENS}) as snippet"
+    if sort == "relevance":
+        # Rank first, touching only the index; then snippets and article rows for the top hits only.
+        sql = (
+            f"with top as (select rowid, {together or '0'} + {relevance} as score from {table} "
+            f"where {table} match :match {allowed} order by score desc, rowid desc limit :limit) "
+            f"select {columns}, top.score, {snippet} "
+            f"from top join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
+            f"where {table} match :match order by top.score desc, top.rowid desc"
+        )
+    else:
+        # Newest first: walk the published_at index downwards, keeping the matching rowids
+        # (materialised once), so only the hits shown are scored and read.
+        sql = (
+            f"with top as (select rowid, published_at from articles where rowid in "
+            f"(select rowid from {table} where {table} match :match {allowed}) "
+            f"order by published_at desc, rowid desc limit :limit) "
+            f"select {columns}, {(together or '0').replace('(rowid in', f'({table}.rowid in')} + {relevance} as score, "
+            f"{snippet} from top join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
+            f"where {table} match :match order by top.published_at desc, top.rowid desc"
+        )
     return [
         Hit(r["title"], r["site"], r["published_at"], r["url"], r["snippet"], round(r["score"], 4), r["url_hash"])
         for r in db.query(sql, params)
     ]
 
 
-def count(db: sqlite_utils.Database, query: str, *, folded: bool = False) -> int:
-    """How many articles match ``query`` (to say "the folded search would find N")."""
+def count(
+    db: sqlite_utils.Database,
+    query: str,
+    *,
+    folded: bool = False,
+    site: str | Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> int:
+    """How many articles match ``query`` within the filters (for "10 of 34 shown", and to say
+    "the folded search would find N")."""
     table = FOLDED_FTS if folded else EXACT_FTS
-    sql = f"select count(*) from {table} where {table} match ?"
-    return int(db.execute(sql, [match_expression(query, folded)]).fetchone()[0])
+    params: dict[str, Any] = {"match": match_expression(query, folded)}
+    allowed = _allowed(site, since, until, params)
+    sql = f"select count(*) from {table} where {table} match :match {allowed}"
+    return int(db.execute(sql, params).fetchone()[0])
 
 
-def _allowed(site: str | None, since: str | None, params: dict[str, Any]) -> str:
+def _allowed(site: str | Sequence[str] | None, since: str | None, until: str | None, params: dict[str, Any]) -> str:
     # The filters pick rowids from the (site, published_at) index, never from the article rows:
     # published_at is stored after body, so reading it from a row walks the body's overflow pages.
     where = []
-    if site:
-        where.append("site = :site")
-        params["site"] = site
+    keys = [site] if isinstance(site, str) else list(site or [])
+    if keys:
+        names = [f":site{i}" for i in range(len(keys))]
+        where.append(f"site in ({', '.join(names)})")
+        params.update({name[1:]: key for name, key in zip(names, keys, strict=True)})
     if since:
         where.append(on_or_after("published_at", ":since_day", ":since"))
         params["since_day"], params["since"] = bound_params(since)
+    if until:
+        where.append(on_or_before("published_at", ":until"))
+        params["until"] = until
     # "+rowid": a plain rowid IN (...) is handed to FTS5, which then runs the MATCH once per
     # allowed rowid (minutes on 100k articles); the + keeps it a filter on the matches.
     return f"and +rowid in (select rowid from articles where {' and '.join(where)})" if where else ""

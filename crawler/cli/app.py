@@ -58,7 +58,7 @@ def _main(argv: list[str] | None) -> int:
         print(f"newscrawl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StorageError as exc:
-        print(f"newscrawl: error: {exc}", file=sys.stderr)
+        print(f"newscrawl: error: {exc}{_missing_hint(exc)}", file=sys.stderr)
         return EXIT_STORAGE
     except sqlite3.Error as exc:
         where = getattr(args, "db", None) or "the database"
@@ -74,6 +74,18 @@ def _main(argv: list[str] | None) -> int:
         traceback.print_exc()
         print(f"newscrawl: internal error (exit {EXIT_INTERNAL}); the traceback above says where", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _missing_hint(exc: StorageError) -> str:
+    """Where a relative database path was looked for: the default ``data/news.sqlite3`` is
+    relative to the folder a command runs in, so from elsewhere it names no file."""
+    text = str(exc)
+    if not text.endswith("no such database"):
+        return ""
+    path = text.removesuffix(": no such database")
+    if os.path.isabs(path):
+        return ""
+    return f" (looked in {os.getcwd()}: run newscrawl from the project folder, or give --db /full/path or NEWS_DB_PATH)"
 
 
 def _parser() -> argparse.ArgumentParser:

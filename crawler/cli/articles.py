@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from typing import Any
@@ -24,6 +25,13 @@ def register_lookup(sub: Any) -> None:
     hist.add_argument("url")
     hist.add_argument("--db", help="database path")
     hist.add_argument("--json", action="store_true", help="one JSON object per version")
+    hist.add_argument(
+        "--diff",
+        nargs="*",
+        type=int,
+        metavar="V",
+        help="a text diff: of the last two versions, of version V and the latest, or of V1 and V2",
+    )
     hist.set_defaults(func=cmd_history)
 
     expl = sub.add_parser("explain", help="what the crawler knows of a URL")
@@ -36,7 +44,10 @@ def register_lookup(sub: Any) -> None:
 def register_extract(sub: Any) -> None:
     """Add ``extract`` to the ``newscrawl`` sub-parsers."""
     ext = sub.add_parser("extract", help="extract one saved page and print its record as JSON")
-    ext.add_argument("--site", help="site key (default: the generic extractor)")
+    ext.add_argument(
+        "--site", action="append", help="site key (default: the site the URL is on, else the generic extractor)"
+    )
+    ext.add_argument("--generic", action="store_true", help="the generic extractor, even for a known site's page")
     ext.add_argument("--url", help="the page's URL (default: the page's rel=canonical or og:url)")
     ext.add_argument(
         "--strict",
@@ -56,6 +67,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no stored article at {printable(args.url)}", file=sys.stderr)
         return 1
+    if args.diff is not None:
+        return _print_diff(rows, args.diff, args.json)
     if args.json:
         for row in rows:
             print_json({k: row.get(k) for k in ("version", "fetched_at", "content_hash", "changed", "title")})
@@ -65,6 +78,49 @@ def cmd_history(args: argparse.Namespace) -> int:
         line = f"v{row['version']}  {row['fetched_at']}  {row['content_hash'][:12]}  {changed}  {row['title']}"
         print(printable(line))
     return EXIT_OK
+
+
+def _print_diff(rows: list[dict[str, Any]], wanted: list[int], as_json: bool) -> int:
+    """A unified diff of two stored versions' text (title, lead, authors, date, body by paragraph)."""
+    by_number = {row["version"]: row for row in rows}
+    if len(wanted) > 2:
+        raise UsageError(f"--diff takes at most two versions, got {len(wanted)}")
+    if len(rows) < 2 and not wanted:
+        print(f"v{rows[0]['version']} is the only stored version: nothing to compare", file=sys.stderr)
+        return EXIT_OK
+    latest = rows[-1]["version"]
+    pair = wanted if len(wanted) == 2 else [wanted[0], latest] if wanted else [rows[-2]["version"], latest]
+    missing = [v for v in pair if v not in by_number]
+    if missing:
+        known = ", ".join(str(v) for v in by_number)
+        raise UsageError(f"--diff: no version {', '.join(map(str, missing))} (stored: {known})")
+    old, new = (by_number[v] for v in pair)
+    lines = list(
+        difflib.unified_diff(
+            _version_text(old),
+            _version_text(new),
+            f"v{old['version']} {old['fetched_at']}",
+            f"v{new['version']} {new['fetched_at']}",
+            n=1,  # a line is a whole paragraph: one around each change is context enough
+            lineterm="",
+        )
+    )
+    if as_json:
+        print_json({"from": old["version"], "to": new["version"], "diff": lines})
+        return EXIT_OK
+    for line in lines:
+        print(printable(line))
+    if not lines:
+        print(f"v{old['version']} and v{new['version']} have the same text", file=sys.stderr)
+    return EXIT_OK
+
+
+def _version_text(row: dict[str, Any]) -> list[str]:
+    """The lines a diff compares: one per field, the body one per paragraph."""
+    authors = ", ".join(row.get("authors") or [])
+    head = [f"title: {row.get('title') or ''}", f"lead: {row.get('lead') or ''}", f"authors: {authors}"]
+    head.append(f"published_at: {row.get('published_at') or ''}")
+    return [*head, "", *(row.get("body") or "").splitlines()]
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -81,12 +137,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    if args.site:
-        site_keys([args.site])
+    if args.site and len(args.site) > 1:
+        raise UsageError(f"one page is from one site: --site {' --site '.join(args.site)} names several")
+    site = site_keys(args.site)[0] if args.site else None
+    if site and args.generic:
+        raise UsageError(f"--site {site} and --generic: choose one")
     page = _read_page(args.file)
     url = url_argument(args.url) if args.url else None
     try:
-        item = extract_item(page, url, args.site)
+        item = extract_item(page, url, site, generic=args.generic)
     except NotAnArticle as exc:
         print(printable(str(exc)), file=sys.stderr)
         return 1

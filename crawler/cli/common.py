@@ -16,8 +16,8 @@ from crawler.cli.args import ArgumentError
 from crawler.crawl.middlewares import UNREACHABLE_STAT
 from crawler.crawl.quality import UNHEALTHY_STAT
 from crawler.crawl.runner import project_settings, site_status
-from crawler.extract.dates import parse_iso
 from crawler.sites.registry import sites
+from storage.when import DateError, parse_when
 
 EXIT_OK = 0
 EXIT_ERRORS = 1  # finished, but some fetches failed
@@ -87,13 +87,24 @@ def url_argument(url: str) -> str:
 
 
 def parse_since(value: str | None, option: str) -> str | None:
-    """A date or ISO time given to ``option`` as Vietnam-time ISO (a bare date is midnight there)."""
+    """A date given to ``option`` as Vietnam-time ISO: a whole day starts at its midnight there.
+    ISO, day-first (``24/09/2025``) and relative (``yesterday``, ``7d``): ``storage/when.py``."""
     if value is None:
         return None
-    parsed = parse_iso(value if "T" in value else value + "T00:00:00+07:00")
-    if parsed is None:
-        raise UsageError(f"{option} must be a date like 2026-01-31, got {value!r}")
-    return parsed
+    try:
+        return parse_when(value)
+    except DateError as exc:
+        raise UsageError(f"{option} {exc}") from None
+
+
+def parse_until(value: str | None, option: str) -> str | None:
+    """As :func:`parse_since`, but a whole day ends at its last second (an inclusive end)."""
+    if value is None:
+        return None
+    try:
+        return parse_when(value, end=True)
+    except DateError as exc:
+        raise UsageError(f"{option} {exc}") from None
 
 
 def crawl_exit_code(results: dict[str, dict[str, Any]]) -> int:

@@ -133,19 +133,22 @@ def count_progress(args: argparse.Namespace, what: str, total: int) -> Iterator[
         yield update
 
 
+# The summary's number columns: this run's figures, then the database's total (so labelled:
+# it once read "stored" beside the live line's "stored", which is this run's).
+SUMMARY_COLUMNS = ("fetched", "new", "updated", "unchanged", "not modified", "dropped", "errors", "in database")
+
+
 def summary_table(rows: list[dict[str, Any]]) -> Table:
-    """The crawl summary: one row per site (``site``, ``status`` and the run counters, ``stored``)."""
+    """The crawl summary: one row per site: ``site``, ``status``, this run's pages fetched,
+    articles ``new``, ``updated`` (text changed) and ``unchanged`` (refetched, same text), pages
+    ``not modified`` (HTTP 304), ``dropped``, ``errors``; then the site's articles ``in database``."""
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column("site")
     table.add_column("status")
-    for name in ("fetched", "new", "dup", "dropped", "errors", "stored"):
+    for name in SUMMARY_COLUMNS:
         table.add_column(name, justify="right")
     for r in rows:
-        table.add_row(
-            r["site"],
-            r["status"],
-            *(str(r[k]) for k in ("fetched", "new", "dup", "dropped", "errors", "stored")),
-        )
+        table.add_row(r["site"], r["status"], *(str(r[k]) for k in SUMMARY_COLUMNS))
     return table
 
 
@@ -162,10 +165,12 @@ def summary_rows(
                 "status": status[key],
                 "fetched": c["pages_fetched"],
                 "new": c["articles_new"],
-                "dup": c["articles_duplicate"],
+                "updated": c["articles_updated"],
+                "unchanged": c["articles_duplicate"],
+                "not modified": c["not_modified"],
                 "dropped": c["dropped"],
                 "errors": c["errors"],
-                "stored": stored.get(key, 0),
+                "in database": stored.get(key, 0),
             }
         )
     return rows

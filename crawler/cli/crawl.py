@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -107,6 +108,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         overrides.update(redis_settings(args.redis, project_settings()))
     set_busy_timeout(project_settings(overrides).getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
     check_path(Path(path))
+    header = run_header(keys, path)
+    if not args.quiet:
+        with report_only():  # a closed or full stdout does not stop the crawl
+            print(header, flush=True)
     try:
         with CrawlLock(path):
             # Fail before fetching, in one line, on a database that could store nothing.
@@ -130,7 +135,17 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if not args.quiet:
         with report_only():  # a summary that cannot be printed does not change the crawl's code
             print_summary(path, results)
+    elif any(runner.site_status(stats) != "ok" for stats in results.values()):
+        with report_only():
+            print(header, file=sys.stderr)  # -q: a log holds only failures, each under its run's line
     return crawl_exit_code(results)
+
+
+def run_header(keys: list[str], path: str) -> str:
+    """The first line of a run's output: when it started (local time with its offset, so runs
+    appended to one cron log stay apart and in order), which sites, into which database."""
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    return f"newscrawl crawl {started}: {' '.join(keys)} into {path}"
 
 
 def check_redis_up(url: str) -> None:
@@ -200,9 +215,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
             child[:] = [proc]
             code = proc.wait()  # PEP 475: a signal (passed on above) does not cut the wait short
             done += 1
-            print(
-                f"newscrawl schedule: run {done} exited {code} after {time.monotonic() - started:.0f}s", file=sys.stderr
-            )
+            now = datetime.now().astimezone().isoformat(timespec="seconds")
+            elapsed = time.monotonic() - started
+            print(f"newscrawl schedule {now}: run {done} exited {code} after {elapsed:.0f}s", file=sys.stderr)
             if stop.is_set() or (args.runs and done >= args.runs):
                 break
             # The next run starts one interval after this one started, or at once if it overran.
@@ -232,6 +247,8 @@ _RUN_COLUMNS = {
     "pages_fetched": "fetched",
     "articles_new": "new",
     "articles_updated": "updated",
+    "articles_duplicate": "unchanged",
+    "not_modified": "not_modified",
     "dropped": "dropped",
     "errors": "errors",
 }
@@ -243,9 +260,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     db.close()
     if args.json:
         for r in rows:
-            print_json({k: r.get(k) for k in (*_RUN_COLUMNS, "finished_at", "articles_duplicate")})
+            print_json({k: r.get(k) for k in (*_RUN_COLUMNS, "finished_at")})
         return EXIT_OK
-    numbers = ("id", "fetched", "new", "updated", "dropped", "errors")
+    numbers = ("id", "fetched", "new", "updated", "unchanged", "not_modified", "dropped", "errors")
     table = plain_table(
         list(_RUN_COLUMNS.values()),
         ([r[k] if r[k] is not None else (0 if n in numbers else "") for k, n in _RUN_COLUMNS.items()] for r in rows),

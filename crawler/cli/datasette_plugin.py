@@ -103,3 +103,10 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     if database not in newscrawl_databases(datasette):
         return None
     return web.render_cell(row, value, column, table, database, datasette)
+
+
+@hookimpl  # type: ignore[untyped-decorator]
+def prepare_connection(conn: Any) -> None:
+    """The SQL functions the ``search_folded`` canned query calls (crawler/cli/web.py), on every
+    connection: they only build FTS5 expressions, harmless on a database of another schema."""
+    web.register_functions(conn)

@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
     """Add this module's subcommands to the ``newscrawl`` parser."""
     health = sub.add_parser("health", help="per-site extraction quality of the last runs (the quality gate)")
     health.add_argument("--db", help="database path")
-    health.add_argument("--site", help="only this site")
+    health.add_argument("--site", action="append", help="only this site (repeatable: several sites)")
     health.add_argument(
         "--runs", type=bounded_int(1), default=10, metavar="N", help="runs shown per site (default: 10)"
     )
@@ -43,8 +43,7 @@ def register(sub: Any) -> None:
 
 def cmd_health(args: argparse.Namespace) -> int:
     """Exit 6 when the newest judged run of a site shown is unhealthy (for cron and monitors)."""
-    if args.site:
-        site_keys([args.site])
+    keys: list[str | None] = [*site_keys(args.site)] if args.site else [None]
     config = QualityConfig.from_settings(project_settings())
     path = read_db_path(args)
     # --accept writes one row: an existing newscrawl database, as it is; otherwise read-only.
@@ -56,7 +55,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                 raise UsageError(f"no quality record for run {args.accept}")
             print(f"run {args.accept} of {site} accepted: the site's baseline starts there")
             return EXIT_OK
-        rows = recent_quality(db, args.site, args.runs)
+        rows = [row for key in keys for row in recent_quality(db, key, args.runs)]
         baselines = {key: _baseline(db, key, config) for key in {r["site"] for r in rows}}
         latest: dict[str, int] = {}  # the newest judged run of each site (rows come newest first)
         for r in rows:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
     """Add the ``reextract`` command to the ``newscrawl`` sub-parsers."""
     p = sub.add_parser("reextract", help="re-run extraction over stored raw pages (no network); store what changed")
     p.add_argument("--db", help="database path")
-    p.add_argument("--site", help="only this site")
+    p.add_argument("--site", action="append", help="only this site (repeatable: several sites)")
     p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
     p.add_argument("--workers", type=int, metavar="N", help="extraction processes (default: NEWS_EXTRACT_WORKERS)")
     add_verbosity(p)
@@ -48,8 +48,7 @@ def register(sub: Any) -> None:
 
 def cmd_reextract(args: argparse.Namespace) -> int:
     configure_logging(args)
-    if args.site:
-        site_keys([args.site])
+    keys = site_keys(args.site) if args.site else None
     since = parse_since(args.since, "--since")
     settings = project_settings()
     workers = extract_workers(settings) if args.workers is None else args.workers
@@ -58,7 +57,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         with count_progress(args, "reextract", 0) as bar:
-            counts = reextract(db, workers, timeout, args.site, since, bar)
+            counts = reextract(db, workers, timeout, keys, since, bar)
     finally:
         db.close()
     elapsed = time.perf_counter() - started
@@ -76,19 +75,20 @@ def reextract(
     db: sqlite_utils.Database,
     workers: int,
     timeout: float,
-    site: str | None = None,
+    site: str | Sequence[str] | None = None,
     since: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Counter[str]:
-    """Re-extract the stored pages of ``site`` (all sites when None) published on or after
-    ``since``; store changed records; count ``unchanged`` / ``updated`` / ``metadata_only`` /
+    """Re-extract the stored pages of ``site`` (one key or several; all sites when None)
+    published on or after ``since``; store changed records; count ``unchanged`` / ``updated`` / ``metadata_only`` /
     ``failed`` (not an article any more, timed out, crashed) and ``alias``/``new`` (should a
     changed page now declare another canonical URL)."""
     configs = sites()
     where, params = ["1 = 1"], []
-    if site:
-        where.append("a.site = ?")
-        params.append(site)
+    keys = [site] if isinstance(site, str) else list(site or ())
+    if keys:
+        where.append(f"a.site in ({', '.join('?' * len(keys))})")
+        params.extend(keys)
     if since:
         where.append(on_or_after("a.published_at"))
         params.extend(bound_params(since))

@@ -138,6 +138,12 @@ class NewsSpider(scrapy.Spider):
             if self._is_article(target) and url_hash(url) not in self.state.known:
                 self._count("links/retried")
                 yield Request(target, callback=self.parse_article, errback=self.on_error, meta={"kind": "article"})
+        for url in self.state.recheck:  # due whatever the feeds say: a 304 feed lists nothing
+            target = rebase(url, self.site.base_url, self.base_url)
+            if self._is_article(target):
+                self._count("links/rechecked")
+                meta = {"kind": "article", "recheck": True}
+                yield Request(target, callback=self.parse_article, errback=self.on_error, meta=meta)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
@@ -398,6 +404,11 @@ class NewsSpider(scrapy.Spider):
             self.logger.warning(
                 "feed %s answered %s: skipped, %s is discovered by its listings", request.url, kind[5:], self.site.key
             )
+            return
+        if request.meta.get("recheck") and kind in ("http_404", "http_410"):
+            # A stored article the site took down: what it said stays stored; not a fetch error,
+            # and not retried (it is asked again only while it is due for a recheck).
+            self._count("rechecked/gone")
             return
         if kind == "robots":
             self._count("dropped/robots")  # RobotsTxtMiddleware's refusal: expected, not an error

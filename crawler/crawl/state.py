@@ -10,6 +10,9 @@ Loaded when the spider is made (:meth:`CrawlState.from_crawler`), from ``NEWS_DB
 - ``retry``: article URLs a past run failed on, fetched again;
 - ``struck``: those whose failure settles when it happens again (``storage.articles.STRIKES``:
   a page over the extraction budget, a dead link), so they are not fetched every run.
+- ``recheck``: stored articles due for a recheck, requested directly, so an edit is found
+  even when every feed and listing answers 304 (they would list the article's link again
+  only when they changed).
 
 When the spider closes, the validators seen this run are saved, but only after a run that
 finished without fetch errors, so a killed or failing run can never hide an article behind a
@@ -27,7 +30,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.extract.siteconfig import SiteConfig
-from storage.articles import SETTLED_DROPS, STRIKES, known_url_hashes
+from storage.articles import SETTLED_DROPS, STRIKES, due_for_recheck, known_url_hashes
 from storage.crawlstate import load_validators, retry_urls, save_validators, struck_urls, unfinished_listings
 from storage.db import open_db
 
@@ -43,6 +46,7 @@ class CrawlState:
     resume: list[tuple[str, int]] = field(default_factory=list)  # (listing path, page)
     retry: list[str] = field(default_factory=list)  # real-site article URLs
     struck: set[str] = field(default_factory=set)  # url_hashes failed once with a STRIKES reason
+    recheck: list[str] = field(default_factory=list)  # real-site article URLs due for a recheck
     seen_validators: Validators = field(default_factory=dict)  # entry points answered this run
     crawler: Crawler | None = field(default=None, repr=False)  # set by from_crawler
 
@@ -53,13 +57,10 @@ class CrawlState:
         state = cls(crawler=crawler)
         db = open_db(settings.get("NEWS_DB_PATH"))
         try:
-            state.known = known_url_hashes(
-                db,
-                site.key,
-                settings.getfloat("NEWS_RECHECK_DAYS"),
-                settings.getfloat("NEWS_RECHECK_HOURS"),
-                datetime.now(UTC),
-            )
+            now = datetime.now(UTC)
+            days, hours = settings.getfloat("NEWS_RECHECK_DAYS"), settings.getfloat("NEWS_RECHECK_HOURS")
+            state.known = known_url_hashes(db, site.key, days, hours, now)
+            state.recheck = due_for_recheck(db, site.key, days, hours, now)
             state.validators = load_validators(db, sorted(entry_urls))
             state.resume = unfinished_listings(db, site.key) if site.pagination else []
             state.retry = retry_urls(db, site.key, SETTLED_DROPS)

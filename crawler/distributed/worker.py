@@ -310,6 +310,9 @@ def load_mirror(server: RedisClient, keys: Keys, site: str, state: CrawlState, c
     Validators are dropped: no conditional GET in distributed mode (see the module docstring).
     """
     state.validators = {}
+    # Without conditional GET every feed is read, so discovery reaches the articles due for a
+    # recheck; a list from this worker's own database would send every worker after them.
+    state.recheck = []
     if not server.hexists(keys.mirror_meta, site):
         count("redis/known_mirror_missing")
         logger.warning("%s: no known-articles mirror in Redis yet (is `newscrawl ingest` running?)", site)

@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
-
-from courlan.clean import TRACKERS_RE
-from w3lib.url import canonicalize_url, url_query_cleaner
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from storage.text import hash_key
+from storage.urls import canonical_url
 
-# Parameters that only say where a click came from; they never select content. courlan's list
-# (utm_*, fbclid, gclid, msclkid, ref, _ga, campaign, session ids...; trafilatura's own URL
-# library, kept up to date there), plus Zalo's share parameters, which it lacks and which
-# Vietnamese news links carry.
-_ZALO = frozenset({"zarsrc", "zarsid"})
-
-
-def _is_tracking(name: str) -> bool:
-    low = name.lower()
-    return low in _ZALO or TRACKERS_RE.search(low) is not None
-
-
-def canonical_url(url: str) -> str:
-    """``url`` without fragment and tracking parameters, query sorted, escapes normalised."""
-    query = urlsplit(url).query
-    tracking = [name for name, _ in parse_qsl(query, keep_blank_values=True) if _is_tracking(name)]
-    if tracking:
-        url = url_query_cleaner(url, tracking, remove=True, keep_fragments=False)
-    return canonicalize_url(url, keep_fragments=False)
+__all__ = ["canonical_target", "canonical_url", "is_web_url", "origin", "rebase", "url_hash"]
 
 
 def origin(url: str) -> str:

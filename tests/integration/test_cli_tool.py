@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import signal
 import socket
 import subprocess
@@ -81,10 +82,17 @@ def test_crawl_draws_progress_on_a_terminal_and_prints_the_summary(server: Repli
     assert code == 0, err[-3000:]
     assert "pages" in err and "articles stored" in err and "pages/s" in err, err[-2000:]
     assert "cao" in err and "thanhtra" in err
-    header, *rows = [line.split() for line in out.strip().splitlines()]
-    assert header == ["site", "status", "fetched", "new", "dup", "dropped", "errors", "stored"], out
+    started, header, *rows = [re.split(r"\s{2,}", line.strip()) for line in out.strip().splitlines()]
+    # Issue 25: one timestamped line per run (cron logs), this run's figures by outcome, and the
+    # database total labelled as such (it read "stored", as the live line's this-run count).
+    assert re.fullmatch(
+        r"newscrawl crawl \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d: cao thanhtra into .+", started[0]
+    )
+    assert header == [
+        "site", "status", "fetched", "new", "updated", "unchanged", "not modified", "dropped", "errors", "in database"
+    ], out  # fmt: skip
     assert {r[0]: r[1] for r in rows} == {"cao": "ok", "thanhtra": "ok"}
-    assert all(int(r[3]) > 0 and r[3] == r[7] for r in rows), out
+    assert all(int(r[3]) > 0 and r[3] == r[9] for r in rows), out
     assert " INFO: " not in err, "Scrapy's INFO log is off by default"
 
 
@@ -94,7 +102,8 @@ def test_crawl_quiet_prints_nothing_and_default_stderr_holds_no_info(server: Rep
     assert quiet.stdout == "" and quiet.stderr == ""
     plain = run_cli(*crawl_args(server, tmp_path / "plain.sqlite3", "cao"))
     assert plain.returncode == 0 and "[scrapy" not in plain.stderr and " INFO: " not in plain.stderr, plain.stderr
-    assert plain.stdout.split()[:2] == ["site", "status"]
+    assert plain.stdout.splitlines()[0].startswith("newscrawl crawl ")
+    assert plain.stdout.splitlines()[1].split()[:2] == ["site", "status"]
     verbose = run_cli(
         *crawl_args(server, tmp_path / "verbose.sqlite3", "cao"), "-v", "--log-file", str(tmp_path / "log")
     )

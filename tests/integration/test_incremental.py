@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,6 +87,33 @@ def test_recrawl_fetches_only_new_and_changed_articles(server: ReplicaServer, tm
     assert "body" in history.stdout.splitlines()[1]
     explained = newscrawl(db_path, "explain", site.real_base + young + "?utm_source=zalo")
     assert "stored:" in explained.stdout and "version 2" in explained.stdout
+
+
+def test_an_edit_is_found_while_every_feed_answers_304(server: ReplicaServer, tmp_path: Path) -> None:
+    # Issue 25: a young article edited on the site, and nothing else changed, so feeds and
+    # listings answer 304 and list nothing; only --backfill used to find the edit.
+    site, base, db_path = server.sites["cao"], server.base_url("cao"), tmp_path / "news.sqlite3"
+    young = publish_cao_article(site, 190011, "Bài mới về an ninh mạng")
+    crawl(db_path, base)
+    crawl(db_path, base)  # the entry points' validators now match what the replica serves
+    edit_article(site, young, "Bài số 190011.", "Bài số 190011 (đã sửa sau khi đăng).")
+    site.requests.clear()
+    done = crawl(db_path, base, "-s", "NEWS_RECHECK_HOURS=0")
+    db = sqlite_utils.Database(db_path)
+    run = next(db.query("select * from crawl_runs order by id desc limit 1"))
+    assert run["not_modified"] >= 3, "feeds and listings answered 304"
+    assert young in article_requests(site), "the young article was rechecked all the same"
+    assert (run["articles_new"], run["articles_updated"]) == (0, 1)
+    stored = next(db.query("select body, version from articles where url = ?", [canonical_url(site.real_base + young)]))
+    assert stored["version"] == 2 and "(đã sửa sau khi đăng)" in stored["body"]
+    # The summary says so: one updated, the rest unchanged, the 304s, and the database total.
+    table = [re.split(r"\s{2,}", line.strip()) for line in done.stdout.splitlines() if line.strip()]
+    header = next(row for row in table if row[0] == "site")
+    cao = dict(zip(header, next(row for row in table if row[0] == "cao"), strict=True))
+    assert (cao["new"], cao["updated"], cao["not modified"]) == ("0", "1", str(run["not_modified"]))
+    assert cao["in database"] == str(db["articles"].count)
+    # An old article (outside NEWS_RECHECK_DAYS) is not refetched: the recheck stays bounded.
+    assert len(article_requests(site)) == int(run["articles_updated"]) + int(run["articles_duplicate"])
 
 
 def test_backfill_reaches_beyond_the_first_listing_pages(server: ReplicaServer, tmp_path: Path) -> None:

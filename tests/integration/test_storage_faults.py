@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 import subprocess
@@ -121,7 +122,7 @@ def _refusing_port() -> int:
         (["crawl", "nosuchsite"], 2, "unknown site nosuchsite"),
         (["crawl", "cao", "--base-url", "cao"], 2, "NAME=VALUE"),
         (["crawl", "--until", "31/31/2026"], 2, "--until must be a date"),
-        (["export", "--since", "yesterday", "-o", "-"], 2, "--since must be a date"),
+        (["export", "--since", "someday", "-o", "-"], 2, "--since must be a date"),
         (["export", "-o", "/proc/no/such/dir/dump.jsonl"], 2, "cannot write"),
         (["schedule", "--every", "often"], 2, "--every must look like"),
     ],
@@ -141,3 +142,17 @@ def test_base_url_refusing_connections_exits_nothing_fetched(tmp_path: Path) -> 
     )
     assert done.returncode == 3, done.stderr[-2000:]
     assert "cao: nothing could be fetched (connection_refused" in done.stderr
+
+
+def test_a_quiet_failing_run_heads_its_lines_with_a_timestamp(tmp_path: Path) -> None:
+    # Issue 25: runs appended to one cron log had no line saying when each started.
+    base = f"http://127.0.0.1:{_refusing_port()}"
+    done = newscrawl(
+        "crawl", "cao", "-q", "--db", str(tmp_path / "n.sqlite3"), "--base-url", f"cao={base}", *FAST,
+        "-s", "RETRY_TIMES=0",
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("newscrawl crawl "))
+    assert re.match(r"newscrawl crawl \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d: cao into ", lines[header])
+    assert any("cao: nothing could be fetched" in line for line in lines[header + 1 :])

@@ -82,10 +82,11 @@ def test_folded_query_finds_the_article_typed_without_accents(served: str, brows
 def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: Path) -> None:
     from datasette.utils import escape_fts  # type: ignore[import-untyped]
 
-    from crawler.cli.web import metadata
+    from crawler.cli.web import metadata, register_functions
     from storage import dedup_index
 
     db = build_replica_db(tmp_path / "news.sqlite3")
+    register_functions(db.conn)
     queries = metadata(db, "news")["databases"]["news"]["queries"]
     assert "duplicate_clusters" in queries, "the schema has the cluster tables (migration m013)"
     dedup_index.index_stored(db)  # the replicas hold one story republished by three outlets
@@ -97,6 +98,31 @@ def test_canned_queries_run_and_dup_clusters_appear_with_their_tables(tmp_path: 
         rows = list(db.query(query["sql"], params))
         assert rows, f"{name} returned nothing"
     assert next(r["url"] for r in db.query(queries["search_folded"]["sql"], params)) == DRUG_RING_URL
+
+
+@pytest.mark.parametrize("query", ["cong an da nang", "duong day ma tuy", "ma tuy -heroin", '"lua dao" OR "ma tuy"'])
+def test_search_folded_ranks_as_the_cli_does(query: str) -> None:
+    # Issue 25: it ranked by bm25 alone, so its top hits differed from `newscrawl search --folded`.
+    from crawler.cli.web import queries, register_functions
+    from storage.search import search
+
+    db = build_replica_db()
+    register_functions(db.conn)
+    canned = [r["url"] for r in db.query(queries(db.table_names())["search_folded"]["sql"], {"q": query})]
+    assert canned and canned == [hit.url for hit in search(db, query, folded=True, limit=100)]
+
+
+def test_search_folded_shows_an_empty_form_until_a_query_is_typed(served: str) -> None:
+    import json
+    import urllib.request
+
+    base = served.rsplit("/", 1)[0]
+    with urllib.request.urlopen(base + "/search_folded", timeout=WAIT_S) as page:
+        text = page.read().decode("utf-8")
+    assert "fts5: syntax error" not in text and 'class="message-error"' not in text
+    with urllib.request.urlopen(base + "/search_folded.json?_shape=array&q=ma+tuy+-heroin", timeout=WAIT_S) as page:
+        rows = json.loads(page.read())
+    assert rows and all("heroin" not in (r["title"] + r["snippet"]).lower() for r in rows)
 
 
 def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def _saved(tmp_path: Path, path: str) -> tuple[Path, str]:
 
 def _newscrawl_extract(file: Path, url: str, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "extract", "--url", url, *flags, str(file)],
+        [sys.executable, "-m", "crawler.cli", "extract", "--generic", "--url", url, *flags, str(file)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -49,7 +49,7 @@ def test_the_cli_row_prints_what_newscrawl_extract_prints(tmp_path: Path) -> Non
     done = _newscrawl_extract(file, url)
     assert done.returncode == 0 and error == "" == done.stderr
     assert record == json.loads(done.stdout)
-    assert record is not None and record["extractor"] == "generic"  # no --site: the generic path
+    assert record is not None and record["extractor"] == "generic"  # --generic: the generic path
     with CliExtractor() as cli:
         outcome = cli(Page("p", file.read_text(encoding="utf-8"), "", url))
     assert outcome.text == record["body"]

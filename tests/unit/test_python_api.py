@@ -34,7 +34,10 @@ def test_extract_article_gives_the_record() -> None:
 
 def test_extract_article_finds_the_url_the_page_declares() -> None:
     assert extract_article(page(), site="cao") == extract_article(page(), URL, "cao")
-    generic = extract_article(page().encode("utf-8"))
+    # Issue 25: without site=, the site the URL is on (it was the generic extractor).
+    detected = extract_article(page().encode("utf-8"))
+    assert detected["url"] == URL and detected["site"] == "cao" and detected["extractor"] == "site"
+    generic = extract_article(page().encode("utf-8"), generic=True)
     assert generic["url"] == URL and generic["extractor"] == "generic"
     assert site_of(URL) == "cao" and site_of("https://example.com/") is None
 
