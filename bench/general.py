@@ -8,7 +8,7 @@ Two data sets, used differently:
   **chosen** on the other ``K - 1`` folds and **measured** on the fold: the mean and spread of
   those out-of-fold figures are what the correction is worth on pages it was not chosen on.
   Ties go to the simplest (no correction first).
-* the 884 pages of trafilatura's own evaluation set (``../shared/benchmarks/trafilatura-eval``),
+* the 884 pages of trafilatura's own evaluation set (``bench/benchmarks/trafilatura-eval``, see bench/datasets.py),
   never used to choose anything: the independent check. Scored by its snippets: a ``with``
   snippet found is a true positive, missing a false negative; a ``without`` snippet found is a
   false positive (whitespace-normalised text; a refused page misses all its ``with`` snippets).
@@ -32,11 +32,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import datasets
 from bench.metric import Scores, evaluate
 from storage.text import clean_text, shingles
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_EVAL_DIR = REPO.parent / "shared" / "benchmarks" / "trafilatura-eval"
+DEFAULT_EVAL_DIR = datasets.eval_set()
 K = 5
 FOLD_SALT = "newscrawl-quality-fold:"
 # (agreement, min_kept) of the edge trim; (0.6, 0.6) is the one the project used before.

@@ -37,6 +37,7 @@ from typing import Any
 
 import psutil
 
+from bench import datasets
 from crawler.crawl.pool import ExtractionPool
 from crawler.crawl.runner import project_settings
 from crawler.extract import article as extraction
@@ -44,7 +45,7 @@ from crawler.sites.registry import sites
 from crawler.testing.server import ReplicaServer
 
 REPO = Path(__file__).resolve().parent.parent
-BENCHMARK = REPO.parent / "shared" / "benchmarks" / "article-extraction-benchmark" / "html"
+BENCHMARK = datasets.article_set() / "html"
 BENCH_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
     "AUTOTHROTTLE_ENABLED": "False",

@@ -15,7 +15,7 @@
    with the reason it printed.
 2. Generalisation (``--part general``, ``bench/general.py``): the corrections of the generic
    path cross-validated on the 136 pages (5 folds) and checked on trafilatura's own evaluation
-   set (884 pages, ``../shared/benchmarks/trafilatura-eval``), beside plain trafilatura in the
+   set (884 pages, ``bench/benchmarks/trafilatura-eval``), beside plain trafilatura in the
    same run.
 3. Replica pages: every ``article`` route of ``tests/sites/<key>/`` (rendered
    as the real site serves it) against its reviewed golden record
@@ -50,11 +50,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench import datasets
 from bench.metric import Scores, evaluate
 from bench.split import written_split
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_BENCHMARK_DIR = REPO.parent / "shared" / "benchmarks" / "article-extraction-benchmark"
+DEFAULT_BENCHMARK_DIR = datasets.article_set()
 _WORD = re.compile(r"\w")
 
 
@@ -524,7 +525,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="all",
         help="which tables (default: all; general: cross-validation and trafilatura-eval, bench/general.py)",
     )
-    parser.add_argument("--eval-dir", type=Path, default=None, help="trafilatura-eval (default: ../shared/benchmarks)")
+    parser.add_argument(
+        "--eval-dir",
+        type=Path,
+        default=None,
+        help="trafilatura-eval (default: bench/benchmarks, see bench/datasets.py)",
+    )
     parser.add_argument("--eval-limit", type=int, default=None, help="only the first N trafilatura-eval pages")
     parser.add_argument("--save", type=Path, default=None, help="--part general: also write every page's texts here")
     args = parser.parse_args(argv)

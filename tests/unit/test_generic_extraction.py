@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import datasets
 from bench.metric import (
     accuracy_score,
     evaluate,
@@ -16,8 +17,8 @@ from bench.metric import (
 )
 from crawler.extract.generic import GenericResult, extract_generic
 
-BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "article-extraction-benchmark"
-EVAL_DIR = BENCHMARK_DIR.parent / "trafilatura-eval"
+BENCHMARK_DIR = datasets.article_set()
+EVAL_DIR = datasets.eval_set()
 
 # --- (a) the metric on hand-made texts ---------------------------------------
 
@@ -103,8 +104,8 @@ def _benchmark_data(path: Path) -> None:
     if path.is_file():
         return
     message = (
-        f"benchmark data missing: {path} (../shared/benchmarks/ beside the checkout, see "
-        f"/work/shared/benchmarks/README.md); set {OPT_OUT}=1 to skip these tests outside CI"
+        f"benchmark data missing: {path} (the repository keeps them in bench/benchmarks/; "
+        f"NEWSCRAWL_BENCHMARKS names another copy); set {OPT_OUT}=1 to skip these tests outside CI"
     )
     if os.environ.get("CI") or not os.environ.get(OPT_OUT):
         pytest.fail(message)
