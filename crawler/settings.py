@@ -172,7 +172,7 @@ NEWS_SETTING_RANGES = {
     "NEWS_STORE_FLUSH_SECONDS": (0.0, 3600.0),
     "NEWS_DB_BUSY_TIMEOUT": (0.0, 86400.0),
     "NEWS_DB_MAX_PAGES": (0, 2**32 - 2),  # SQLite's own largest max_page_count
-    "NEWS_RECHECK_DAYS": (0.0, 3650.0),
+    "NEWS_RECHECK_DAYS": (0.0, 36500.0),  # a century: every stored article due
     "NEWS_RECHECK_HOURS": (0.0, 87600.0),
     "NEWS_MAX_LISTING_PAGES": (1, 1_000_000),
     "NEWS_BACKFILL_MAX_PAGES": (1, 1_000_000),

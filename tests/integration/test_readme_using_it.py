@@ -141,7 +141,7 @@ def test_the_walkthrough_finds_exports_and_shows_what_changed(walk_clone: Path) 
     with ReplicaServer(["cao"]) as server:
         edit_article(server.sites["cao"], EDITED, SENTENCE, NEW_SENTENCE)
         args = crawl_args(server, Path("data/demo.sqlite3"), "cao")
-        recheck = ["-s", "NEWS_RECHECK_DAYS=100000", "-s", "NEWS_RECHECK_HOURS=0", "-q"]
+        recheck = ["-s", "NEWS_RECHECK_DAYS=36500", "-s", "NEWS_RECHECK_HOURS=0", "-q"]
         crawled = run_line(" ".join(["newscrawl", *args, *recheck]), walk_clone)
         assert crawled.returncode == 0, crawled.stderr
     for command, shown in then:
