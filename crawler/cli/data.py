@@ -221,6 +221,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if tty:
             snippet = snippet.replace(markers[0], "\033[1;33m").replace(markers[1], "\033[0m")
         print(f"{rank}. {printable(hit.title)}\n   {hit.site}  {date}  {printable(hit.url)}\n   {snippet}\n")
+    sys.stdout.flush()  # hits that cannot be written fail here, before the count says they were shown
     if hits:
         more = " (--all or --limit N for more)" if len(hits) < total else ""
         print(f"{len(hits)} of {total} shown{more}", file=sys.stderr)

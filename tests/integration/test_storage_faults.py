@@ -141,7 +141,9 @@ def test_base_url_refusing_connections_exits_nothing_fetched(tmp_path: Path) -> 
         "crawl", "cao", "--db", str(tmp_path / "n.sqlite3"), "--base-url", f"cao={base}", *FAST, "-s", "RETRY_TIMES=0"
     )
     assert done.returncode == 3, done.stderr[-2000:]
-    assert "cao: nothing could be fetched (connection_refused" in done.stderr
+    # stopped at its first request, in one line (issue 22: no retries, no tracebacks)
+    assert "cao: nothing could be fetched (unreachable: " in done.stderr and "connection refused" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_quiet_failing_run_heads_its_lines_with_a_timestamp(tmp_path: Path) -> None:
