@@ -31,13 +31,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import REPO
+from crawler.testing.commands import run_cli as cli
 from crawler.testing.replica import SiteReplica
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
 from storage.runs import start_run
-from tests.helpers import run_cli as cli
 
-REPO = Path(__file__).resolve().parent.parent
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 TEMPLATE = (
     "/tin-chinh/cong-an-tphcm-trien-khai-cao-diem-bao-dam-an-ninh-trat-tu-tet-nguyen-dan-binh-ngo-2026_184612.html"
@@ -500,7 +500,7 @@ def redis_zlib_bomb(b: Bench) -> Outcome:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        data = {
+        data: dict[str, object] = {
             "site": "cao", "url": "https://congan.com.vn/vu-an/bom_1.html", "title": "t", "lead": None,
             "body": "b" * 400, "authors": [], "published_at": None, "published_at_raw": None, "category": None,
             "tags": [], "images": [], "language": "vi", "extractor": "site", "url_hash": "h", "content_hash": "c",

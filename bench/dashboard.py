@@ -63,7 +63,8 @@ def add_runs(db: sqlite3.Connection, days: int, seed: int = 12) -> None:
         return
     rng = random.Random(seed)
     start = datetime(2025, 12, 31, tzinfo=UTC) - timedelta(days=days)
-    runs, quality = [], []
+    runs: list[tuple[object, ...]] = []
+    quality: list[tuple[object, ...]] = []
     for slot in range(days * 48):
         when = start + timedelta(minutes=30 * slot)
         for site in SITES:

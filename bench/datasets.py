@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.common import REPO
+
 ARTICLE_SET = "article-extraction-benchmark"
 EVAL_SET = "trafilatura-eval"
 

@@ -40,12 +40,11 @@ from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash32
 from lxml import html as lxml_html
 
+from crawler.testing.replica import SITES_DIR
 from storage import dedup, dedup_index, tables
 from storage.db import open_db
 from storage.tables import create_dedup_tables
 
-REPO = Path(__file__).resolve().parent.parent
-SITES = REPO / "tests" / "sites"
 VN = timezone(timedelta(hours=7))
 POOL = 10_000
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÀ-ỸĐ“\"])")
@@ -189,7 +188,7 @@ class Article:
         return dedup.dedup_text(self.lead, self.body)
 
 
-def load_sentences(sites: Path = SITES) -> list[str]:
+def load_sentences(sites: Path = SITES_DIR) -> list[str]:
     """Distinct sentences of the replica articles (golden bodies, hand-written facts)."""
     paragraphs: list[str] = []
     for path in sorted(sites.glob("*/expected/*.json")):

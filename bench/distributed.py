@@ -38,9 +38,10 @@ from pathlib import Path
 import redis
 import sqlite_utils
 
+from bench.common import REPO
+from crawler.distributed.stream import RedisClient
 from crawler.testing.server import ReplicaServer
 
-REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "crawler.cli"]
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=ERROR"]
 
@@ -53,13 +54,13 @@ def requests(server: ReplicaServer) -> int:
     return sum(sum(site.requests.values()) for site in server.sites.values())
 
 
-def reset(server: ReplicaServer, client: redis.Redis) -> None:
+def reset(server: ReplicaServer, client: RedisClient) -> None:
     client.flushall()
     for site in server.sites.values():
         site.requests.clear()
 
 
-def drained(client: redis.Redis) -> bool:
+def drained(client: RedisClient) -> bool:
     if not client.exists("newscrawl:records"):
         return True
     pending = sum(int(g["pending"]) for g in client.xinfo_groups("newscrawl:records"))
@@ -72,7 +73,7 @@ def single(server: ReplicaServer, db: Path) -> tuple[float, int]:
     return time.perf_counter() - started, articles(db)
 
 
-def distributed(server: ReplicaServer, url: str, client: redis.Redis, folder: Path, workers: int) -> float:
+def distributed(server: ReplicaServer, url: str, client: RedisClient, folder: Path, workers: int) -> float:
     db = folder / f"dist-{workers}.sqlite3"
     started = time.perf_counter()
     ingest = subprocess.Popen([*CLI, "ingest", "--redis", url, "--db", str(db)], cwd=REPO, stdout=subprocess.DEVNULL)
@@ -95,7 +96,7 @@ def distributed(server: ReplicaServer, url: str, client: redis.Redis, folder: Pa
     return elapsed
 
 
-def ingest_alone(server: ReplicaServer, url: str, client: redis.Redis, folder: Path) -> tuple[float, int]:
+def ingest_alone(server: ReplicaServer, url: str, client: RedisClient, folder: Path) -> tuple[float, int]:
     worker_db = folder / "ingest-worker.sqlite3"
     crawl = [*CLI, "crawl", "--redis", url, "--db", str(worker_db), *base_urls(server), *FAST]
     subprocess.run(crawl, cwd=REPO, check=True)
@@ -131,7 +132,7 @@ def synthetic_records(per_site: int) -> list[object]:
     return items
 
 
-def ingest_formats(url: str, client: redis.Redis, folder: Path, per_site: int, repeat: int) -> None:
+def ingest_formats(url: str, client: RedisClient, folder: Path, per_site: int, repeat: int) -> None:
     """Records per second of one in-process ingest, per Stream entry format (see the docstring)."""
     from crawler.distributed.ingest import Ingest, IngestConfig
     from crawler.distributed.stream import encode_record
@@ -144,7 +145,7 @@ def ingest_formats(url: str, client: redis.Redis, folder: Path, per_site: int, r
             client.flushall()
             pipe = client.pipeline(transaction=False)
             for item in items:
-                pipe.xadd("newscrawl:records", encode_record(item, prepared=name == "v2"))  # type: ignore[arg-type]
+                pipe.xadd("newscrawl:records", encode_record(item, prepared=name == "v2"))
             pipe.execute()
             db = open_db(folder / f"ingest-{name}-{n}.sqlite3")
             config = IngestConfig("newscrawl", 2.0, 0.0, batch=200, idle_exit=0.01, block=0.01, mirror_every=3600)

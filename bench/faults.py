@@ -19,10 +19,10 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bench.common import REPO
 from crawler.testing.faults import FaultPlan
 from crawler.testing.server import ReplicaServer
 
-REPO = Path(__file__).resolve().parent.parent
 SETTINGS = [
     "-s",
     "DOWNLOAD_DELAY=0",

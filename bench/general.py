@@ -36,7 +36,6 @@ from bench import datasets
 from bench.metric import Scores, evaluate
 from storage.text import clean_text, shingles
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_EVAL_DIR = datasets.eval_set()
 K = 5
 FOLD_SALT = "newscrawl-quality-fold:"

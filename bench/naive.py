@@ -56,7 +56,7 @@ class NaiveSpider(scrapy.Spider):
 
     def flush(self) -> None:
         if self.rows:
-            self.db["articles"].insert_all(self.rows, pk="url", replace=True)
+            self.db.table("articles").insert_all(self.rows, pk="url", replace=True)
             self.count += len(self.rows)
             self.rows = []
 

@@ -35,16 +35,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs installed (types-psutil is not a dependency)
 
 from bench import datasets
+from bench.common import REPO
 from crawler.crawl.pool import ExtractionPool
 from crawler.crawl.runner import project_settings
 from crawler.extract import article as extraction
 from crawler.sites.registry import sites
 from crawler.testing.server import ReplicaServer
 
-REPO = Path(__file__).resolve().parent.parent
 BENCHMARK = datasets.article_set() / "html"
 BENCH_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
@@ -343,6 +343,7 @@ def part_storage(n: int) -> None:
     from dataclasses import replace
 
     from crawler.crawl.pool import extract_page
+    from crawler.extract.items import ArticleItem
     from storage import search
     from storage.batch import ArticleWrite, save_articles
     from storage.db import open_db
@@ -355,7 +356,7 @@ def part_storage(n: int) -> None:
                 raw = site.render(r, site.real_base)
                 url = site.real_base + r.path
                 item = extract_page(raw, url, site.real_base, key, "2026-01-01T00:00:00+00:00").result
-                if isinstance(item, extraction.ArticleItem):
+                if isinstance(item, ArticleItem):
                     writes.append(ArticleWrite(item.record(), raw, item.url, prepared=item.prepared))
         return writes
 

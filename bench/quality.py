@@ -54,7 +54,6 @@ from bench import datasets
 from bench.metric import Scores, evaluate
 from bench.split import written_split
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BENCHMARK_DIR = datasets.article_set()
 _WORD = re.compile(r"\w")
 

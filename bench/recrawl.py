@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import REPO
 from crawler.testing.server import ReplicaServer
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def crawl(server: ReplicaServer, db: Path) -> tuple[int, float]:

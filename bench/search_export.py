@@ -42,8 +42,8 @@ _COLUMNS = (
 
 
 def replica_rows() -> list[dict[str, Any]]:
-    """The replica articles, extracted (the tests' builder, without its pytest imports)."""
-    from tests.helpers import replica_items
+    """The replica articles, extracted (``crawler/testing/corpus.py``, the tests' builder too)."""
+    from crawler.testing.corpus import replica_items
 
     return [item.record() for item in replica_items()]
 

@@ -43,7 +43,7 @@ def write_split(ids: Iterable[str], path: Path = SPLIT_FILE) -> None:
 
 
 if __name__ == "__main__":
-    from bench.quality import DEFAULT_BENCHMARK_DIR
+    from bench.datasets import article_set
 
-    truth = json.loads((DEFAULT_BENCHMARK_DIR / "ground-truth.json").read_text(encoding="utf-8"))
+    truth = json.loads((article_set() / "ground-truth.json").read_text(encoding="utf-8"))
     write_split(truth)

@@ -1,6 +1,8 @@
-"""Helpers shared by the tests (and bench/search_export.py): replica pages, CLI runs, a replica database.
+"""Helpers of the tests: replica pages, CLI runs, a replica database, test servers, Chromium.
 
-Tests import these from here; fixtures live in tests/conftest.py.
+Tests import these from here; fixtures live in tests/conftest.py. The helpers the benchmarks
+share live in ``crawler/testing/`` (``corpus.py``, ``commands.py``) and are re-exported here:
+``bench/`` never imports ``tests`` (an import-linter contract).
 """
 
 from __future__ import annotations
@@ -18,39 +20,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.test import get_crawler
 
 from crawler.crawl.runner import project_settings
-from crawler.extract.article import extract
-from crawler.extract.items import ArticleItem
-from crawler.extract.urls import canonical_url
-from crawler.sites.registry import sites
-from crawler.testing.replica import SITES_DIR, Route, SiteReplica
+from crawler.testing.commands import run_cli as run_cli
+from crawler.testing.corpus import FETCHED_AT as FETCHED_AT
+from crawler.testing.corpus import build_replica_db as build_replica_db
+from crawler.testing.corpus import real_page as real_page
+from crawler.testing.corpus import replica as replica
+from crawler.testing.corpus import replica_items as replica_items
+from crawler.testing.corpus import site_keys as site_keys
+from crawler.testing.replica import SITES_DIR, SiteReplica
 from crawler.testing.server import ReplicaServer
-from storage.articles import save_article
-from storage.db import open_db
 
 REPO = Path(__file__).resolve().parent.parent
-FETCHED_AT = "2026-02-01T03:00:00+00:00"
 VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"  # CAO's article template changed
-
-
-def replica(key: str) -> SiteReplica:
-    """The replica of one site, loaded from its folder."""
-    return SiteReplica(SITES_DIR / key)
-
-
-def real_page(site: SiteReplica, route: Route) -> bytes:
-    """A replica page as the real site serves it (``{{BASE}}`` is the real domain)."""
-    return site.render(route, site.real_base)
-
-
-def site_keys() -> list[str]:
-    return sorted(p.name for p in SITES_DIR.iterdir() if (p / "site.json").is_file())
 
 
 def declared_copies() -> dict[tuple[str, str], tuple[str, str]]:
@@ -78,38 +65,6 @@ def crawl_args(server: ReplicaServer, db: Path, *keys: str, delay: float = 0.0) 
     for key in keys or tuple(server.sites):
         args += ["--base-url", f"{key}={server.base_url(key)}"]
     return [*args, "-s", f"DOWNLOAD_DELAY={delay}", "-s", "DOWNLOAD_DELAY_JITTER=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
-
-
-def run_cli(*args: str, timeout: float = 240, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """``python -m crawler.cli ARGS`` from the repository, output captured; ``kwargs`` go to
-    ``subprocess.run`` (``umask``, ``env``...)."""
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        **kwargs,
-    )
-
-
-def replica_items() -> Iterator[ArticleItem]:
-    """Every article of the three replicas, extracted as the crawler would store it."""
-    for key in site_keys():
-        site, config = replica(key), sites()[key]
-        for route in site.routes_of("article"):
-            item = extract(real_page(site, route), canonical_url(site.real_base + route.path), config, FETCHED_AT)
-            if isinstance(item, ArticleItem):
-                yield item
-
-
-def build_replica_db(path: str | Path = ":memory:") -> sqlite_utils.Database:
-    """A migrated database holding the replica articles (no crawl: extract + save_article)."""
-    db = open_db(path)
-    for item in replica_items():
-        save_article(db, item.record())
-    return db
 
 
 def project_crawler(spidercls: type[Spider] = Spider, **overrides: Any) -> Crawler:
