@@ -2,6 +2,8 @@
 
 ``replica.py`` (the pages of ``tests/sites/<key>/`` as the site serves them), ``server.py``
 (serves them on 127.0.0.1), ``faults.py`` (fault injection), ``synthetic.py`` (a large
-generated site). May import ``distributed``, ``crawl``, ``sites``, ``extract`` and ``storage``;
-nothing in the product imports it except the ``replica`` and ``demo`` commands.
+generated site), ``corpus.py`` (the replica articles as stored) and ``commands.py`` (the
+command in a child process): the helpers the tests and the benchmarks share. May import
+``distributed``, ``crawl``, ``sites``, ``extract`` and ``storage``; nothing in the product
+imports it except the ``replica`` and ``demo`` commands.
 """
