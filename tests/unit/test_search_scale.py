@@ -9,7 +9,7 @@ import pytest
 import sqlite_utils
 
 import storage.search
-from storage.search import EXACT_FTS, FOLDED_FTS, search
+from storage.search import EXACT_FTS, FOLDED_FTS, match_expression, search
 from tests.helpers import build_replica_db
 
 
@@ -36,7 +36,7 @@ def test_relevance_ranks_only_the_newest_candidates_when_more_match(
     assert len(everything) > 4
     monkeypatch.setattr(storage.search, "CANDIDATES", 4)
     capped = search(replica_db, "công an", limit=2)
-    newest = newest_matches(replica_db, '"công an"', 4)
+    newest = newest_matches(replica_db, match_expression("công an"), 4)
     assert {h.url for h in capped} <= newest
     # Among the candidates the order is the full ranking's order.
     assert capped == [h for h in everything if h.url in newest][:2]
