@@ -6,7 +6,11 @@ and hashes) through the real write path (triggers keep both FTS indexes in sync)
 
 - search latency (median, p95) of exact and folded queries of 1-3 words, top 10;
 - full export throughput (JSON lines, and gzip) and an incremental export of the last 1%;
-- each against ``select count(*) from articles`` on the same database, as ratios.
+- each against ``select count(*) from articles`` on the same database, as ratios;
+- the queries an analyst types (issue 28) through ``open_archive(...).search``, top 10, beside
+  plain sqlite-utils ``Table.search`` and, with ``--against REV``, the search of an older git
+  revision, interleaved query by query so they share the machine's load (``--search-only``
+  skips the rest).
 
 Takes about 3 minutes on 2 cores for 100,000 articles; ``--db`` keeps the database for reuse.
 """
@@ -19,8 +23,11 @@ import os
 import random
 import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -29,6 +36,7 @@ from typing import Any
 import sqlite_utils
 
 from storage import export
+from storage.archive import open_archive
 from storage.db import open_db
 from storage.search import fold, search
 from storage.text import hash_key
@@ -121,12 +129,67 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+ANALYST_EXACT = ("công an", "ma túy", "lừa đảo", "tham nhũng", "Bộ Công an", "khởi tố", "Công an tỉnh", "đường dây")
+ANALYST_FOLDED = ("cong an", "ma tuy", "lua dao", "tham nhung", "bo cong an", "khoi to", "cong an tinh", "duong day")
+
+
+def revision_search(rev: str) -> Callable[..., list[Any]]:
+    """``storage.search.search`` as it was at git revision ``rev`` (a "before" in the same run)."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:storage/search.py"], capture_output=True, text=True, check=True
+    ).stdout
+    module = types.ModuleType(f"search_at_{rev}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up there
+    exec(compile(source, f"{rev}:storage/search.py", "exec"), module.__dict__)
+    found: Callable[..., list[Any]] = module.search
+    return found
+
+
+def analyst_searches(path: Path, rounds: int, against: str | None) -> None:
+    """p50/p95 of the analyst queries, top 10, per implementation, interleaved query by query."""
+    archive = open_archive(path)
+    db = open_db(path, readonly=True)
+    table = db.table("articles")
+    old = revision_search(against) if against else None
+    print(f"\nanalyst queries, top 10, {rounds} rounds; load average {os.getloadavg()[0]:.2f} at start")
+    print(f"{'search':34} {'p50 ms':>8} {'p95 ms':>8} {'p50/base':>9} {'p95/base':>9}")
+    for mode, folded, queries in (("exact", False, ANALYST_EXACT), ("folded", True, ANALYST_FOLDED)):
+        runs: dict[str, Callable[[str], object]] = {
+            "sqlite-utils Table.search": lambda q: list(table.search(q, limit=10)),
+            "open_archive(...).search": lambda q, f=folded: archive.search(q, folded=f, limit=10),  # type: ignore[misc]
+        }
+        if old is not None:
+            runs[f"search at {against}"] = lambda q, f=folded: [h.record() for h in old(db, q, folded=f, limit=10)]  # type: ignore[misc]
+        times: dict[str, list[float]] = {label: [] for label in runs}
+        for _ in range(rounds):
+            for query in queries:
+                for label, run in runs.items():
+                    times[label].append(timed(lambda r=run, q=query: r(q)))  # type: ignore[misc]
+        base = times["sqlite-utils Table.search"]
+        for label, values in times.items():
+            p50, p95 = statistics.median(values), percentile(values, 0.95)
+            ratio50, ratio95 = p50 / statistics.median(base), p95 / percentile(base, 0.95)
+            print(f"{mode + ', ' + label:34} {p50 * 1000:>8.1f} {p95 * 1000:>8.1f} {ratio50:>8.2f}x {ratio95:>8.2f}x")
+    print(f"load average {os.getloadavg()[0]:.2f} at end")
+    archive.close()
+    db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100, help="queries per search mode")
     parser.add_argument("--db", type=Path, help="keep the database here (reused when already full)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the analyst queries")
+    parser.add_argument("--against", metavar="REV", help="also time storage/search.py as of this git revision")
+    parser.add_argument("--search-only", action="store_true", help="only the analyst queries (needs --db, built)")
     args = parser.parse_args()
+    if args.search_only:
+        if args.db is None:
+            parser.error("--search-only needs --db")
+        build(args.db, args.articles).close()
+        analyst_searches(args.db, args.rounds, args.against)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.sqlite3"
         reused = path.exists()
@@ -190,6 +253,7 @@ def main() -> None:
             f"{'incremental, last 1%':28} {seconds:>10.2f} {count / seconds:>10.0f} {'':>7} {seconds / baseline:>10.0f}x"
         )
         db.close()
+        analyst_searches(path, args.rounds, args.against)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,11 @@ _COLUMNS = ("title", "lead", "body")
 # bm25 weights per column (title, lead, body): a hit in the title counts most.
 WEIGHTS = "10.0, 4.0, 1.0"
 _SNIPPET_TOKENS = 16
+# Relevance ranks at most this many matches, the most recently stored (highest rowid): bm25 and
+# the pair count over every match of a word most articles hold ("công an") took 150-400 ms at
+# 100k articles, over 2,000 candidates about 25 ms (bench/RESULTS-search.md). A query matching
+# fewer articles is ranked over all of them, exactly as before.
+CANDIDATES = 2000
 
 
 def fold_sql(expr: str) -> str:
@@ -310,7 +315,9 @@ def search(
     Rank: first the number of adjacent typed word pairs found next to each other (so ``cong an
     da nang`` puts "Công an Đà Nẵng" above a text with "công an", "đã" and "năng" apart), then
     bm25 with the title weighted over the lead over the body. ``Hit.score`` is that pair count
-    plus bm25 mapped into [0, 1): higher is better. ``folded`` searches without accents (see
+    plus bm25 mapped into [0, 1): higher is better. When more than :data:`CANDIDATES` articles
+    match (and ``limit`` is set), only the :data:`CANDIDATES` most recently stored of them are
+    ranked: a word most articles hold would otherwise be scored in every one. ``folded`` searches without accents (see
     the module docstring); ``site`` is one key or several; ``since`` and ``until`` are ISO
     timestamps compared with ``published_at`` (inclusive; a date-only ``published_at`` counts
     as its whole day); ``limit`` None returns every hit; the snippet is about
@@ -323,21 +330,33 @@ def search(
     for i, pair in enumerate(pairs):
         params[f"pair{i}"] = pair
     # Each pair's matching rowids are computed once (SQLite materialises an IN subquery).
-    together = " + ".join(
-        f"(rowid in (select rowid from {table} where {table} match :pair{i}))" for i in range(len(pairs))
-    )
     allowed = _allowed(site, since, until, params)
+    # Walking the matches newest first without scoring them is cheap (a doclist read backwards);
+    # rows below the floor are never scored nor tested for pairs. rowid >= 0 keeps every match.
+    params["floor"] = 0
+    if sort == "relevance" and limit is not None:
+        floor = db.execute(
+            f"select rowid from {table} where {table} match :match {allowed} order by rowid desc limit 1 offset :skip",
+            {**params, "skip": max(CANDIDATES, limit) - 1},
+        ).fetchone()
+        params["floor"] = floor[0] if floor else 0
+    together = " + ".join(
+        f"(rowid in (select rowid from {table} where {table} match :pair{i} and rowid >= :floor))"
+        for i in range(len(pairs))
+    )
     # bm25 is negative, more negative is better: -bm25 / (1 - bm25) maps it into [0, 1).
     relevance = f"(-bm25({table}, {WEIGHTS}) / (1.0 - bm25({table}, {WEIGHTS})))"
     columns = "a.title, a.site, a.published_at, a.url, a.url_hash"
     snippet = f"snippet({table}, -1, :open, :close, '…', {_SNIPPET_TOKENS}) as snippet"
     if sort == "relevance":
         # Rank first, touching only the index; then snippets and article rows for the top hits only.
+        # CROSS JOIN keeps "top" the outer loop: otherwise SQLite may walk every match of the
+        # index to join the few top rows (the snippet join once cost 100 ms at 100k).
         sql = (
             f"with top as (select rowid, {together or '0'} + {relevance} as score from {table} "
-            f"where {table} match :match {allowed} order by score desc, rowid desc limit :limit) "
+            f"where {table} match :match and rowid >= :floor {allowed} order by score desc, rowid desc limit :limit) "
             f"select {columns}, top.score, {snippet} "
-            f"from top join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
+            f"from top cross join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
             f"where {table} match :match order by top.score desc, top.rowid desc"
         )
     else:
@@ -348,7 +367,7 @@ def search(
             f"(select rowid from {table} where {table} match :match {allowed}) "
             f"order by published_at desc, rowid desc limit :limit) "
             f"select {columns}, {(together or '0').replace('(rowid in', f'({table}.rowid in')} + {relevance} as score, "
-            f"{snippet} from top join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
+            f"{snippet} from top cross join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
             f"where {table} match :match order by top.published_at desc, top.rowid desc"
         )
     return [

@@ -1,0 +1,73 @@
+"""Search at scale (issue 28): relevance ranks a bounded set of candidates, and the snippet
+join reads only the rows shown. Figures: bench/RESULTS-search.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlite_utils
+
+import storage.search
+from storage.search import EXACT_FTS, FOLDED_FTS, match_expression, search
+from tests.helpers import build_replica_db
+
+
+@pytest.fixture(scope="module")
+def replica_db() -> Iterator[sqlite_utils.Database]:
+    database = build_replica_db()
+    yield database
+    database.close()
+
+
+def newest_matches(db: sqlite_utils.Database, query: str, n: int) -> set[str]:
+    rows = db.query(
+        f"select a.url from {EXACT_FTS} f join articles a on a.rowid = f.rowid "
+        f"where {EXACT_FTS} match :q order by f.rowid desc limit :n",
+        {"q": query, "n": n},
+    )
+    return {r["url"] for r in rows}
+
+
+def test_relevance_ranks_only_the_newest_candidates_when_more_match(
+    replica_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = search(replica_db, "công an", limit=None)
+    assert len(everything) > 4
+    monkeypatch.setattr(storage.search, "CANDIDATES", 4)
+    capped = search(replica_db, "công an", limit=2)
+    newest = newest_matches(replica_db, match_expression("công an"), 4)
+    assert {h.url for h in capped} <= newest
+    # Among the candidates the order is the full ranking's order.
+    assert capped == [h for h in everything if h.url in newest][:2]
+    # A limit above the cap ranks that many candidates.
+    assert len(search(replica_db, "công an", limit=6)) == 6
+
+
+@pytest.mark.parametrize("query", ["công an", "ma túy", "Bộ Công an", "khởi tố"])
+def test_top_hits_are_the_full_ranking_when_the_matches_fit(replica_db: sqlite_utils.Database, query: str) -> None:
+    assert storage.search.CANDIDATES >= len(search(replica_db, query, limit=None))
+    assert search(replica_db, query, limit=5) == search(replica_db, query, limit=None)[:5]
+
+
+@pytest.mark.parametrize(("folded", "sort"), [(False, "relevance"), (True, "relevance"), (False, "date")])
+def test_snippets_join_only_the_rows_shown(
+    replica_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch, folded: bool, sort: str
+) -> None:
+    """The outer query looks the FTS row up by rowid for each top hit; walking every match
+    to join ten rows cost 100-300 ms at 100k articles. The plan is read with the parameters
+    bound, as search runs it: with literals SQLite knows the limit and plans well anyway."""
+    asked: list[tuple[str, dict[str, object]]] = []
+    query = replica_db.query
+
+    def recording(sql: str, params: dict[str, object]) -> object:
+        asked.append((sql, params))
+        return query(sql, params)
+
+    monkeypatch.setattr(replica_db, "query", recording)
+    search(replica_db, "cong an" if folded else "công an", folded=folded, limit=10, sort=sort)  # type: ignore[arg-type]
+    sql, params = asked[-1]
+    plan = replica_db.execute("explain query plan " + sql, params).fetchall()
+    table = FOLDED_FTS if folded else EXACT_FTS
+    outer = [detail for _, parent, _, detail in plan if parent == 0 and table in detail]
+    assert outer and all("0:=M" in detail for detail in outer), plan
