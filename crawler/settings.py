@@ -9,7 +9,7 @@ malformed value is one line naming it (exit 2), never a traceback at import.
 from __future__ import annotations
 
 BOT_NAME = "newscrawl"
-SPIDER_MODULES = ["crawler.crawl.spiders"]
+SPIDER_MODULES = ["crawler.crawl.site_spiders"]
 
 # --- Politeness -----------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
@@ -74,7 +74,7 @@ NEWS_DB_PATH = "data/news.sqlite3"
 # `make demo` expects of `newscrawl search`.
 NEWS_DEMO_DB_PATH = "data/demo.sqlite3"
 NEWS_DEMO_FALLBACK = True  # False once NEWS_DB_PATH is set in the environment
-# Extraction runs in a pool of worker processes (crawler/pool.py) so the reactor keeps
+# Extraction runs in a pool of worker processes (crawler/crawl/pool.py) so the reactor keeps
 # downloading; a page that hangs or crashes its worker is killed after the timeout, counted
 # and fetched again next run.
 NEWS_EXTRACT_WORKERS = None  # None: one per core the process may use; 0: in-process
@@ -130,7 +130,7 @@ NEWS_QUALITY_MAX_BODY_DROP = 0.5  # median body length below (1 - this) x the ba
 NEWS_API_BACKFILL = False
 NEWS_API_BASES: dict[str, str] = {}
 
-# --- Distributed mode (newscrawl crawl --redis URL; crawler/distributed.py) ---
+# --- Distributed mode (newscrawl crawl --redis URL; crawler/distributed/) ---
 NEWS_REDIS_PREFIX = "newscrawl"
 NEWS_REDIS_HEARTBEAT_TTL = 15  # s without a heartbeat before a worker's in-flight requests are requeued
 NEWS_REDIS_RUN_TTL = 300  # s a run's keys outlive the last heartbeat

@@ -18,7 +18,7 @@ from storage.published import on_or_after
 from storage.tables import REPLACED as _REPLACED
 from storage.writer import ArticleWrite, SaveOutcome, write_articles
 
-# NotArticle reasons that do not change on a refetch.
+# Rejection reasons that do not change on a refetch.
 _VN = timezone(timedelta(hours=7))
 SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title", "over_budget", "gone")
 # Failures retried once: the second on the same URL settles it as the reason they map to
@@ -132,7 +132,7 @@ def save_article(
       when it differs from the record's canonical URL (redirects, ``rel=canonical``).
 
     The batch writer (storage/writer.py) with a batch of one; the crawl stores whole batches
-    through :func:`storage.batch.save_articles`, which also indexes near-duplicates.
+    through :func:`storage.batch.save_batch`, which also indexes near-duplicates.
     """
 
     write = ArticleWrite(record, raw_html, fetched_url, fetched_hash, alias_reason)

@@ -23,7 +23,7 @@ from storage.dedup import load_signature
 from storage.dedup_index import Entry, index_batch
 from storage.writer import ArticleWrite, SaveOutcome
 
-__all__ = ["ArticleWrite", "Outcome", "UrlWrite", "Write", "save_articles", "save_one"]
+__all__ = ["ArticleWrite", "Outcome", "UrlWrite", "Write", "save_batch", "save_one"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ def save_one(db: sqlite_utils.Database, write: Write) -> SaveOutcome | str:
     return outcome
 
 
-def save_articles(db: sqlite_utils.Database, writes: Sequence[Write]) -> list[Outcome]:
-    """Store ``writes`` in order, in one transaction; one outcome per write.
+def save_batch(db: sqlite_utils.Database, writes: Sequence[Write]) -> list[Outcome]:
+    """Store ``writes`` (articles and URL events) in order, in one transaction; one outcome per write.
 
     A full disk (or any error that ends the transaction) rolls the whole batch back and is
     raised; nothing of the batch is then stored.

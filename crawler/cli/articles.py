@@ -10,9 +10,9 @@ from typing import Any
 
 from crawler.api import NotAnArticle, extract_item
 from crawler.cli.common import EXIT_OK, UsageError, read_db_path, site_keys, url_argument
-from crawler.cli.console import print_json
 from crawler.cli.explain import explain
-from crawler.cli.terminal import printable
+from crawler.cli.progress import print_json
+from crawler.cli.safe_print import printable
 from crawler.crawl.runner import project_settings
 from crawler.extract.urls import url_hash
 from storage.articles import versions

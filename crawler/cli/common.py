@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.cli.args import ArgumentError
+from crawler.cli.args import UsageError as UsageError  # re-exported: the commands import it from here
 from crawler.crawl.middlewares import UNREACHABLE_STAT
 from crawler.crawl.quality import UNHEALTHY_STAT
 from crawler.crawl.runner import project_settings, site_status
@@ -28,9 +28,6 @@ EXIT_STORAGE = 5  # the database cannot be used
 EXIT_UNHEALTHY = 6  # a site's extraction failed the quality gate (crawler/crawl/quality.py)
 EXIT_INTERRUPTED = 7  # stopped by SIGTERM or SIGINT before the end; what was stored is kept
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): never 1, which schedulers may take for a finished run
-
-# A bad argument the parser could not catch; printed as one line, exit 2.
-UsageError = ArgumentError
 
 
 def db_help() -> str:

@@ -26,7 +26,7 @@ from crawler.cli.common import (
     read_db_path,
     site_keys,
 )
-from crawler.cli.console import (
+from crawler.cli.progress import (
     CrawlProgress,
     add_verbosity,
     plain_table,

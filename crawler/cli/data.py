@@ -13,8 +13,8 @@ from typing import Any, TextIO
 
 from crawler.cli.args import bounded_int, listen_host, port
 from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, parse_until, read_db_path, site_keys
-from crawler.cli.console import add_verbosity, configure_logging, count_progress
-from crawler.cli.terminal import json_line, printable
+from crawler.cli.progress import add_verbosity, configure_logging, count_progress
+from crawler.cli.safe_print import json_line, printable
 from crawler.cli.web import serve
 from storage import dedup, dedup_index, export
 from storage.db import open_db

@@ -13,7 +13,7 @@ import redis
 
 from crawler.cli.args import bounded_int, check_redis_url
 from crawler.cli.common import EXIT_LOCKED, EXIT_OK, UsageError, db_help, db_path
-from crawler.cli.console import add_verbosity, configure_logging, print_json
+from crawler.cli.progress import add_verbosity, configure_logging, print_json
 from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
 from crawler.distributed import ingest

@@ -9,8 +9,8 @@ from typing import Any
 
 from crawler.cli.args import bounded_int, port
 from crawler.cli.common import EXIT_OK, UsageError, crawl_exit_code
-from crawler.cli.console import add_verbosity, scrapy_log_settings
 from crawler.cli.crawl import crawl_with_progress, print_summary
+from crawler.cli.progress import add_verbosity, scrapy_log_settings
 from crawler.testing.faults import FaultPlan
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db

@@ -67,7 +67,7 @@ class EntryResult(Fetch):
 
 
 @dataclass
-class PageResult(Fetch):
+class ProbedPage(Fetch):
     """One article page: what extraction made of it and which rule gave each field."""
 
     found_in: str | None = None
@@ -93,7 +93,7 @@ class SiteResult:
     concurrency: int
     robots_txt: Fetch | None = None
     entry_points: list[EntryResult] = field(default_factory=list)
-    pages: list[PageResult] = field(default_factory=list)
+    pages: list[ProbedPage] = field(default_factory=list)
     stopped: str | None = None  # why the probe stopped asking this site early ("challenge")
     stats: dict[str, int | float] = field(default_factory=dict)
     verdict: str = "broken"
@@ -173,7 +173,7 @@ def judge(site: SiteResult) -> Verdict:
     return Verdict("degraded" if reasons else "ok", reasons, notes)
 
 
-def _fallback_line(name: str, pages: list[PageResult], core: bool) -> str | None:
+def _fallback_line(name: str, pages: list[ProbedPage], core: bool) -> str | None:
     """``body from generic:trafilatura on 3/3 pages`` for the pages where ``name`` was not the site's."""
     if name == "authors":  # a page credited to another outlet ("Theo TTXVN") names no author
         pages = [p for p in pages if p.field_sources.get("source", "none") == "none"] or pages

@@ -3,7 +3,7 @@
 Workers append finished records (articles with their raw page, URL events) to the Stream
 ``<prefix>:records``; this process reads them through the consumer group ``ingest`` and stores
 each read batch in one transaction with the same code as the storage pipeline
-(``storage.batch.save_articles``: aliases, versions, near-duplicate clusters, URL events). Delivery is at least once: an entry is
+(``storage.batch.save_batch``: aliases, versions, near-duplicate clusters, URL events). Delivery is at least once: an entry is
 acknowledged (and deleted from the Stream) only after its SQLite transaction committed, and on
 start the entries a killed predecessor had read but not acknowledged are claimed and stored
 first. Writes are idempotent (a replayed record is a ``duplicate``, an alias or URL event is
@@ -42,7 +42,7 @@ from crawler.distributed.stream import (
 from crawler.extract.items import ArticleItem, UrlEvent, article_write
 from crawler.sites.registry import sites
 from storage.articles import known_url_hashes
-from storage.batch import UrlWrite, Write, save_articles
+from storage.batch import UrlWrite, Write, save_batch
 from storage.crawlstate import unfinished_listings
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class Ingest:
                 self.stats.outcomes[decoded] += 1
             else:
                 writes.append(decoded)
-        outcomes = save_articles(self.db, writes)
+        outcomes = save_batch(self.db, writes)
         for write, outcome in zip(writes, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 logger.error("ingest: not stored (%s): %s", outcome, write)

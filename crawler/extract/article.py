@@ -58,7 +58,7 @@ from storage.text import clean_line, clean_text, content_hash, entities_kept, no
 logger = logging.getLogger(__name__)
 
 # trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
-# reported as a NotArticle reason and counted in the crawl stats instead.
+# reported as a Rejection reason and counted in the crawl stats instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 # A 200 page that says the article is missing.
@@ -83,8 +83,11 @@ _MAX_DATE_LINE_CHARS = 80
 
 
 @dataclass(frozen=True)
-class NotArticle:
-    """Why a page yields no article; ``reason`` is a short stable key used in stats."""
+class Rejection:
+    """Why a page yields no article; ``reason`` is a short stable key used in stats.
+
+    A value returned by :func:`extract`, not raised; the public API turns it into the
+    exception :class:`crawler.api.NotAnArticle`."""
 
     reason: str
     detail: str = ""
@@ -96,14 +99,14 @@ def extract(
     site: SiteConfig | None,
     fetched_at: str | None = None,
     parsed: tuple[lxml_html.HtmlElement | None, bool] | None = None,
-) -> ArticleItem | NotArticle:
+) -> ArticleItem | Rejection:
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
     ``site`` None runs the generic path only, and returns the record of any page with running
     text: why it is not judged an article (soft 404, the evidence of
     :mod:`crawler.extract.articleness`, no title, under ``MIN_BODY_CHARS``) is its ``verdict``,
     not a refusal. With a site (the crawl) those are refusals. Never raises on bad input: a broken page gives
-    a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
+    a :class:`Rejection`, and so does any exception inside extraction (``extract_error``, a
     drop the next run retries): a hostile page must not lose its URL silently. MemoryError
     alone passes: the extraction pool turns it into the page's ``extract_memory`` outcome. Each field comes
     from the site's selectors in their order of confidence, then from generic rules that hold on
@@ -121,7 +124,7 @@ def extract(
         raise
     except Exception as exc:  # RecursionError included: it is a RuntimeError
         logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
-        return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+        return Rejection("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
 def _extract(
@@ -130,12 +133,12 @@ def _extract(
     site: SiteConfig | None,
     fetched_at: str | None,
     parsed: tuple[lxml_html.HtmlElement | None, bool] | None,
-) -> ArticleItem | NotArticle:
+) -> ArticleItem | Rejection:
     tree, too_deep = parsed if parsed is not None else parse_page(page)
     if tree is None:
-        return NotArticle("empty", "the page is empty or not HTML")
+        return Rejection("empty", "the page is empty or not HTML")
     if too_deep:  # the parser stopped part-way: what it built is not the whole page
-        return NotArticle("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
+        return Rejection("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
     meta = read_meta(tree)
     page_title = clean_line(tree.findtext(".//title"))
     # Without a site, a page with text gets its record and these reasons go to ``verdict``:
@@ -143,13 +146,13 @@ def _extract(
     verdicts: list[str] = []
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
         if site is not None:
-            return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
+            return Rejection("soft_404", f"the page says it is missing: {page_title!r}")
         verdicts.append(f"soft_404: the page says it is missing: {page_title!r}")
     # Without a site, crawler.extract.articleness weighs declared types against the page's own evidence.
     if site is not None and meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
-        return NotArticle("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
+        return Rejection("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
     if site is not None and meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
-        return NotArticle("not_article_type", f"og:type {meta.og_type}")
+        return Rejection("not_article_type", f"og:type {meta.og_type}")
     sel = site.selectors if site is not None else Selectors(body=())
     # Before either path runs, so neither the site's body nor trafilatura ever sees it.
     stripped = _strip_page_furniture(tree, sel)
@@ -163,7 +166,7 @@ def _extract(
     else:
         extractor = "generic"
         if site is not None and not _looks_like_article(meta, url, site):
-            return NotArticle("not_article", "no article template, markup or URL shape")
+            return Rejection("not_article", "no article template, markup or URL shape")
         byline_texts = trailing_bylines(tree)  # read before extract_generic alters the tree
         # trafilatura's title, authors and date are the last fallbacks: not searched for when the
         # page's metadata has them already (a fifth of a page's extraction time)
@@ -189,13 +192,13 @@ def _extract(
             text = page if isinstance(page, str) else decode_page(page)
         generic = extract_generic(text, url, want)
         if generic is None:
-            return NotArticle("no_text", "no article text found")
+            return Rejection("no_text", "no article text found")
         body_part = _generic_body(generic, url, byline_texts)
         # The page's own evidence (captions, teasers, media and listing URLs, declared type):
         # the crawl (a site) refuses what it rules out; without a site it is the record's verdict.
         if (why := judge(read_signals(tree, url, meta).evidence(body_part.body))) is not None:
             if site is not None:
-                return NotArticle("not_article", why)
+                return Rejection("not_article", why)
             verdicts.append(f"not_article: {why}")
         sources = {"body": "generic:trafilatura", "images": "generic:og_image" if body_part.images else "none"}
     title, sources["title"] = _pick(
@@ -209,7 +212,7 @@ def _extract(
     )
     if not title:
         if site is not None:
-            return NotArticle("no_title", "no title found")
+            return Rejection("no_title", "no title found")
         verdicts.append("no_title: no title found")
     lead, sources["lead"] = _pick(tree, meta, sel.lead)
     if lead is None and sel.lead_pattern:
@@ -232,7 +235,7 @@ def _extract(
         body = _drop_repeats(body, [title or "", lead or "", *byline.authors, *body_part.bylines])
     if len(body) < MIN_BODY_CHARS:
         if site is not None or not body:
-            return NotArticle("too_short", f"{len(body)} characters of running text")
+            return Rejection("too_short", f"{len(body)} characters of running text")
         verdicts.append(f"too_short: {len(body)} characters of running text")
     category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
     sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
@@ -622,4 +625,4 @@ def _drop(node: lxml_html.HtmlElement) -> None:
         node.drop_tree()
 
 
-__all__ = ["NotArticle", "decode_page", "extract", "page_canonical", "parse_html"]
+__all__ = ["Rejection", "decode_page", "extract", "page_canonical", "parse_html"]

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from crawler.extract.urls import url_hash
 from storage.articles import known_url_hashes, save_article, versions
-from storage.batch import ArticleWrite, UrlWrite, Write, save_articles, save_one
+from storage.batch import ArticleWrite, UrlWrite, Write, save_batch, save_one
 from storage.crawlstate import log_url
 from storage.db import StorageError, open_db
 from storage.text import content_hash
@@ -165,7 +165,7 @@ def test_a_batch_stores_what_its_records_stored_one_by_one_would() -> None:
         ArticleWrite(record(base + "e_5.html", body="Đã sửa. " * 60, title="Bản sao"), b"<html>e</html>"),
     ]
     batched, alone = open_db(":memory:"), open_db(":memory:")
-    outcomes = save_articles(batched, writes)
+    outcomes = save_batch(batched, writes)
     assert outcomes == [save_one(alone, w) for w in writes]
     assert outcomes == ["new", "new", "alias", "logged", "duplicate", "updated", "new", "new"]
     assert _tables(batched) == _tables(alone)

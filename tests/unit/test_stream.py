@@ -11,7 +11,7 @@ import pytest
 
 from crawler.distributed.stream import decode_record, encode_record
 from crawler.extract.items import ArticleItem, article_write
-from storage.batch import save_articles
+from storage.batch import save_batch
 from storage.db import open_db
 from storage.prepared import prepare
 from tests.helpers import REPO, replica_items
@@ -47,7 +47,7 @@ def test_an_article_travels_with_its_prepared_form_and_is_stored_as_computed() -
     assert decoded.prepared.html_gz == item.prepared.html_gz
     assert decoded.prepared.json_columns == item.prepared.json_columns
     db = open_db(":memory:")
-    assert save_articles(db, [article_write(decoded)]) == ["new"]
+    assert save_batch(db, [article_write(decoded)]) == ["new"]
     stored = db.execute("select html_gz from pages").fetchone()[0]
     assert zlib.decompress(stored) == item.raw_html
 
