@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -16,10 +16,10 @@ import sqlite_utils
 from storage.db import write_transaction
 from storage.published import on_or_after
 from storage.tables import REPLACED as _REPLACED
+from storage.when import VN_TZ
 from storage.writer import ArticleWrite, SaveOutcome, write_articles
 
 # Rejection reasons that do not change on a refetch.
-_VN = timezone(timedelta(hours=7))
 SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title", "over_budget", "gone")
 # Failures retried once: the second on the same URL settles it as the reason they map to
 # (a page over the extraction budget twice, a link dead twice).
@@ -102,8 +102,8 @@ def _due(site: str, recheck_days: float, recheck_hours: float, now: datetime | N
     params = {
         "site": site,
         "days": recheck_days,
-        "young_day": young.astimezone(_VN).date().isoformat(),
-        "young_vn": young.astimezone(_VN).replace(microsecond=0).isoformat(),
+        "young_day": young.astimezone(VN_TZ).date().isoformat(),
+        "young_vn": young.astimezone(VN_TZ).replace(microsecond=0).isoformat(),
         "young_utc": young.astimezone(UTC).replace(microsecond=0).isoformat(),
         "stale": (now - timedelta(hours=recheck_hours)).astimezone(UTC).replace(microsecond=0).isoformat(),
     }

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
+from crawler.exit_codes import EXIT_USAGE
+
 # SQLite integers are signed 64-bit: a larger --limit or run id overflows in the query.
 MAX_SQL_INT = 2**63 - 1
-EXIT_USAGE = 2
 
 
 class UsageError(Exception):

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crawler.cli.args import bounded_int, listen_host, port
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, parse_until, read_db_path, site_keys
+from crawler.cli.common import UsageError, parse_since, parse_until, read_db_path, site_keys
 from crawler.cli.progress import add_verbosity, configure_logging, count_progress
 from crawler.cli.safe_print import json_line, printable
 from crawler.cli.web import serve
+from crawler.exit_codes import EXIT_ERRORS, EXIT_OK
 from storage import dedup, dedup_index, export
 from storage.db import open_db
 from storage.search import QueryError, count, match_expression, search

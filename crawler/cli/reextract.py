@@ -19,10 +19,11 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, parse_since, read_db_path, site_keys
+from crawler.cli.common import parse_since, read_db_path, site_keys
 from crawler.cli.progress import add_verbosity, configure_logging, count_progress
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_workers
 from crawler.crawl.runner import project_settings
+from crawler.exit_codes import EXIT_ERRORS, EXIT_OK
 from crawler.extract.article import Rejection, decode_page
 from crawler.extract.items import RECORD_FIELDS, ArticleItem
 from crawler.sites.registry import sites

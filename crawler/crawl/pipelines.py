@@ -52,7 +52,12 @@ class StoragePipeline:
         return pipeline
 
     def open_spider(self) -> None:
-        self.db = open_db(self.db_path, max_pages=self.crawler.settings.getint("NEWS_DB_MAX_PAGES"))
+        settings = self.crawler.settings
+        self.db = open_db(
+            self.db_path,
+            max_pages=settings.getint("NEWS_DB_MAX_PAGES"),
+            busy_timeout=settings.getfloat("NEWS_DB_BUSY_TIMEOUT"),
+        )
 
     def close_spider(self) -> None:
         self.closing = True

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.exit_codes import EXIT_NOTHING, EXIT_OK, EXIT_UNHEALTHY
 from crawler.sites.registry import sites
 
 REPORT_FORMAT = "newscrawl-probe"
@@ -25,8 +26,8 @@ CORE_FIELDS = ("title", "body", "published_at")
 NOTED_FIELDS = ("lead", "authors", "category")
 LABELS = {"authors": "byline"}
 VERDICTS = ("ok", "degraded", "broken")
-# The command's exit code per overall verdict (crawler/cli/common.py: EXIT_OK, EXIT_UNHEALTHY, EXIT_NOTHING).
-EXIT_CODES = {"ok": 0, "degraded": 6, "broken": 3}
+# The command's exit code per overall verdict.
+EXIT_CODES = {"ok": EXIT_OK, "degraded": EXIT_UNHEALTHY, "broken": EXIT_NOTHING}
 
 
 @dataclass

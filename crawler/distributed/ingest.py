@@ -66,12 +66,13 @@ class IngestConfig:
     max_page_bytes: int = MAX_PAGE_BYTES  # a record's page decompressing to more is refused
 
     @classmethod
-    def from_settings(cls, settings: Any, batch: int, idle_exit: float = 0.0) -> IngestConfig:
+    def from_settings(cls, settings: Any, batch: int | None = None, idle_exit: float = 0.0) -> IngestConfig:
+        """The ingest's settings; ``batch`` (``--batch``) overrides ``NEWS_INGEST_BATCH``."""
         return cls(
             prefix=settings.get("NEWS_REDIS_PREFIX"),
             recheck_days=settings.getfloat("NEWS_RECHECK_DAYS"),
             recheck_hours=settings.getfloat("NEWS_RECHECK_HOURS"),
-            batch=batch,
+            batch=batch or settings.getint("NEWS_INGEST_BATCH"),
             idle_exit=idle_exit,
             max_page_bytes=settings.getint("DOWNLOAD_MAXSIZE") or MAX_PAGE_BYTES,
         )

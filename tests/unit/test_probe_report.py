@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from crawler.cli import common
+from crawler import exit_codes
 from crawler.crawl.probe_report import (
     EXIT_CODES,
     EntryResult,
@@ -186,7 +186,11 @@ def test_overall_verdict_is_the_worst_and_maps_to_the_documented_exit_codes() ->
     assert overall([ok]) == "ok"
     assert overall([ok, degraded]) == "degraded"
     assert overall([broken, ok, degraded]) == "broken"
-    assert EXIT_CODES == {"ok": common.EXIT_OK, "degraded": common.EXIT_UNHEALTHY, "broken": common.EXIT_NOTHING}
+    assert EXIT_CODES == {
+        "ok": exit_codes.EXIT_OK,
+        "degraded": exit_codes.EXIT_UNHEALTHY,
+        "broken": exit_codes.EXIT_NOTHING,
+    }
 
 
 def test_report_validates_against_the_schema() -> None:

@@ -169,3 +169,22 @@ def test_a_batch_stores_what_its_records_stored_one_by_one_would() -> None:
     assert outcomes == [save_one(alone, w) for w in writes]
     assert outcomes == ["new", "new", "alias", "logged", "duplicate", "updated", "new", "new"]
     assert _tables(batched) == _tables(alone)
+
+
+def test_busy_timeout_is_per_connection_not_a_process_global(tmp_path: Any) -> None:
+    """A crawl's NEWS_DB_BUSY_TIMEOUT reaches the connections it opens and no other one: the run
+    recorder used to set it for the whole process, so a later open depended on it having run."""
+    from crawler.crawl.runs import RunRecorder
+    from storage.db import BUSY_TIMEOUT
+    from tests.helpers import project_crawler
+
+    path = tmp_path / "news.sqlite3"
+    recorder = RunRecorder(project_crawler(NEWS_DB_PATH=str(path), NEWS_DB_BUSY_TIMEOUT=2.5))
+
+    def busy_ms(db: sqlite_utils.Database) -> int:
+        value = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
+        db.close()
+        return value
+
+    assert busy_ms(open_db(path, busy_timeout=recorder.busy_timeout)) == 2500
+    assert busy_ms(open_db(path)) == busy_ms(open_db(path, readonly=True)) == int(BUSY_TIMEOUT * 1000) == 30_000

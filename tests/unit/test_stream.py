@@ -77,3 +77,18 @@ def test_a_bad_version_2_entry_is_refused(change: dict[bytes, bytes], message: s
     fields = {**(encode_record(_prepared_item()) or {}), **change}
     with pytest.raises(ValueError, match=message):
         decode_record(fields, max_html=16 * 1024 * 1024)
+
+
+def test_ingest_batch_and_page_cap_come_from_the_settings() -> None:
+    """``NEWS_INGEST_BATCH`` is the ingest's batch (``--batch`` overrides it) and the page cap is
+    ``DOWNLOAD_MAXSIZE``: each default is defined once, in crawler/settings.py."""
+    from crawler import settings as defaults
+    from crawler.crawl.runner import project_settings
+    from crawler.distributed.ingest import IngestConfig
+    from crawler.distributed.stream import MAX_PAGE_BYTES
+
+    assert IngestConfig.from_settings(project_settings()).batch == defaults.NEWS_INGEST_BATCH == 200
+    assert IngestConfig.from_settings(project_settings({"NEWS_INGEST_BATCH": 7})).batch == 7
+    assert IngestConfig.from_settings(project_settings({"NEWS_INGEST_BATCH": 7}), batch=3).batch == 3
+    assert MAX_PAGE_BYTES == defaults.DOWNLOAD_MAXSIZE
+    assert IngestConfig.from_settings(project_settings({"DOWNLOAD_MAXSIZE": 1000})).max_page_bytes == 1000
