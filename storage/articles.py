@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.db import write_transaction
+from storage.prepared import JSON_FIELDS
 from storage.published import on_or_after
 from storage.tables import REPLACED as _REPLACED
 from storage.when import VN_TZ
@@ -30,7 +31,6 @@ STRIKES = {
     "http_404": "gone",
     "http_410": "gone",
 }
-_JSON_FIELDS = ("authors", "tags", "images")
 
 
 def now_iso() -> str:
@@ -162,7 +162,7 @@ def load_raw_html(db: sqlite_utils.Database, url_hash: str) -> bytes | None:
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row with its JSON columns decoded."""
     decoded = dict(row)
-    for k in (*_JSON_FIELDS, "changed"):
+    for k in (*JSON_FIELDS, "changed"):
         if isinstance(decoded.get(k), str):
             decoded[k] = json.loads(decoded[k])
     return decoded

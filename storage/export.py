@@ -32,16 +32,13 @@ from typing import Any, Literal, TextIO
 import sqlite_utils
 
 from storage.articles import decode_row, now_iso
+from storage.prepared import RECORD_FIELDS
 from storage.published import bound_params, on_or_after, on_or_before
 from storage.search import EXACT_FTS, FOLDED_FTS, match_expression
 
 # Stored columns of an exported record, in order (the article record of crawler/extract/items.py,
 # plus bookkeeping); ``change`` follows them.
-STORED_FIELDS: tuple[str, ...] = (
-    "site", "url", "title", "lead", "body", "authors", "source", "published_at", "published_at_raw",
-    "published_at_precision", "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
-    "fetched_at", "first_seen_at", "version",
-)  # fmt: skip
+STORED_FIELDS: tuple[str, ...] = (*RECORD_FIELDS, "first_seen_at", "version")
 EXPORT_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "cluster_id", "change")
 # The story an article belongs to (storage/dedup.py): copies of one story on several sites
 # share it; null while no copy is known.

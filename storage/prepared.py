@@ -15,7 +15,29 @@ from typing import Any
 
 from storage import dedup
 
-# Record fields stored as JSON text.
+# Field order of stored, exported and printed records (crawler.extract.items.ArticleItem's
+# public fields): its one home, here because storage cannot import the crawler.
+RECORD_FIELDS: tuple[str, ...] = (
+    "site",
+    "url",
+    "title",
+    "lead",
+    "body",
+    "authors",
+    "source",
+    "published_at",
+    "published_at_raw",
+    "published_at_precision",
+    "category",
+    "tags",
+    "images",
+    "language",
+    "extractor",
+    "url_hash",
+    "content_hash",
+    "fetched_at",
+)
+# Record fields stored as JSON text (lists).
 JSON_FIELDS = ("authors", "tags", "images")
 # zlib level of stored pages: 6 is zlib's default trade-off, ~4x smaller than the page.
 PAGE_LEVEL = 6

@@ -25,11 +25,12 @@ from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, ext
 from crawler.crawl.runner import project_settings
 from crawler.exit_codes import EXIT_ERRORS, EXIT_OK
 from crawler.extract.article import Rejection, decode_page
-from crawler.extract.items import RECORD_FIELDS, ArticleItem
+from crawler.extract.items import ArticleItem
 from crawler.sites.registry import sites
 from storage.articles import decode_row, load_raw_html
 from storage.batch import ArticleWrite, save_batch
 from storage.db import open_db
+from storage.prepared import RECORD_FIELDS
 from storage.published import bound_params, on_or_after
 
 _COMPARED = tuple(f for f in RECORD_FIELDS if f != "fetched_at")

@@ -19,11 +19,11 @@ import pytest
 import sqlite_utils
 
 from crawler.cli import main
-from crawler.extract.items import RECORD_FIELDS
 from crawler.extract.urls import url_hash
 from storage.articles import save_article
 from storage.db import open_db
 from storage.export import EXPORT_FIELDS, iter_records, write_jsonl
+from storage.prepared import RECORD_FIELDS
 from storage.text import content_hash
 from tests.helpers import REPO, build_replica_db
 
