@@ -250,6 +250,49 @@ def write_state(path: str | Path, state: ExportState) -> None:
     _atomic_write(Path(path), (json.dumps(asdict(state), indent=2) + "\n").encode("utf-8"))
 
 
+Sink = Callable[[Iterator[dict[str, Any]], int], int]
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What one export wrote: ``written`` records, and the last version row it covers (``upto``,
+    None for a full export), which is where the next incremental export starts."""
+
+    written: int
+    upto: int | None = None
+
+
+def export_records(
+    db: sqlite_utils.Database, selection: Selection, state: ExportState | None, sink: Sink, count: bool = False
+) -> Exported:
+    """Hand ``sink`` the records to export and return what it wrote, all in one snapshot.
+
+    Without ``state``, every selected record; with it (an incremental export), the records
+    changed since ``state.last_version_rowid`` up to the last version now stored, each with its
+    ``change``. ``sink(records, total)`` writes them and returns how many it wrote; ``total`` is
+    their count when ``count`` (for a progress bar; 0 otherwise, and then not computed). The
+    state does not move here: :func:`advance_state` does, once the output is complete.
+    """
+    with snapshot(db):
+        if state is None:
+            total = count_records(db, selection) if count else 0
+            return Exported(sink(iter_selected(db, selection), total))
+        upto = last_version_rowid(db)
+        after = state.last_version_rowid
+        total = count_changes(db, after, upto, selection) if count else 0
+        return Exported(sink(iter_changes(db, after, upto, selection), total), upto)
+
+
+def advance_state(path: str | Path, state: ExportState, done: Exported) -> None:
+    """Move the incremental export at ``path`` past ``done``, once its output is complete (and
+    renamed into place): an export cut short leaves the state where it was, so the next run
+    writes those records again rather than skipping them."""
+    if done.upto is None:
+        raise ValueError("a full export does not advance an incremental state")
+    state.last_version_rowid, state.records = done.upto, done.written
+    write_state(path, state)
+
+
 def _atomic_write(target: Path, data: bytes) -> None:
     real = Path(os.path.realpath(target))  # through a symlink to its target, the link kept
     real.parent.mkdir(parents=True, exist_ok=True)
