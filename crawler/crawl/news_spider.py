@@ -34,7 +34,7 @@ from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.crawl.state import CrawlState
 from crawler.extract.article import Rejection
 from crawler.extract.dates import parse_any, parse_vn_date
-from crawler.extract.encodings import decode_page_as, encoding_fault
+from crawler.extract.encodings import read_page
 from crawler.extract.items import ArticleItem, UrlEvent
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase, url_hash
@@ -378,8 +378,7 @@ class NewsSpider(scrapy.Spider):
 
     def record_url(self, url: str) -> str:
         """The URL an article is stored under: its URL on the real site (aliases folded in)."""
-        own = origin(url)
-        url = rebase(url, own, self.site.base_url) if own in self.site_origins else url
+        url = self.site.stored_url(url, self.site_origins)
         main = self.site.main_url(url, self.site.base_url)  # an AMP variant is its article
         return url if main == url else canonical_url(main)
 
@@ -489,8 +488,7 @@ class NewsSpider(scrapy.Spider):
     def _inspect(self, response: Response) -> str:
         """The page's text, counting the encoding faults found on the way."""
         declared = _declared_charset(response)
-        text, charset = decode_page_as(response.body, declared)
-        fault = encoding_fault(text, charset, declared)
+        text, fault = read_page(response.body, declared)
         if fault:
             self._count(f"faults/{fault}")
         return text

@@ -34,11 +34,11 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from crawler.extract import article as extraction
-from crawler.extract.encodings import decode_page_as, encoding_fault
+from crawler.extract.encodings import read_page
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import parse_page
 from crawler.extract.siteconfig import SiteConfig
-from crawler.extract.urls import canonical_target, origin, rebase
+from crawler.extract.urls import canonical_target
 from crawler.sites.registry import sites
 from storage.prepared import prepare
 
@@ -167,8 +167,7 @@ def _extract_page(
 ) -> ExtractedPage:
     fault = None
     if isinstance(page, bytes):
-        raw, (text, charset) = page, decode_page_as(page, declared)
-        fault = encoding_fault(text, charset, declared)
+        raw, (text, fault) = page, read_page(page, declared)
     else:
         raw, text = b"", page
     site = _site(site_key)
@@ -183,7 +182,7 @@ def _extract_page(
         target = canonical_target(declared_url, url, origins, site.is_article_path)
         if target is not None:
             url, moved = target, True
-    record_url = rebase(url, origin(url), site.base_url) if origin(url) in origins else url
+    record_url = site.stored_url(url, origins)
     result = extraction.extract(text, record_url, site, fetched_at=fetched_at, parsed=parsed)
     if isinstance(result, ArticleItem) and raw:
         result = replace(result, prepared=prepare(result.record(), raw))

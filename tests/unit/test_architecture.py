@@ -16,3 +16,28 @@ def test_import_contracts_are_kept() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def _calls(pattern: str) -> dict[str, int]:
+    """Source files of crawler/ and storage/ where ``pattern`` occurs, with its count."""
+    import re
+
+    found: dict[str, int] = {}
+    for path in sorted([*REPO.glob("crawler/**/*.py"), *REPO.glob("storage/**/*.py")]):
+        hits = len(re.findall(pattern, path.read_text(encoding="utf-8")))
+        if hits:
+            found[str(path.relative_to(REPO))] = hits
+    return found
+
+
+def test_work_done_in_one_place() -> None:
+    """Each of these happens in one function (issue 26): url_log has one writer, a fetched
+    page's bytes are decoded and checked for encoding faults in one place, and a URL is
+    rebased to the real site for storage in one place."""
+    assert _calls(r"(?i)into url_log|table\(\"url_log\"\)\.(?:upsert|insert)") == {"storage/crawlstate.py": 1}
+    assert _calls(r"\bencoding_fault\(") == {"crawler/extract/encodings.py": 2}  # its definition and read_page
+    assert _calls(r"\brebase\(") == {
+        "crawler/extract/urls.py": 1,  # its definition
+        "crawler/extract/siteconfig.py": 1,  # SiteConfig.stored_url: every URL stored
+        "crawler/crawl/news_spider.py": 2,  # the other way: a stored URL to fetch at the crawled base
+    }
