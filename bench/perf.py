@@ -11,7 +11,7 @@
   of the stored pages, against the ceiling: extracting the same pages with the same number of
   processes and no crawling;
 - memory: peak RSS (and PSS) of the crawl's process tree for ``--n`` and 3x ``--n`` articles per site;
-- storage: articles stored per second through the batched path (storage.batch.save_articles,
+- storage: articles stored per second through the batched path (storage.batch.save_batch,
   as the pipeline does; FTS triggers against one INSERT ... SELECT per batch) against a bare
   ``executemany`` of the same rows, and SQLite statements per article (trace callback);
 - versus (issue 17): articles/s of ``newscrawl crawl`` against the ten-minute spider
@@ -345,7 +345,7 @@ def part_storage(n: int) -> None:
     from crawler.crawl.pool import extract_page
     from crawler.extract.items import ArticleItem
     from storage import search
-    from storage.batch import ArticleWrite, save_articles
+    from storage.batch import ArticleWrite, save_batch
     from storage.db import open_db
 
     def writes_of(server: ReplicaServer) -> list[ArticleWrite]:
@@ -371,7 +371,7 @@ def part_storage(n: int) -> None:
 
         db.conn.set_trace_callback(count)
         for i in range(0, len(writes), 100):
-            save_articles(db, writes[i : i + 100])
+            save_batch(db, writes[i : i + 100])
         db.close()
         return statements[0] / len(writes), statements[1] / len(writes)
 
@@ -384,7 +384,7 @@ def part_storage(n: int) -> None:
         started = time.perf_counter()
         for i in range(0, len(writes), batch):
             last = db.execute("select coalesce(max(rowid), 0) from articles").fetchone()[0]
-            save_articles(db, writes[i : i + batch])
+            save_batch(db, writes[i : i + batch])
             if fts_after:
                 with db.conn:
                     for table, fold_it in ((search.EXACT_FTS, False), (search.FOLDED_FTS, True)):

@@ -172,11 +172,11 @@ def readability_text(html: str, url: str | None) -> str | None:
 
 def extract_no_site(page: Page) -> Outcome:
     """``crawler.extract.article.extract(page, url, None)``: what ``newscrawl extract`` runs, in process."""
-    from crawler.extract.article import NotArticle, extract
+    from crawler.extract.article import Rejection, extract
     from crawler.extract.urls import canonical_url
 
     result = extract(page.html.encode("utf-8"), canonical_url(page.url or ""), None)
-    if isinstance(result, NotArticle):
+    if isinstance(result, Rejection):
         return Outcome(None, f"{result.reason}: {result.detail}")
     return Outcome(result.body)
 
@@ -387,14 +387,14 @@ def load_replica_pages(sites_dir: Path | None = None) -> list[ReplicaPage]:
 
 def project_fn(*, generic: bool) -> ArticleFn:
     """The project's extraction: the site's path, or (``generic``) the path a redesign gets."""
-    from crawler.extract.article import NotArticle, extract
+    from crawler.extract.article import Rejection, extract
     from crawler.sites.registry import sites
 
     configs = sites()
 
     def run(page: ReplicaPage) -> dict[str, Any] | None:
         result = extract(page.html, page.url, None if generic else configs[page.site])
-        if isinstance(result, NotArticle):
+        if isinstance(result, Rejection):
             return None
         return {k: getattr(result, k) for k in ("title", "lead", "body", "published_at", "authors")}
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from trafilatura.utils import decode_file
 from w3lib.encoding import html_body_declared_encoding
 
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.extract.encodings import decode_page
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import page_canonical, parse_html, parse_page
@@ -114,6 +114,6 @@ def extract_item(
         raise ValueError(f"site={site!r} and generic=True: choose one")
     config = None if generic else known[site] if site else site_for_url(address)
     result = extract(page, canonical_url(address), config, parsed=parsed)
-    if isinstance(result, NotArticle):
+    if isinstance(result, Rejection):
         raise NotAnArticle(result.reason, result.detail)
     return result

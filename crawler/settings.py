@@ -8,8 +8,10 @@ malformed value is one line naming it (exit 2), never a traceback at import.
 
 from __future__ import annotations
 
+from storage.db import BUSY_TIMEOUT
+
 BOT_NAME = "newscrawl"
-SPIDER_MODULES = ["crawler.crawl.spiders"]
+SPIDER_MODULES = ["crawler.crawl.site_spiders"]
 
 # --- Politeness -----------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
@@ -74,7 +76,7 @@ NEWS_DB_PATH = "data/news.sqlite3"
 # `make demo` expects of `newscrawl search`.
 NEWS_DEMO_DB_PATH = "data/demo.sqlite3"
 NEWS_DEMO_FALLBACK = True  # False once NEWS_DB_PATH is set in the environment
-# Extraction runs in a pool of worker processes (crawler/pool.py) so the reactor keeps
+# Extraction runs in a pool of worker processes (crawler/crawl/pool.py) so the reactor keeps
 # downloading; a page that hangs or crashes its worker is killed after the timeout, counted
 # and fetched again next run.
 NEWS_EXTRACT_WORKERS = None  # None: one per core the process may use; 0: in-process
@@ -88,7 +90,7 @@ NEWS_EXTRACT_MEMORY_MB = 1024
 NEWS_STORE_BATCH = 100
 NEWS_STORE_FLUSH_SECONDS = 1.0
 # How long a write waits for another process's write lock before the crawl gives up (exit 5).
-NEWS_DB_BUSY_TIMEOUT = 30.0
+NEWS_DB_BUSY_TIMEOUT = BUSY_TIMEOUT
 # Cap on the database file, in SQLite pages (0: none); a full database stops the crawl cleanly.
 NEWS_DB_MAX_PAGES = 0
 # Articles published within this many days are refetched when their last fetch is older than
@@ -130,12 +132,13 @@ NEWS_QUALITY_MAX_BODY_DROP = 0.5  # median body length below (1 - this) x the ba
 NEWS_API_BACKFILL = False
 NEWS_API_BASES: dict[str, str] = {}
 
-# --- Distributed mode (newscrawl crawl --redis URL; crawler/distributed.py) ---
+# --- Distributed mode (newscrawl crawl --redis URL; crawler/distributed/) ---
 NEWS_REDIS_PREFIX = "newscrawl"
 NEWS_REDIS_HEARTBEAT_TTL = 15  # s without a heartbeat before a worker's in-flight requests are requeued
 NEWS_REDIS_RUN_TTL = 300  # s a run's keys outlive the last heartbeat
 NEWS_REDIS_RUN_GRACE = 60  # s an ended run stays joinable (late starters find nothing to do)
 NEWS_REDIS_POLL = 0.5  # s between an idle worker's polls of the shared queue
+NEWS_INGEST_BATCH = 200  # records the ingest reads, stores in one transaction and acknowledges at a time
 
 # --- Where settings come from, and what they may be ----------------------------------------------
 # Environment variables that set a setting: read when a command starts, never at import (the
@@ -169,6 +172,7 @@ NEWS_SETTING_RANGES = {
     "NEWS_EXTRACT_WORKERS": (0, 256),
     "NEWS_EXTRACT_TIMEOUT": (0.1, 3600.0),
     "NEWS_STORE_BATCH": (1, 1_000_000),
+    "NEWS_INGEST_BATCH": (1, 100_000),
     "NEWS_STORE_FLUSH_SECONDS": (0.0, 3600.0),
     "NEWS_DB_BUSY_TIMEOUT": (0.0, 86400.0),
     "NEWS_DB_MAX_PAGES": (0, 2**32 - 2),  # SQLite's own largest max_page_count

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
 from storage.db import write_transaction
+from storage.prepared import JSON_FIELDS
 from storage.published import on_or_after
 from storage.tables import REPLACED as _REPLACED
+from storage.when import VN_TZ
 from storage.writer import ArticleWrite, SaveOutcome, write_articles
 
-# NotArticle reasons that do not change on a refetch.
-_VN = timezone(timedelta(hours=7))
+# Rejection reasons that do not change on a refetch.
 SETTLED_DROPS = ("not_article_type", "not_article", "too_short", "no_title", "over_budget", "gone")
 # Failures retried once: the second on the same URL settles it as the reason they map to
 # (a page over the extraction budget twice, a link dead twice).
@@ -30,7 +31,6 @@ STRIKES = {
     "http_404": "gone",
     "http_410": "gone",
 }
-_JSON_FIELDS = ("authors", "tags", "images")
 
 
 def now_iso() -> str:
@@ -102,8 +102,8 @@ def _due(site: str, recheck_days: float, recheck_hours: float, now: datetime | N
     params = {
         "site": site,
         "days": recheck_days,
-        "young_day": young.astimezone(_VN).date().isoformat(),
-        "young_vn": young.astimezone(_VN).replace(microsecond=0).isoformat(),
+        "young_day": young.astimezone(VN_TZ).date().isoformat(),
+        "young_vn": young.astimezone(VN_TZ).replace(microsecond=0).isoformat(),
         "young_utc": young.astimezone(UTC).replace(microsecond=0).isoformat(),
         "stale": (now - timedelta(hours=recheck_hours)).astimezone(UTC).replace(microsecond=0).isoformat(),
     }
@@ -132,7 +132,7 @@ def save_article(
       when it differs from the record's canonical URL (redirects, ``rel=canonical``).
 
     The batch writer (storage/writer.py) with a batch of one; the crawl stores whole batches
-    through :func:`storage.batch.save_articles`, which also indexes near-duplicates.
+    through :func:`storage.batch.save_batch`, which also indexes near-duplicates.
     """
 
     write = ArticleWrite(record, raw_html, fetched_url, fetched_hash, alias_reason)
@@ -162,7 +162,7 @@ def load_raw_html(db: sqlite_utils.Database, url_hash: str) -> bytes | None:
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row with its JSON columns decoded."""
     decoded = dict(row)
-    for k in (*_JSON_FIELDS, "changed"):
+    for k in (*JSON_FIELDS, "changed"):
         if isinstance(decoded.get(k), str):
             decoded[k] = json.loads(decoded[k])
     return decoded

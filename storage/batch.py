@@ -18,12 +18,13 @@ from typing import Any
 import sqlite_utils
 
 from storage.articles import now_iso
+from storage.crawlstate import log_urls
 from storage.db import is_disk_full, write_transaction
 from storage.dedup import load_signature
 from storage.dedup_index import Entry, index_batch
 from storage.writer import ArticleWrite, SaveOutcome
 
-__all__ = ["ArticleWrite", "Outcome", "UrlWrite", "Write", "save_articles", "save_one"]
+__all__ = ["ArticleWrite", "Outcome", "UrlWrite", "Write", "save_batch", "save_one"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ def save_one(db: sqlite_utils.Database, write: Write) -> SaveOutcome | str:
     return outcome
 
 
-def save_articles(db: sqlite_utils.Database, writes: Sequence[Write]) -> list[Outcome]:
-    """Store ``writes`` in order, in one transaction; one outcome per write.
+def save_batch(db: sqlite_utils.Database, writes: Sequence[Write]) -> list[Outcome]:
+    """Store ``writes`` (articles and URL events) in order, in one transaction; one outcome per write.
 
     A full disk (or any error that ends the transaction) rolls the whole batch back and is
     raised; nothing of the batch is then stored.
@@ -91,20 +92,5 @@ def _store(db: sqlite_utils.Database, writes: Sequence[Write]) -> list[Outcome]:
             sig = load_signature(prepared.signature)
             entries.append(Entry(r["url_hash"], r["site"], r["published_at"], sig, prepared.bands))
     index_batch(db, entries)
-    _log_urls(db, [w.event for w in writes if isinstance(w, UrlWrite)], now)
+    log_urls(db, [w.event for w in writes if isinstance(w, UrlWrite)], now)
     return outcomes
-
-
-def _log_urls(db: sqlite_utils.Database, events: list[dict[str, Any]], now: str) -> None:
-    """Upsert URL events (storage.crawlstate.log_url's rows), one statement per column set."""
-    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for event in events:
-        row = {**event, "seen_at": now}
-        groups.setdefault(tuple(row), []).append(tuple(row.values()))
-    for columns, rows in groups.items():
-        assigned = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "url_hash")
-        db.conn.executemany(
-            f"insert into url_log ({', '.join(columns)}) values ({', '.join('?' for _ in columns)}) "
-            f"on conflict (url_hash) do update set {assigned}",
-            rows,
-        )

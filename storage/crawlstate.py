@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -32,9 +32,26 @@ def save_validators(db: sqlite_utils.Database, validators: dict[str, tuple[str |
 
 
 def log_url(db: sqlite_utils.Database, event: dict[str, Any]) -> None:
-    """Record why a URL was not stored (the latest reason wins)."""
+    """Record why a URL was not stored (the latest reason wins), in its own transaction."""
     with write_transaction(db):
-        db.table("url_log").upsert({**event, "seen_at": now_iso()}, pk="url_hash")
+        log_urls(db, [event], now_iso())
+
+
+def log_urls(db: sqlite_utils.Database, events: Sequence[dict[str, Any]], now: str) -> None:
+    """Upsert URL events into ``url_log`` (the latest reason wins), one statement per column
+    set, in the caller's transaction: the one writer of ``url_log``, for a single event
+    (:func:`log_url`) and for the batched path (``storage.batch.save_batch``) alike."""
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for event in events:
+        row = {**event, "seen_at": now}
+        groups.setdefault(tuple(row), []).append(tuple(row.values()))
+    for columns, rows in groups.items():
+        assigned = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "url_hash")
+        db.conn.executemany(
+            f"insert into url_log ({', '.join(columns)}) values ({', '.join('?' for _ in columns)}) "
+            f"on conflict (url_hash) do update set {assigned}",
+            rows,
+        )
 
 
 def url_events(db: sqlite_utils.Database, url_hash: str) -> dict[str, Any] | None:

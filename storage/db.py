@@ -24,22 +24,13 @@ import sqlite_utils
 
 from storage.schema import migrations
 
-BUSY_TIMEOUT_MS = 30_000
-_busy_timeout_ms = BUSY_TIMEOUT_MS
+# Seconds a connection waits for another writer's lock before giving up: the default of
+# open_db and of the crawl's NEWS_DB_BUSY_TIMEOUT setting (crawler/settings.py), defined here only.
+BUSY_TIMEOUT = 30.0
 
 
 class StorageError(Exception):
     """The database cannot be used; the message names the file and says why, in one line."""
-
-
-def set_busy_timeout(seconds: float) -> None:
-    """How long every later :func:`open_db` of this process waits for another writer.
-
-    A crawl process holds one database; its components (spiders, pipeline, run recorder) open
-    it separately, so the crawl's setting (``NEWS_DB_BUSY_TIMEOUT``) is set once, here.
-    """
-    global _busy_timeout_ms
-    _busy_timeout_ms = max(0, int(seconds * 1000))
 
 
 @contextmanager
@@ -82,6 +73,7 @@ def open_db(
     max_pages: int = 0,
     readonly: bool = False,
     migrate: bool = True,
+    busy_timeout: float = BUSY_TIMEOUT,
 ) -> sqlite_utils.Database:
     """Open the database at ``path``; ``":memory:"`` for a throwaway one.
 
@@ -90,7 +82,10 @@ def open_db(
     a database, another application's database, a corrupt file, a missing file when ``create``
     is False, or a place where no file can be made. ``max_pages`` > 0 caps the file at that
     many pages (``PRAGMA max_page_count``): a storage quota, and how tests make a full disk.
+    ``busy_timeout`` is how many seconds a statement waits for another writer's lock (a crawl
+    passes its ``NEWS_DB_BUSY_TIMEOUT`` setting).
     """
+    busy_ms = max(0, int(busy_timeout * 1000))
     if str(path) == ":memory:":
         db = sqlite_utils.Database(memory=True)
         db.execute("PRAGMA foreign_keys = ON")
@@ -100,7 +95,7 @@ def open_db(
         return db
     target = Path(path)
     if readonly:
-        return _open_readonly(target)
+        return _open_readonly(target, busy_ms)
     check_path(target)
     fresh = not target.exists()
     if fresh and not create:
@@ -108,12 +103,12 @@ def open_db(
     made_dirs = _missing_parents(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(target), timeout=_busy_timeout_ms / 1000)
+        conn = sqlite3.connect(str(target), timeout=busy_ms / 1000)
     except (OSError, sqlite3.Error) as exc:
         raise StorageError(f"{target}: cannot open database: {_reason(exc)}") from exc
     db = sqlite_utils.Database(conn)
     try:
-        db.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms}")
+        db.execute(f"PRAGMA busy_timeout = {busy_ms}")
         empty = _check_newscrawl(db, target, allow_empty=create)
         db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
@@ -130,7 +125,7 @@ def open_db(
             _remove(target, made_dirs)
         if isinstance(exc, StorageError):
             raise
-        raise StorageError(_describe(target, exc)) from exc
+        raise StorageError(_describe(target, exc, busy_ms)) from exc
     return db
 
 
@@ -141,6 +136,7 @@ def check_writable(db: sqlite_utils.Database, path: str | Path) -> None:
     A crawl calls this before fetching anything, so a database that could store nothing is
     refused at once instead of after every page was downloaded.
     """
+    busy_ms = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
     try:
         with write_transaction(db):
             # A write of the header (the same value back), rolled back below: SQLite only
@@ -151,16 +147,16 @@ def check_writable(db: sqlite_utils.Database, path: str | Path) -> None:
     except _Rollback:
         return
     except sqlite3.Error as exc:
-        raise StorageError(_describe(path, exc)) from exc
+        raise StorageError(_describe(path, exc, busy_ms)) from exc
 
 
-def _describe(path: str | Path, exc: BaseException) -> str:
-    """One line saying why the database at ``path`` cannot be used."""
+def _describe(path: str | Path, exc: BaseException, busy_ms: int) -> str:
+    """One line saying why the database at ``path`` (waiting ``busy_ms`` for a lock) cannot be used."""
     message = str(exc).lower()
     if "locked" in message or "busy" in message:
         return (
             f"{path}: database is busy: another process held its write lock for more than "
-            f"{_busy_timeout_ms / 1000:g} s; nothing was done"
+            f"{busy_ms / 1000:g} s; nothing was done"
         )
     if "readonly" in message or "read-only" in message:
         return f"{path}: database is read-only (the file, or its directory, cannot be written)"
@@ -185,18 +181,18 @@ def check_path(target: Path) -> None:
         raise StorageError(f"{target}: cannot create the database ({parent} is not writable)")
 
 
-def _open_readonly(target: Path) -> sqlite_utils.Database:
+def _open_readonly(target: Path, busy_ms: int) -> sqlite_utils.Database:
     if not target.exists():
         raise StorageError(f"{target}: no such database")
     if target.is_dir():
         raise StorageError(f"{target}: is a directory, not a database file")
     try:
-        conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True, timeout=_busy_timeout_ms / 1000)
+        conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_ms / 1000)
     except (OSError, sqlite3.Error) as exc:
         raise StorageError(f"{target}: cannot open database: {_reason(exc)}") from exc
     db = sqlite_utils.Database(conn)
     try:
-        db.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms}")
+        db.execute(f"PRAGMA busy_timeout = {busy_ms}")
         _check_newscrawl(db, target, allow_empty=False)
     except (sqlite3.Error, StorageError) as exc:
         db.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -29,6 +29,7 @@ from storage.published import bound_params, on_or_after
 from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
 from storage.text import normalize_for_hash
 from storage.text import shingles as text_shingles
+from storage.when import VN_TZ
 
 Signature = npt.NDArray[np.uint32]
 
@@ -66,7 +67,6 @@ ROWS = 4
 BUCKET_CAP = 50
 
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
-_VN = timezone(timedelta(hours=7))
 
 
 @cache
@@ -225,4 +225,4 @@ def order_key(published_at: str | None, url_hash: str) -> tuple[datetime, str]:
         return _NO_DATE, url_hash
     # published_at is Vietnam time; a date-only value ("2024-03-15", a page that gave only the
     # day) parses naive and starts at midnight there.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=_VN)).astimezone(UTC), url_hash
+    return (moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)).astimezone(UTC), url_hash

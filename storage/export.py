@@ -32,16 +32,13 @@ from typing import Any, Literal, TextIO
 import sqlite_utils
 
 from storage.articles import decode_row, now_iso
+from storage.prepared import RECORD_FIELDS
 from storage.published import bound_params, on_or_after, on_or_before
 from storage.search import EXACT_FTS, FOLDED_FTS, match_expression
 
 # Stored columns of an exported record, in order (the article record of crawler/extract/items.py,
 # plus bookkeeping); ``change`` follows them.
-STORED_FIELDS: tuple[str, ...] = (
-    "site", "url", "title", "lead", "body", "authors", "source", "published_at", "published_at_raw",
-    "published_at_precision", "category", "tags", "images", "language", "extractor", "url_hash", "content_hash",
-    "fetched_at", "first_seen_at", "version",
-)  # fmt: skip
+STORED_FIELDS: tuple[str, ...] = (*RECORD_FIELDS, "first_seen_at", "version")
 EXPORT_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "cluster_id", "change")
 # The story an article belongs to (storage/dedup.py): copies of one story on several sites
 # share it; null while no copy is known.
@@ -251,6 +248,49 @@ def write_state(path: str | Path, state: ExportState) -> None:
     """Write ``state`` atomically: a reader sees the old file or the new one, never half."""
     state.exported_at = now_iso()
     _atomic_write(Path(path), (json.dumps(asdict(state), indent=2) + "\n").encode("utf-8"))
+
+
+Sink = Callable[[Iterator[dict[str, Any]], int], int]
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What one export wrote: ``written`` records, and the last version row it covers (``upto``,
+    None for a full export), which is where the next incremental export starts."""
+
+    written: int
+    upto: int | None = None
+
+
+def export_records(
+    db: sqlite_utils.Database, selection: Selection, state: ExportState | None, sink: Sink, count: bool = False
+) -> Exported:
+    """Hand ``sink`` the records to export and return what it wrote, all in one snapshot.
+
+    Without ``state``, every selected record; with it (an incremental export), the records
+    changed since ``state.last_version_rowid`` up to the last version now stored, each with its
+    ``change``. ``sink(records, total)`` writes them and returns how many it wrote; ``total`` is
+    their count when ``count`` (for a progress bar; 0 otherwise, and then not computed). The
+    state does not move here: :func:`advance_state` does, once the output is complete.
+    """
+    with snapshot(db):
+        if state is None:
+            total = count_records(db, selection) if count else 0
+            return Exported(sink(iter_selected(db, selection), total))
+        upto = last_version_rowid(db)
+        after = state.last_version_rowid
+        total = count_changes(db, after, upto, selection) if count else 0
+        return Exported(sink(iter_changes(db, after, upto, selection), total), upto)
+
+
+def advance_state(path: str | Path, state: ExportState, done: Exported) -> None:
+    """Move the incremental export at ``path`` past ``done``, once its output is complete (and
+    renamed into place): an export cut short leaves the state where it was, so the next run
+    writes those records again rather than skipping them."""
+    if done.upto is None:
+        raise ValueError("a full export does not advance an incremental state")
+    state.last_version_rowid, state.records = done.upto, done.written
+    write_state(path, state)
 
 
 def _atomic_write(target: Path, data: bytes) -> None:

@@ -1,7 +1,7 @@
 """What the storage path needs of an article that no database is needed to compute.
 
 :func:`prepare` is pure and cheap to ship between processes: the crawl runs it in the extraction
-workers (crawler/pool.py), so the process that owns the database only moves finished rows into
+workers (crawler/crawl/pool.py), so the process that owns the database only moves finished rows into
 SQLite. The storage path prepares the writes that arrive without it (``ingest``, ``reextract``,
 tests) itself, with the same function.
 """
@@ -15,7 +15,29 @@ from typing import Any
 
 from storage import dedup
 
-# Record fields stored as JSON text.
+# Field order of stored, exported and printed records (crawler.extract.items.ArticleItem's
+# public fields): its one home, here because storage cannot import the crawler.
+RECORD_FIELDS: tuple[str, ...] = (
+    "site",
+    "url",
+    "title",
+    "lead",
+    "body",
+    "authors",
+    "source",
+    "published_at",
+    "published_at_raw",
+    "published_at_precision",
+    "category",
+    "tags",
+    "images",
+    "language",
+    "extractor",
+    "url_hash",
+    "content_hash",
+    "fetched_at",
+)
+# Record fields stored as JSON text (lists).
 JSON_FIELDS = ("authors", "tags", "images")
 # zlib level of stored pages: 6 is zlib's default trade-off, ~4x smaller than the page.
 PAGE_LEVEL = 6
@@ -63,7 +85,7 @@ def from_parts(record: dict[str, Any], html_gz: bytes | None, signature: bytes |
 
 
 def prepare(record: dict[str, Any], raw_html: bytes = b"") -> PreparedArticle:
-    """Everything :func:`storage.batch.save_articles` computes per article before SQL."""
+    """Everything :func:`storage.batch.save_batch` computes per article before SQL."""
     sig = dedup.signature(dedup.dedup_text(record.get("lead"), record.get("body")))
     return PreparedArticle(
         json_columns(record),

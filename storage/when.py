@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+# Vietnam's zone (UTC+7, no daylight saving): its one home; crawler.extract.dates and the
+# storage modules that date things in it import it from here.
 VN_TZ = timezone(timedelta(hours=7))
 FORMS = "2026-01-31, 31/01/2026, an ISO time, today, yesterday, 7d, 24h or 2w"
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")

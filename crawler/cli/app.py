@@ -10,16 +10,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from crawler.cli import articles, crawl, data, distributed, health, probe, reextract, replica, streams
 from crawler.cli.args import Parser
-from crawler.cli.common import (
-    EXIT_ERRORS,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_STORAGE,
-    EXIT_USAGE,
-    UsageError,
-)
+from crawler.cli.common import UsageError
 from crawler.cli.paths import check_paths
 from crawler.crawl.runner import SettingError, project_settings
+from crawler.exit_codes import EXIT_ERRORS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_STORAGE, EXIT_USAGE
 from storage.db import StorageError
 
 

@@ -1,7 +1,7 @@
 """Checking ``newscrawl`` arguments before anything is opened, fetched or written.
 
 Every refusal is one line and exit 2: argparse's own errors through :class:`Parser`, the
-others as :class:`ArgumentError` (caught by ``crawler.cli.main``). Values are bounded where
+others as :class:`UsageError` (caught by ``crawler.cli.main``). Values are bounded where
 SQLite, the socket layer or Scrapy would otherwise fail later with a traceback.
 """
 
@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
+from crawler.exit_codes import EXIT_USAGE
+
 # SQLite integers are signed 64-bit: a larger --limit or run id overflows in the query.
 MAX_SQL_INT = 2**63 - 1
-EXIT_USAGE = 2
 
 
-class ArgumentError(Exception):
+class UsageError(Exception):
     """A bad argument the parser could not catch; printed as one line, exit 2."""
 
 
@@ -68,11 +69,11 @@ def check_base_url(site: str, url: str) -> str:
         parts = urlsplit(url)
         port_number = parts.port
     except ValueError as exc:
-        raise ArgumentError(f"--base-url {site}={url}: {exc}") from None
+        raise UsageError(f"--base-url {site}={url}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ArgumentError(f"--base-url {site}={url}: must be an http:// or https:// URL with a host")
+        raise UsageError(f"--base-url {site}={url}: must be an http:// or https:// URL with a host")
     if port_number == 0 or parts.query or parts.fragment or parts.username or parts.password:
-        raise ArgumentError(f"--base-url {site}={url}: no port 0, query, fragment or credentials allowed")
+        raise UsageError(f"--base-url {site}={url}: no port 0, query, fragment or credentials allowed")
     return url
 
 
@@ -85,7 +86,7 @@ def check_settings(overrides: dict[str, str], defaults: Any) -> None:
         try:
             check_setting(name, value, defaults, f"-s {name}={value}")
         except SettingError as exc:
-            raise ArgumentError(str(exc)) from None
+            raise UsageError(str(exc)) from None
 
 
 def check_redis_url(url: str, insecure: bool) -> None:
@@ -96,9 +97,9 @@ def check_redis_url(url: str, insecure: bool) -> None:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise ArgumentError(f"--redis {url}: {exc}") from None
+        raise UsageError(f"--redis {url}: {exc}") from None
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ArgumentError(f"--redis {url}: must be a redis://, rediss:// or unix:// URL")
+        raise UsageError(f"--redis {url}: must be a redis://, rediss:// or unix:// URL")
     if parts.scheme == "unix" or insecure:
         return
     password = parts.password or parse_qs(parts.query).get("password")
@@ -107,7 +108,7 @@ def check_redis_url(url: str, insecure: bool) -> None:
     host = parts.hostname or ""
     if host == "localhost" or _is_loopback(host):
         return
-    raise ArgumentError(
+    raise UsageError(
         f"--redis {url}: a Redis on another machine needs a password (redis://:PASSWORD@{parts.netloc}/...): "
         "whoever can write to it runs code on the workers; --insecure-redis to go without"
     )

@@ -9,12 +9,14 @@ import sys
 from typing import Any
 
 from crawler.api import NotAnArticle, extract_item
-from crawler.cli.common import EXIT_OK, UsageError, read_db_path, site_keys, url_argument
-from crawler.cli.console import print_json
+from crawler.cli.common import UsageError, read_db_path, site_keys, url_argument
 from crawler.cli.explain import explain
-from crawler.cli.terminal import printable
+from crawler.cli.progress import print_json
+from crawler.cli.safe_print import printable
 from crawler.crawl.runner import project_settings
+from crawler.exit_codes import EXIT_OK
 from crawler.extract.urls import url_hash
+from crawler.settings import DOWNLOAD_MAXSIZE
 from storage.articles import versions
 from storage.db import open_db
 
@@ -163,7 +165,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def _read_page(path: str) -> bytes:
     """The saved page, refused when larger than a crawl would download (``DOWNLOAD_MAXSIZE``):
     ``extract /dev/zero`` must not read until the kernel kills it."""
-    cap = project_settings().getint("DOWNLOAD_MAXSIZE") or 16 * 1024 * 1024
+    cap = project_settings().getint("DOWNLOAD_MAXSIZE") or DOWNLOAD_MAXSIZE
     try:
         if path == "-":
             page = sys.stdin.buffer.read(cap + 1)

@@ -12,25 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.cli.args import ArgumentError
+from crawler.cli.args import UsageError as UsageError  # re-exported: the commands import it from here
 from crawler.crawl.middlewares import UNREACHABLE_STAT
 from crawler.crawl.quality import UNHEALTHY_STAT
 from crawler.crawl.runner import project_settings, site_status
+from crawler.exit_codes import EXIT_ERRORS, EXIT_INTERRUPTED, EXIT_NOTHING, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
 from crawler.sites.registry import sites
 from storage.when import DateError, parse_when
-
-EXIT_OK = 0
-EXIT_ERRORS = 1  # finished, but some fetches failed
-EXIT_USAGE = 2  # bad arguments (argparse's own code)
-EXIT_NOTHING = 3  # nothing could be fetched
-EXIT_LOCKED = 4  # another crawl holds the lock
-EXIT_STORAGE = 5  # the database cannot be used
-EXIT_UNHEALTHY = 6  # a site's extraction failed the quality gate (crawler/crawl/quality.py)
-EXIT_INTERRUPTED = 7  # stopped by SIGTERM or SIGINT before the end; what was stored is kept
-EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): never 1, which schedulers may take for a finished run
-
-# A bad argument the parser could not catch; printed as one line, exit 2.
-UsageError = ArgumentError
 
 
 def db_help() -> str:

@@ -15,8 +15,6 @@ from typing import Any
 
 from crawler.cli.args import bounded_int, check_base_url, check_redis_url, check_settings
 from crawler.cli.common import (
-    EXIT_LOCKED,
-    EXIT_OK,
     UsageError,
     crawl_exit_code,
     db_help,
@@ -26,7 +24,7 @@ from crawler.cli.common import (
     read_db_path,
     site_keys,
 )
-from crawler.cli.console import (
+from crawler.cli.progress import (
     CrawlProgress,
     add_verbosity,
     plain_table,
@@ -42,7 +40,8 @@ from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
 from crawler.distributed.stream import connect
 from crawler.distributed.worker import redis_settings, worker_results
-from storage.db import StorageError, check_path, check_writable, open_db, set_busy_timeout
+from crawler.exit_codes import EXIT_LOCKED, EXIT_OK
+from storage.db import StorageError, check_path, check_writable, open_db
 from storage.runs import mark_killed, recent_runs
 
 
@@ -106,7 +105,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         check_redis_url(args.redis, args.insecure_redis)
         check_redis_up(args.redis)
         overrides.update(redis_settings(args.redis, project_settings()))
-    set_busy_timeout(project_settings(overrides).getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
+    busy_timeout = project_settings(overrides).getfloat("NEWS_DB_BUSY_TIMEOUT")
     check_path(Path(path))
     header = run_header(keys, path)
     if not args.quiet:
@@ -115,7 +114,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         with CrawlLock(path):
             # Fail before fetching, in one line, on a database that could store nothing.
-            db = open_db(path)
+            db = open_db(path, busy_timeout=busy_timeout)
             try:
                 check_writable(db, path)
                 killed = mark_killed(db)

@@ -7,15 +7,16 @@ import dataclasses
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from crawler.cli.args import bounded_int, listen_host, port
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, UsageError, parse_since, parse_until, read_db_path, site_keys
-from crawler.cli.console import add_verbosity, configure_logging, count_progress
-from crawler.cli.terminal import json_line, printable
+from crawler.cli.common import UsageError, parse_since, parse_until, read_db_path, site_keys
+from crawler.cli.progress import add_verbosity, configure_logging, count_progress
+from crawler.cli.safe_print import json_line, printable
 from crawler.cli.web import serve
+from crawler.exit_codes import EXIT_ERRORS, EXIT_OK
 from storage import dedup, dedup_index, export
 from storage.db import open_db
 from storage.search import QueryError, count, match_expression, search
@@ -105,19 +106,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     db = open_db(read_db_path(args), readonly=True)
     # A bar on the terminal only, never mixed into the records when they go to a terminal.
     bar = sys.stderr.isatty() and not (args.output == "-" and sys.stdout.isatty())
+
+    def sink(records: Iterator[dict[str, Any]], total: int) -> int:
+        with count_progress(args if bar else _QUIET, "exporting", total) as progress:
+            with export.open_output(args.output) as out:
+                return write(records, out, progress)
+
     try:
-        with export.snapshot(db):
-            if state is None:
-                total = export.count_records(db, selection) if bar else 0
-                records = export.iter_selected(db, selection)
-            else:
-                upto = export.last_version_rowid(db)
-                after = state.last_version_rowid
-                total = export.count_changes(db, after, upto, selection) if bar else 0
-                records = export.iter_changes(db, after, upto, selection)
-            with count_progress(args if bar else _QUIET, "exporting", total) as progress:
-                with export.open_output(args.output) as out:
-                    written = write(records, out, progress)
+        done = export.export_records(db, selection, state, sink, count=bar)
     except BrokenPipeError:
         # The reader went away (`| head`, a FIFO's reader): the dump is incomplete, so the
         # state stays put.
@@ -128,14 +124,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         db.close()
     if state is not None:
-        # Only now that the dump is complete (and renamed into place) does the state move on.
-        state.last_version_rowid, state.records = upto, written
         try:
-            export.write_state(args.incremental, state)
+            export.advance_state(args.incremental, state, done)
         except OSError as exc:
             raise UsageError(f"cannot write {args.incremental}: {exc.strerror or exc}") from exc
     if not args.quiet:
-        print(f"exported {written} records to {'stdout' if args.output == '-' else args.output}", file=sys.stderr)
+        print(f"exported {done.written} records to {'stdout' if args.output == '-' else args.output}", file=sys.stderr)
     return EXIT_OK
 
 

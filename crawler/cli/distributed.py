@@ -12,15 +12,16 @@ from typing import Any
 import redis
 
 from crawler.cli.args import bounded_int, check_redis_url
-from crawler.cli.common import EXIT_LOCKED, EXIT_OK, UsageError, db_help, db_path
-from crawler.cli.console import add_verbosity, configure_logging, print_json
+from crawler.cli.common import UsageError, db_help, db_path
+from crawler.cli.progress import add_verbosity, configure_logging, print_json
 from crawler.crawl.lock import CrawlLock, LockHeld
 from crawler.crawl.runner import project_settings
 from crawler.distributed import ingest
 from crawler.distributed.ingest import IngestConfig
 from crawler.distributed.stream import INGEST_GROUP, Keys, connect
+from crawler.exit_codes import EXIT_LOCKED, EXIT_OK
 from crawler.sites.registry import sites
-from storage.db import StorageError, check_path, open_db, set_busy_timeout
+from storage.db import StorageError, check_path, open_db
 
 
 def register(sub: Any) -> None:
@@ -29,7 +30,10 @@ def register(sub: Any) -> None:
     ing.add_argument("--redis", required=True, metavar="URL", help="e.g. redis://10.0.0.5:6379/0")
     ing.add_argument("--db", help=db_help())
     ing.add_argument(
-        "--batch", type=bounded_int(1, 100_000), default=200, metavar="N", help="records per transaction batch"
+        "--batch",
+        type=bounded_int(1, 100_000),
+        metavar="N",
+        help="records per transaction batch (default: the NEWS_INGEST_BATCH setting)",
     )
     ing.add_argument(
         "--insecure-redis", action="store_true", help="allow a Redis on another machine without a password"
@@ -54,14 +58,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     configure_logging(args)
     check_redis_url(args.redis, args.insecure_redis)
     settings = project_settings()
-    set_busy_timeout(settings.getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
     config = IngestConfig.from_settings(settings, batch=args.batch, idle_exit=args.idle_exit)
     path = db_path(args)
     check_path(Path(path))
     try:
         # The one writer of the database: no local crawl and no second ingest meanwhile.
         with CrawlLock(path):
-            db = open_db(path, max_pages=settings.getint("NEWS_DB_MAX_PAGES"))
+            db = open_db(
+                path,
+                max_pages=settings.getint("NEWS_DB_MAX_PAGES"),
+                busy_timeout=settings.getfloat("NEWS_DB_BUSY_TIMEOUT"),
+            )
             try:
                 stats = ingest.run_ingest(args.redis, db, config)
             finally:

@@ -10,10 +10,11 @@ from typing import Any
 import sqlite_utils
 
 from crawler.cli.args import bounded_int
-from crawler.cli.common import EXIT_OK, EXIT_UNHEALTHY, UsageError, read_db_path, site_keys
-from crawler.cli.console import print_json
+from crawler.cli.common import UsageError, read_db_path, site_keys
+from crawler.cli.progress import print_json
 from crawler.crawl.quality import COVERAGE, QualityConfig, Sample
 from crawler.crawl.runner import project_settings
+from crawler.exit_codes import EXIT_OK, EXIT_UNHEALTHY
 from storage.db import open_db
 from storage.quality import accept_run, baseline_runs, recent_quality
 

@@ -16,7 +16,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from crawler.cli.args import ArgumentError
+from crawler.cli.args import UsageError
 from crawler.cli.common import db_path, pairs
 from crawler.crawl.runner import project_settings
 from storage.db import StorageError
@@ -108,7 +108,7 @@ def check_paths(args: argparse.Namespace) -> None:
     for i, out in enumerate(written):
         for other in protected:
             if same_file(out, other):
-                raise ArgumentError(f"{out.label}: is {other.label}; an output never replaces an input")
+                raise UsageError(f"{out.label}: is {other.label}; an output never replaces an input")
         for other in written[:i]:
             if not (out.device and other.device) and same_file(out, other):
-                raise ArgumentError(f"{out.label}: is also {other.label}; each output needs its own file")
+                raise UsageError(f"{out.label}: is also {other.label}; each output needs its own file")

@@ -11,7 +11,7 @@ from typing import Any
 
 from crawler.cli.args import check_base_url, check_settings
 from crawler.cli.common import UsageError, pairs, site_keys
-from crawler.cli.terminal import printable
+from crawler.cli.safe_print import printable
 from crawler.crawl import probe as live_probe
 from crawler.crawl.probe import probe_settings, tool_versions
 from crawler.crawl.probe_report import EXIT_CODES, format_text, overall, report_json

@@ -19,16 +19,18 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.cli.common import EXIT_ERRORS, EXIT_OK, parse_since, read_db_path, site_keys
-from crawler.cli.console import add_verbosity, configure_logging, count_progress
+from crawler.cli.common import parse_since, read_db_path, site_keys
+from crawler.cli.progress import add_verbosity, configure_logging, count_progress
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_workers
 from crawler.crawl.runner import project_settings
-from crawler.extract.article import NotArticle, decode_page
-from crawler.extract.items import RECORD_FIELDS, ArticleItem
+from crawler.exit_codes import EXIT_ERRORS, EXIT_OK
+from crawler.extract.article import Rejection, decode_page
+from crawler.extract.items import ArticleItem
 from crawler.sites.registry import sites
 from storage.articles import decode_row, load_raw_html
-from storage.batch import ArticleWrite, save_articles
+from storage.batch import ArticleWrite, save_batch
 from storage.db import open_db
+from storage.prepared import RECORD_FIELDS
 from storage.published import bound_params, on_or_after
 
 _COMPARED = tuple(f for f in RECORD_FIELDS if f != "fetched_at")
@@ -106,14 +108,14 @@ def reextract(
             if isinstance(outcome, ArticleWrite):
                 pending.append(outcome)
                 if len(pending) >= BATCH:
-                    counts.update(str(o) for o in save_articles(db, pending))
+                    counts.update(str(o) for o in save_batch(db, pending))
                     pending = []
             else:
                 counts[outcome] += 1
             if progress is not None and (done % 20 == 0 or done == total):
                 progress(done, total)
     if pending:
-        counts.update(str(o) for o in save_articles(db, pending))
+        counts.update(str(o) for o in save_batch(db, pending))
     if "duplicate" in counts:  # cannot happen: only changed hashes are written; kept visible
         counts["unchanged"] += counts.pop("duplicate")
     return counts
@@ -144,7 +146,7 @@ def _compare(row: dict[str, Any], future: Future[Any]) -> ArticleWrite | str:
         result = future.result().result
     except (ExtractTimeout, ExtractCrash):
         return "failed"
-    if isinstance(result, NotArticle) or not isinstance(result, ArticleItem):
+    if isinstance(result, Rejection) or not isinstance(result, ArticleItem):
         return "failed"
     record = result.record()
     stored = decode_row(row)

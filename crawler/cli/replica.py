@@ -8,9 +8,12 @@ import threading
 from typing import Any
 
 from crawler.cli.args import bounded_int, port
-from crawler.cli.common import EXIT_OK, UsageError, crawl_exit_code
-from crawler.cli.console import add_verbosity, scrapy_log_settings
+from crawler.cli.common import UsageError, crawl_exit_code
 from crawler.cli.crawl import crawl_with_progress, print_summary
+from crawler.cli.progress import add_verbosity, scrapy_log_settings
+from crawler.crawl.runner import project_settings
+from crawler.exit_codes import EXIT_OK
+from crawler.settings import NEWS_DEMO_DB_PATH
 from crawler.testing.faults import FaultPlan
 from crawler.testing.server import ReplicaServer
 from storage.db import open_db
@@ -34,7 +37,7 @@ def register(sub: Any) -> None:
     rep.set_defaults(func=cmd_replica)
 
     demo = sub.add_parser("demo", help="offline demo: crawl the replicas into SQLite and export a dump")
-    demo.add_argument("--db", default="data/demo.sqlite3", help="database path (default: data/demo.sqlite3)")
+    demo.add_argument("--db", help=f"database path (default: the NEWS_DEMO_DB_PATH setting, {NEWS_DEMO_DB_PATH})")
     demo.add_argument("-o", "--output", default="data/demo.jsonl", help="dump path (default: data/demo.jsonl)")
     add_verbosity(demo)
     demo.set_defaults(func=cmd_demo)
@@ -64,6 +67,7 @@ def cmd_replica(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    args.db = args.db or str(project_settings().get("NEWS_DEMO_DB_PATH"))
     open_db(args.db).close()
     with ReplicaServer() as server:
         base_urls = {key: server.base_url(key) for key in server.sites}

@@ -1,5 +1,5 @@
-"""The Scrapy plumbing: the shared spider (``spider.py``) and the per-site classes generated from
-the registry (``spiders.py``, the SPIDER_MODULES entry), its crawl state (``state.py``),
+"""The Scrapy plumbing: the shared spider (``news_spider.py``) and the per-site classes generated from
+the registry (``site_spiders.py``, the SPIDER_MODULES entry), its crawl state (``state.py``),
 middlewares, the storage pipeline, the extraction worker pool, the run recorder and quality
 gate extensions, the in-process runner, the crawl lock, and ``newscrawl probe``'s spider
 (``probe.py``) and report (``probe_report.py``).

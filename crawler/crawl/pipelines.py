@@ -21,7 +21,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.extract.items import ArticleItem, UrlEvent, article_write
-from storage.batch import ArticleWrite, UrlWrite, Write, save_articles, save_one
+from storage.batch import ArticleWrite, UrlWrite, Write, save_batch, save_one
 from storage.db import is_disk_full, open_db
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,12 @@ class StoragePipeline:
         return pipeline
 
     def open_spider(self) -> None:
-        self.db = open_db(self.db_path, max_pages=self.crawler.settings.getint("NEWS_DB_MAX_PAGES"))
+        settings = self.crawler.settings
+        self.db = open_db(
+            self.db_path,
+            max_pages=settings.getint("NEWS_DB_MAX_PAGES"),
+            busy_timeout=settings.getfloat("NEWS_DB_BUSY_TIMEOUT"),
+        )
 
     def close_spider(self) -> None:
         self.closing = True
@@ -126,17 +131,17 @@ class StoragePipeline:
                 self._count(f"articles/{outcome}")
 
     def _save(self, batch: list[Write]) -> list[Any]:
-        """:func:`save_articles`, once more after an error that is not a full disk (a lock held
+        """:func:`save_batch`, once more after an error that is not a full disk (a lock held
         past the busy timeout, an I/O error): the transaction rolled back whole, so the retry
         writes the same batch from scratch."""
         assert self.db is not None
         try:
-            return save_articles(self.db, batch)
+            return save_batch(self.db, batch)
         except sqlite3.OperationalError as exc:
             if is_disk_full(exc):
                 raise
             logger.warning("storing %d record(s) failed (%s); trying once more", len(batch), exc)
-            return save_articles(self.db, batch)
+            return save_batch(self.db, batch)
 
     def _store_singly(self, batch: list[Write]) -> list[Any]:
         assert self.db is not None
@@ -184,7 +189,7 @@ class StoragePipeline:
         ]
         assert self.db is not None
         try:
-            save_articles(self.db, events)
+            save_batch(self.db, events)
         except sqlite3.Error as again:
             logger.error("could not log them in url_log either: %s", again)
         if not self.closing:

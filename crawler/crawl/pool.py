@@ -34,11 +34,11 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from crawler.extract import article as extraction
-from crawler.extract.encodings import decode_page_as, encoding_fault
+from crawler.extract.encodings import read_page
 from crawler.extract.items import ArticleItem
 from crawler.extract.pagemeta import parse_page
 from crawler.extract.siteconfig import SiteConfig
-from crawler.extract.urls import canonical_target, origin, rebase
+from crawler.extract.urls import canonical_target
 from crawler.sites.registry import sites
 from storage.prepared import prepare
 
@@ -68,7 +68,7 @@ class ExtractCrash(Exception):
 
 
 @dataclass(frozen=True)
-class PageResult:
+class ExtractedPage:
     """What a worker returns for one fetched page.
 
     ``url`` is the canonical URL the page is recorded under (its ``rel=canonical`` when that
@@ -80,7 +80,7 @@ class PageResult:
 
     url: str
     canonical: bool
-    result: ArticleItem | extraction.NotArticle
+    result: ArticleItem | extraction.Rejection
     fault: str | None = None
 
 
@@ -141,7 +141,7 @@ def extract_page(
     site_key: str,
     fetched_at: str | None = None,
     declared: str | None = None,
-) -> PageResult:
+) -> ExtractedPage:
     """Extract a page fetched at ``url`` (canonical, on ``base_url``) of site ``site_key``.
 
     A ``rel=canonical`` (or ``og:url``) pointing elsewhere on the crawled site becomes the
@@ -154,7 +154,7 @@ def extract_page(
     try:
         return _extract_page(page, url, base_url, site_key, fetched_at, declared)
     except MemoryError:  # over the worker's budget (_limit_memory): a fact of the page
-        return PageResult(url, False, extraction.NotArticle("extract_memory", "over the extraction memory budget"))
+        return ExtractedPage(url, False, extraction.Rejection("extract_memory", "over the extraction memory budget"))
 
 
 def _extract_page(
@@ -164,11 +164,10 @@ def _extract_page(
     site_key: str,
     fetched_at: str | None,
     declared: str | None,
-) -> PageResult:
+) -> ExtractedPage:
     fault = None
     if isinstance(page, bytes):
-        raw, (text, charset) = page, decode_page_as(page, declared)
-        fault = encoding_fault(text, charset, declared)
+        raw, (text, fault) = page, read_page(page, declared)
     else:
         raw, text = b"", page
     site = _site(site_key)
@@ -183,11 +182,11 @@ def _extract_page(
         target = canonical_target(declared_url, url, origins, site.is_article_path)
         if target is not None:
             url, moved = target, True
-    record_url = rebase(url, origin(url), site.base_url) if origin(url) in origins else url
+    record_url = site.stored_url(url, origins)
     result = extraction.extract(text, record_url, site, fetched_at=fetched_at, parsed=parsed)
     if isinstance(result, ArticleItem) and raw:
         result = replace(result, prepared=prepare(result.record(), raw))
-    return PageResult(url, moved, result, fault)
+    return ExtractedPage(url, moved, result, fault)
 
 
 class ExtractionPool:
@@ -242,7 +241,7 @@ class ExtractionPool:
         fetched_at: str | None = None,
         declared: str | None = None,
     ) -> Future[Any]:
-        """Schedule one page (see :func:`extract_page`); the future gives a :class:`PageResult`
+        """Schedule one page (see :func:`extract_page`); the future gives a :class:`ExtractedPage`
         or raises ExtractTimeout / ExtractCrash."""
         args = (page, url, base_url, site_key, fetched_at, declared)
         if self._pool is None:
@@ -277,12 +276,12 @@ class ExtractionPool:
         site_key: str,
         fetched_at: str | None = None,
         declared: str | None = None,
-    ) -> PageResult:
+    ) -> ExtractedPage:
         """:meth:`submit`, awaited on the running asyncio loop (the reactor's)."""
         if self._pool is not None and not self._ready.done():
             await asyncio.wrap_future(self._ready)
         future = self.submit(page, url, base_url, site_key, fetched_at, declared)
-        result: PageResult = await asyncio.wrap_future(future)
+        result: ExtractedPage = await asyncio.wrap_future(future)
         return result
 
     def close(self) -> None:

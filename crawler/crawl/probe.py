@@ -30,12 +30,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.crawl.middlewares import UNREACHABLE_STAT, ChallengePage, error_kind, is_challenge
+from crawler.crawl.news_spider import NewsSpider
 from crawler.crawl.pool import extract_page
-from crawler.crawl.probe_report import EntryResult, Fetch, PageResult, SiteResult, judge
+from crawler.crawl.probe_report import EntryResult, Fetch, ProbedPage, SiteResult, judge
 from crawler.crawl.runner import project_settings
-from crawler.crawl.spider import NewsSpider
-from crawler.crawl.spiders import spiders
-from crawler.extract.article import NotArticle
+from crawler.crawl.site_spiders import spiders
+from crawler.extract.article import Rejection
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url
 from storage.articles import now_iso
@@ -218,7 +218,7 @@ class ProbeMixin:
         if not batch:
             return
         for url, found_in in batch:
-            page = PageResult(url=url, found_in=found_in, error="not_fetched")
+            page = ProbedPage(url=url, found_in=found_in, error="not_fetched")
             self.result.pages.append(page)
             meta = {"kind": "article", "probe_page": len(self.result.pages) - 1}
             self.crawler.engine.crawl(Request(url, callback=self.parse_article, errback=self.on_error, meta=meta))
@@ -248,7 +248,7 @@ class ProbeMixin:
         text = self._inspect(response)  # type: ignore[attr-defined]
         # In this process, not the crawl's extraction pool: a handful of pages.
         result = extract_page(text, canonical_url(response.url), self.base_url, self.site.key, now_iso()).result
-        if isinstance(result, NotArticle):
+        if isinstance(result, Rejection):
             page.not_article = result.reason
         else:
             page.extractor = result.extractor

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.exit_codes import EXIT_NOTHING, EXIT_OK, EXIT_UNHEALTHY
 from crawler.sites.registry import sites
 
 REPORT_FORMAT = "newscrawl-probe"
@@ -25,8 +26,8 @@ CORE_FIELDS = ("title", "body", "published_at")
 NOTED_FIELDS = ("lead", "authors", "category")
 LABELS = {"authors": "byline"}
 VERDICTS = ("ok", "degraded", "broken")
-# The command's exit code per overall verdict (crawler/cli/common.py: EXIT_OK, EXIT_UNHEALTHY, EXIT_NOTHING).
-EXIT_CODES = {"ok": 0, "degraded": 6, "broken": 3}
+# The command's exit code per overall verdict.
+EXIT_CODES = {"ok": EXIT_OK, "degraded": EXIT_UNHEALTHY, "broken": EXIT_NOTHING}
 
 
 @dataclass
@@ -67,7 +68,7 @@ class EntryResult(Fetch):
 
 
 @dataclass
-class PageResult(Fetch):
+class ProbedPage(Fetch):
     """One article page: what extraction made of it and which rule gave each field."""
 
     found_in: str | None = None
@@ -93,7 +94,7 @@ class SiteResult:
     concurrency: int
     robots_txt: Fetch | None = None
     entry_points: list[EntryResult] = field(default_factory=list)
-    pages: list[PageResult] = field(default_factory=list)
+    pages: list[ProbedPage] = field(default_factory=list)
     stopped: str | None = None  # why the probe stopped asking this site early ("challenge")
     stats: dict[str, int | float] = field(default_factory=dict)
     verdict: str = "broken"
@@ -173,7 +174,7 @@ def judge(site: SiteResult) -> Verdict:
     return Verdict("degraded" if reasons else "ok", reasons, notes)
 
 
-def _fallback_line(name: str, pages: list[PageResult], core: bool) -> str | None:
+def _fallback_line(name: str, pages: list[ProbedPage], core: bool) -> str | None:
     """``body from generic:trafilatura on 3/3 pages`` for the pages where ``name`` was not the site's."""
     if name == "authors":  # a page credited to another outlet ("Theo TTXVN") names no author
         pages = [p for p in pages if p.field_sources.get("source", "none") == "none"] or pages

@@ -63,7 +63,7 @@ class QualityGate:
         if run_id is None:
             return
         self.sample.pages = int(stats.get_value("newscrawl/pages/article", 0))
-        db = open_db(self.db_path)
+        db = open_db(self.db_path, busy_timeout=self.crawler.settings.getfloat("NEWS_DB_BUSY_TIMEOUT"))
         try:
             verdict, pooled = record_run(db, spider.name, int(run_id), self.sample, self.config)
         finally:

@@ -11,7 +11,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from crawler.crawl.runs import PREFIX
-from crawler.crawl.spiders import spiders
+from crawler.crawl.site_spiders import spiders
 
 
 class SettingError(ValueError):

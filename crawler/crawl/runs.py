@@ -13,7 +13,7 @@ from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 from scrapy.utils.defer import deferred_from_coro
 
-from storage.db import StorageError, open_db, set_busy_timeout
+from storage.db import StorageError, open_db
 from storage.runs import finish_run, start_run
 
 PREFIX = "newscrawl/"
@@ -68,7 +68,7 @@ class RunRecorder:
         self.run_id: int | None = None
         self.start_error: str | None = None
         self.started = time.monotonic()
-        set_busy_timeout(crawler.settings.getfloat("NEWS_DB_BUSY_TIMEOUT", 30.0))
+        self.busy_timeout = crawler.settings.getfloat("NEWS_DB_BUSY_TIMEOUT")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -80,7 +80,7 @@ class RunRecorder:
     def spider_opened(self, spider: Spider) -> None:
         assert self.crawler.stats is not None
         try:
-            db = open_db(self.db_path)
+            db = open_db(self.db_path, busy_timeout=self.busy_timeout)
             try:
                 self.run_id = start_run(db, spider.name)
                 self.started = time.monotonic()
@@ -105,7 +105,7 @@ class RunRecorder:
         self.crawler.stats.set_value(PREFIX + "status", status)
         counters = {**run_counters(stats), "duration_s": round(time.monotonic() - self.started, 3)}
         try:
-            db = open_db(self.db_path)
+            db = open_db(self.db_path, busy_timeout=self.busy_timeout)
             try:
                 if self.run_id is None:  # the start row could not be written: try once more now
                     self.run_id = start_run(db, spider.name)

@@ -55,7 +55,7 @@ class CrawlState:
         """Load ``site``'s state from the crawl's database; save validators when the spider closes."""
         settings = crawler.settings
         state = cls(crawler=crawler)
-        db = open_db(settings.get("NEWS_DB_PATH"))
+        db = open_db(settings.get("NEWS_DB_PATH"), busy_timeout=settings.getfloat("NEWS_DB_BUSY_TIMEOUT"))
         try:
             now = datetime.now(UTC)
             days, hours = settings.getfloat("NEWS_RECHECK_DAYS"), settings.getfloat("NEWS_RECHECK_HOURS")
@@ -77,7 +77,8 @@ class CrawlState:
         stats = self.crawler.stats.get_stats()
         if reason != "finished" or any(k.startswith("newscrawl/errors/") for k in stats):
             return
-        db = open_db(self.crawler.settings.get("NEWS_DB_PATH"))
+        settings = self.crawler.settings
+        db = open_db(settings.get("NEWS_DB_PATH"), busy_timeout=settings.getfloat("NEWS_DB_BUSY_TIMEOUT"))
         try:
             save_validators(db, self.seen_validators)
         finally:

@@ -3,7 +3,7 @@
 Workers append finished records (articles with their raw page, URL events) to the Stream
 ``<prefix>:records``; this process reads them through the consumer group ``ingest`` and stores
 each read batch in one transaction with the same code as the storage pipeline
-(``storage.batch.save_articles``: aliases, versions, near-duplicate clusters, URL events). Delivery is at least once: an entry is
+(``storage.batch.save_batch``: aliases, versions, near-duplicate clusters, URL events). Delivery is at least once: an entry is
 acknowledged (and deleted from the Stream) only after its SQLite transaction committed, and on
 start the entries a killed predecessor had read but not acknowledged are claimed and stored
 first. Writes are idempotent (a replayed record is a ``duplicate``, an alias or URL event is
@@ -42,7 +42,7 @@ from crawler.distributed.stream import (
 from crawler.extract.items import ArticleItem, UrlEvent, article_write
 from crawler.sites.registry import sites
 from storage.articles import known_url_hashes
-from storage.batch import UrlWrite, Write, save_articles
+from storage.batch import UrlWrite, Write, save_batch
 from storage.crawlstate import unfinished_listings
 
 logger = logging.getLogger(__name__)
@@ -66,12 +66,13 @@ class IngestConfig:
     max_page_bytes: int = MAX_PAGE_BYTES  # a record's page decompressing to more is refused
 
     @classmethod
-    def from_settings(cls, settings: Any, batch: int, idle_exit: float = 0.0) -> IngestConfig:
+    def from_settings(cls, settings: Any, batch: int | None = None, idle_exit: float = 0.0) -> IngestConfig:
+        """The ingest's settings; ``batch`` (``--batch``) overrides ``NEWS_INGEST_BATCH``."""
         return cls(
             prefix=settings.get("NEWS_REDIS_PREFIX"),
             recheck_days=settings.getfloat("NEWS_RECHECK_DAYS"),
             recheck_hours=settings.getfloat("NEWS_RECHECK_HOURS"),
-            batch=batch,
+            batch=batch or settings.getint("NEWS_INGEST_BATCH"),
             idle_exit=idle_exit,
             max_page_bytes=settings.getint("DOWNLOAD_MAXSIZE") or MAX_PAGE_BYTES,
         )
@@ -182,7 +183,7 @@ class Ingest:
                 self.stats.outcomes[decoded] += 1
             else:
                 writes.append(decoded)
-        outcomes = save_articles(self.db, writes)
+        outcomes = save_batch(self.db, writes)
         for write, outcome in zip(writes, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 logger.error("ingest: not stored (%s): %s", outcome, write)

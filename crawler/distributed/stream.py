@@ -31,6 +31,7 @@ from typing import Any
 import redis
 
 from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.settings import DOWNLOAD_MAXSIZE
 from storage.prepared import FORMAT, from_parts
 
 # redis-py types every command as ``Awaitable[T] | T`` (its sync and asyncio clients share the
@@ -38,7 +39,7 @@ from storage.prepared import FORMAT, from_parts
 RedisClient = Any
 INGEST_GROUP = "ingest"
 # Largest raw page a record may carry once decompressed: the crawl's DOWNLOAD_MAXSIZE default.
-MAX_PAGE_BYTES = 16 * 1024 * 1024
+MAX_PAGE_BYTES = DOWNLOAD_MAXSIZE
 VERSION = b"2"
 
 

@@ -43,7 +43,7 @@ from scrapy_redis.queue import PriorityQueue  # type: ignore[import-untyped]
 from scrapy_redis.scheduler import Scheduler  # type: ignore[import-untyped]
 from twisted.internet import task
 
-from crawler.crawl.spider import NewsSpider
+from crawler.crawl.news_spider import NewsSpider
 from crawler.crawl.state import CrawlState
 from crawler.distributed.stream import Keys, RedisClient, connect, encode_record, worker_id
 

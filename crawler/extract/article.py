@@ -13,8 +13,8 @@ import copy
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
@@ -58,7 +58,7 @@ from storage.text import clean_line, clean_text, content_hash, entities_kept, no
 logger = logging.getLogger(__name__)
 
 # trafilatura logs every page it discards at WARNING; for us that is an expected outcome,
-# reported as a NotArticle reason and counted in the crawl stats instead.
+# reported as a Rejection reason and counted in the crawl stats instead.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 # A 200 page that says the article is missing.
@@ -83,8 +83,11 @@ _MAX_DATE_LINE_CHARS = 80
 
 
 @dataclass(frozen=True)
-class NotArticle:
-    """Why a page yields no article; ``reason`` is a short stable key used in stats."""
+class Rejection:
+    """Why a page yields no article; ``reason`` is a short stable key used in stats.
+
+    A value returned by :func:`extract`, not raised; the public API turns it into the
+    exception :class:`crawler.api.NotAnArticle`."""
 
     reason: str
     detail: str = ""
@@ -96,14 +99,14 @@ def extract(
     site: SiteConfig | None,
     fetched_at: str | None = None,
     parsed: tuple[lxml_html.HtmlElement | None, bool] | None = None,
-) -> ArticleItem | NotArticle:
+) -> ArticleItem | Rejection:
     """Extract the article of ``page``, recorded under the canonical ``url``.
 
     ``site`` None runs the generic path only, and returns the record of any page with running
     text: why it is not judged an article (soft 404, the evidence of
     :mod:`crawler.extract.articleness`, no title, under ``MIN_BODY_CHARS``) is its ``verdict``,
     not a refusal. With a site (the crawl) those are refusals. Never raises on bad input: a broken page gives
-    a :class:`NotArticle`, and so does any exception inside extraction (``extract_error``, a
+    a :class:`Rejection`, and so does any exception inside extraction (``extract_error``, a
     drop the next run retries): a hostile page must not lose its URL silently. MemoryError
     alone passes: the extraction pool turns it into the page's ``extract_memory`` outcome. Each field comes
     from the site's selectors in their order of confidence, then from generic rules that hold on
@@ -121,7 +124,58 @@ def extract(
         raise
     except Exception as exc:  # RecursionError included: it is a RuntimeError
         logger.warning("extraction raised %s on %s: %s", type(exc).__name__, url, exc)
-        return NotArticle("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+        return Rejection("extract_error", f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+class _Refused(Exception):
+    """A step refuses the page; :func:`extract` returns ``rejection``. Raised only inside
+    :func:`_extract`'s steps, so a refusal needs no return-value check at every step."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.reason)
+        self.rejection = rejection
+
+
+@dataclass
+class _Judge:
+    """Where a step's objection to the page goes. With a site (the crawl) it refuses the page;
+    without one the page still gets its record and the objection goes to ``verdict``:
+    extraction returns the text, the crawl (which has a site) decides what is an article."""
+
+    strict: bool
+    verdicts: list[str] = field(default_factory=list)
+
+    def refuse(self, reason: str, detail: str) -> NoReturn:
+        raise _Refused(Rejection(reason, detail))
+
+    def object(self, reason: str, detail: str) -> None:
+        if self.strict:
+            self.refuse(reason, detail)
+        self.verdicts.append(f"{reason}: {detail}")
+
+
+@dataclass
+class _BodyChoice:
+    """The body a path found, the path (``site`` or ``generic``), the generic result when that
+    path ran (its title, description and date are fallbacks of the field picks) and the
+    rules that gave each field so far."""
+
+    extractor: str
+    part: _Body
+    generic: GenericResult | None
+    sources: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """The record's fields picked from the page, before assembly."""
+
+    title: str | None
+    lead: str | None
+    date_raw: str | None
+    byline: Byline
+    body: str
+    category: str | None
 
 
 def _extract(
@@ -130,74 +184,127 @@ def _extract(
     site: SiteConfig | None,
     fetched_at: str | None,
     parsed: tuple[lxml_html.HtmlElement | None, bool] | None,
-) -> ArticleItem | NotArticle:
+) -> ArticleItem | Rejection:
+    """The steps of :func:`extract`: page checks, body choice, field picks, assembly."""
+    judge_ = _Judge(strict=site is not None)
+    try:
+        tree = _parsed_tree(page, parsed, judge_)
+        meta = read_meta(tree)
+        page_title = clean_line(tree.findtext(".//title"))
+        _check_page(tree, meta, page_title, site, judge_)
+        sel = site.selectors if site is not None else Selectors(body=())
+        choice = _choose_body(page, tree, meta, sel, url, site, judge_)
+        fields = _pick_fields(tree, meta, sel, site, page_title, choice, judge_)
+    except _Refused as refused:
+        return refused.rejection
+    return _assemble(tree, url, site, sel, meta, fetched_at, choice, fields, judge_.verdicts)
+
+
+def _parsed_tree(
+    page: str | bytes, parsed: tuple[lxml_html.HtmlElement | None, bool] | None, judge_: _Judge
+) -> lxml_html.HtmlElement:
+    """The page's tree; an empty page, or one the parser could not build whole, is refused."""
     tree, too_deep = parsed if parsed is not None else parse_page(page)
     if tree is None:
-        return NotArticle("empty", "the page is empty or not HTML")
+        judge_.refuse("empty", "the page is empty or not HTML")
     if too_deep:  # the parser stopped part-way: what it built is not the whole page
-        return NotArticle("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
-    meta = read_meta(tree)
-    page_title = clean_line(tree.findtext(".//title"))
-    # Without a site, a page with text gets its record and these reasons go to ``verdict``:
-    # extraction returns the text, the crawl (which has a site) decides what is an article.
-    verdicts: list[str] = []
+        judge_.refuse("parse_depth", "the page nests deeper than the HTML parser builds (256 levels)")
+    return tree
+
+
+def _check_page(
+    tree: lxml_html.HtmlElement, meta: PageMeta, page_title: str, site: SiteConfig | None, judge_: _Judge
+) -> None:
+    """What the page says of itself: a missing-page notice, or a declared type that is no article."""
     if _SOFT_404.search(page_title) or _SOFT_404.search(_first_line(tree, ("h1",)) or ""):
-        if site is not None:
-            return NotArticle("soft_404", f"the page says it is missing: {page_title!r}")
-        verdicts.append(f"soft_404: the page says it is missing: {page_title!r}")
+        judge_.object("soft_404", f"the page says it is missing: {page_title!r}")
     # Without a site, crawler.extract.articleness weighs declared types against the page's own evidence.
     if site is not None and meta.ld_types & NON_ARTICLE_TYPES and not meta.ld_types & ARTICLE_TYPES:
-        return NotArticle("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
+        judge_.refuse("not_article_type", f"JSON-LD type {sorted(meta.ld_types)}")
     if site is not None and meta.og_type and meta.og_type.startswith(("video", "profile", "website")):
-        return NotArticle("not_article_type", f"og:type {meta.og_type}")
-    sel = site.selectors if site is not None else Selectors(body=())
+        judge_.refuse("not_article_type", f"og:type {meta.og_type}")
+
+
+def _choose_body(
+    page: str | bytes,
+    tree: lxml_html.HtmlElement,
+    meta: PageMeta,
+    sel: Selectors,
+    url: str,
+    site: SiteConfig | None,
+    judge_: _Judge,
+) -> _BodyChoice:
+    """The site's body container when the page has one, else the generic path (trafilatura)."""
     # Before either path runs, so neither the site's body nor trafilatura ever sees it.
     stripped = _strip_page_furniture(tree, sel)
     found = _first_match(tree, sel.body)
-    generic: GenericResult | None = None
     if found is not None:
-        extractor = "site"
         container, body_selector = found
-        body_part = _site_body(tree, container, sel, url)
-        sources = {"body": f"site:{body_selector}", "images": "site" if body_part.images else "none"}
-    else:
-        extractor = "generic"
-        if site is not None and not _looks_like_article(meta, url, site):
-            return NotArticle("not_article", "no article template, markup or URL shape")
-        byline_texts = trailing_bylines(tree)  # read before extract_generic alters the tree
-        # trafilatura's title, authors and date are the last fallbacks: not searched for when the
-        # page's metadata has them already (a fifth of a page's extraction time)
-        want = frozenset(
-            name
-            for name, known in (
-                ("title", meta.title or ld_text(meta.ld_article.get("headline"))),
-                ("authors", meta.author or ld_authors(meta.ld_article)),
-                ("date", _first_text(meta.ld_article.get("datePublished")) or meta.published),
-            )
-            if not known
+        part = _site_body(tree, container, sel, url)
+        sources = {"body": f"site:{body_selector}", "images": "site" if part.images else "none"}
+        return _BodyChoice("site", part, None, sources)
+    return _generic_choice(page, tree, meta, url, site, stripped, judge_)
+
+
+def _generic_choice(
+    page: str | bytes,
+    tree: lxml_html.HtmlElement,
+    meta: PageMeta,
+    url: str,
+    site: SiteConfig | None,
+    stripped: bool,
+    judge_: _Judge,
+) -> _BodyChoice:
+    """The generic path's body, and the page's own evidence that it is (not) an article."""
+    if site is not None and not _looks_like_article(meta, url, site):
+        judge_.refuse("not_article", "no article template, markup or URL shape")
+    byline_texts = trailing_bylines(tree)  # read before extract_generic alters the tree
+    # trafilatura's title, authors and date are the last fallbacks: not searched for when the
+    # page's metadata has them already (a fifth of a page's extraction time)
+    want = frozenset(
+        name
+        for name, known in (
+            ("title", meta.title or ld_text(meta.ld_article.get("headline"))),
+            ("authors", meta.author or ld_authors(meta.ld_article)),
+            ("date", _first_text(meta.ld_article.get("datePublished")) or meta.published),
         )
-        # The page itself, not a copy of ``tree``: trafilatura parses it as plain trafilatura
-        # does (on a copy of our tree it discarded a trafilatura-eval page as "output tree too
-        # long"), and copying the tree costs as much as parsing again. The tree, serialised,
-        # only when page furniture was cut from it.
-        # trafilatura keeps the text of inert <template>s (it drops scripts, styles, noscript).
-        templates = tree.xpath("//template")
-        etree.strip_elements(tree, "template", with_tail=False)
-        if stripped or templates:
-            text = lxml_html.tostring(tree, encoding="unicode")
-        else:
-            text = page if isinstance(page, str) else decode_page(page)
-        generic = extract_generic(text, url, want)
-        if generic is None:
-            return NotArticle("no_text", "no article text found")
-        body_part = _generic_body(generic, url, byline_texts)
-        # The page's own evidence (captions, teasers, media and listing URLs, declared type):
-        # the crawl (a site) refuses what it rules out; without a site it is the record's verdict.
-        if (why := judge(read_signals(tree, url, meta).evidence(body_part.body))) is not None:
-            if site is not None:
-                return NotArticle("not_article", why)
-            verdicts.append(f"not_article: {why}")
-        sources = {"body": "generic:trafilatura", "images": "generic:og_image" if body_part.images else "none"}
+        if not known
+    )
+    # The page itself, not a copy of ``tree``: trafilatura parses it as plain trafilatura
+    # does (on a copy of our tree it discarded a trafilatura-eval page as "output tree too
+    # long"), and copying the tree costs as much as parsing again. The tree, serialised,
+    # only when page furniture was cut from it.
+    # trafilatura keeps the text of inert <template>s (it drops scripts, styles, noscript).
+    templates = tree.xpath("//template")
+    etree.strip_elements(tree, "template", with_tail=False)
+    if stripped or templates:
+        text = lxml_html.tostring(tree, encoding="unicode")
+    else:
+        text = page if isinstance(page, str) else decode_page(page)
+    generic = extract_generic(text, url, want)
+    if generic is None:
+        judge_.refuse("no_text", "no article text found")
+    part = _generic_body(generic, url, byline_texts)
+    # The page's own evidence (captions, teasers, media and listing URLs, declared type):
+    # the crawl (a site) refuses what it rules out; without a site it is the record's verdict.
+    if (why := judge(read_signals(tree, url, meta).evidence(part.body))) is not None:
+        judge_.object("not_article", why)
+    sources = {"body": "generic:trafilatura", "images": "generic:og_image" if part.images else "none"}
+    return _BodyChoice("generic", part, generic, sources)
+
+
+def _pick_fields(
+    tree: lxml_html.HtmlElement,
+    meta: PageMeta,
+    sel: Selectors,
+    site: SiteConfig | None,
+    page_title: str,
+    choice: _BodyChoice,
+    judge_: _Judge,
+) -> _Fields:
+    """Each field from the site's selectors in their order of confidence, then generic rules;
+    ``choice.sources`` records which rule gave each."""
+    generic, sources, part = choice.generic, choice.sources, choice.part
     title, sources["title"] = _pick(
         tree,
         meta,
@@ -208,9 +315,7 @@ def _extract(
         ("html_title", page_title),
     )
     if not title:
-        if site is not None:
-            return NotArticle("no_title", "no title found")
-        verdicts.append("no_title: no title found")
+        judge_.object("no_title", "no title found")
     lead, sources["lead"] = _pick(tree, meta, sel.lead)
     if lead is None and sel.lead_pattern:
         lead, sources["lead"] = _lead_by_pattern(tree, sel.lead_pattern)
@@ -219,45 +324,58 @@ def _extract(
             tree, meta, (), ("meta_description", clean_line(generic.description) if generic else None)
         )
     date_raw, sources["published_at"], date_byline = _date(tree, meta, sel, generic)
-    byline, sources["authors"], sources["source"] = _byline(
-        tree, meta, sel.authors, body_part, generic, site, date_byline
-    )
+    byline, sources["authors"], sources["source"] = _byline(tree, meta, sel.authors, part, generic, site, date_byline)
     # On a known site, lines repeating the title, lead or byline are furniture (its golden records
     # say so), in its template or not. Without a site, not: there it lost on the pages nobody
     # tuned on (bench/RESULTS-quality.md, "Generalisation": trafilatura-eval recall falls where
     # the body's first line is the headline) and its gain on the public benchmark was within the
     # fold spread.
-    body = body_part.body
+    body = part.body
     if site is not None:
-        body = _drop_repeats(body, [title or "", lead or "", *byline.authors, *body_part.bylines])
+        body = _drop_repeats(body, [title or "", lead or "", *byline.authors, *part.bylines])
     if len(body) < MIN_BODY_CHARS:
-        if site is not None or not body:
-            return NotArticle("too_short", f"{len(body)} characters of running text")
-        verdicts.append(f"too_short: {len(body)} characters of running text")
+        if not body:  # refused with or without a site: no text, no record
+            judge_.refuse("too_short", f"{len(body)} characters of running text")
+        judge_.object("too_short", f"{len(body)} characters of running text")
     category, sources["category"] = _pick(tree, meta, sel.category, ("meta_section", meta.section))
     sources["canonical"] = f"generic:{meta.canonical_source}" if meta.canonical_source else "none"
+    return _Fields(title, lead, date_raw, byline, body, category)
+
+
+def _assemble(
+    tree: lxml_html.HtmlElement,
+    url: str,
+    site: SiteConfig | None,
+    sel: Selectors,
+    meta: PageMeta,
+    fetched_at: str | None,
+    choice: _BodyChoice,
+    fields: _Fields,
+    verdicts: list[str],
+) -> ArticleItem:
+    """The record from the picked fields, with its hashes, date precision and verdict."""
     language = site.language if site is not None else (meta.html_lang or "vi").split("-")[0]
-    published_at, precision = parse_published(date_raw)
+    published_at, precision = parse_published(fields.date_raw)
     return ArticleItem(
         site=site.key if site is not None else "",
         url=url,
-        title=title or "",
-        lead=lead or None,
-        body=body,
-        authors=byline.authors,
-        source=byline.source,
+        title=fields.title or "",
+        lead=fields.lead or None,
+        body=fields.body,
+        authors=fields.byline.authors,
+        source=fields.byline.source,
         published_at=published_at,
-        published_at_raw=date_raw,
+        published_at_raw=fields.date_raw,
         published_at_precision=precision,
-        category=category,
+        category=fields.category,
         tags=unique((visible_text(n) for s in sel.tags for n in select(tree, s)), limit=MAX_TAGS),
-        images=body_part.images,
+        images=choice.part.images,
         language=language,
-        extractor=extractor,
+        extractor=choice.extractor,
         url_hash=url_hash(url),
-        content_hash=content_hash(title or "", lead, body),
+        content_hash=content_hash(fields.title or "", fields.lead, fields.body),
         fetched_at=fetched_at,
-        field_sources=sources,
+        field_sources=choice.sources,
         verdict="; ".join(verdicts) or None,
     )
 
@@ -622,4 +740,4 @@ def _drop(node: lxml_html.HtmlElement) -> None:
         node.drop_tree()
 
 
-__all__ = ["NotArticle", "decode_page", "extract", "page_canonical", "parse_html"]
+__all__ = ["Rejection", "decode_page", "extract", "page_canonical", "parse_html"]

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Literal
+
+from storage.when import VN_TZ
 
 Precision = Literal["day", "minute", "second"]
 # No Vietnamese news page is older than this; an earlier date is a placeholder or a typo.
 EARLIEST = date(1900, 1, 1)
 
-VN_TZ = timezone(timedelta(hours=7))
 
 # "Thứ Tư, 20/01/2021 16:10", "Thứ sáu, 29/01/2021 - 18:25", "08:00 22/11/2024", "21/01/2021"
 # Hand-written, not dateparser or htmldate (measured with dateparser 1.5, htmldate 1.11):

@@ -21,7 +21,7 @@ import re
 
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
 
-__all__ = ["decode_page", "decode_page_as", "encoding_fault", "is_utf8"]
+__all__ = ["decode_page", "decode_page_as", "encoding_fault", "is_utf8", "read_page"]
 
 # How far into a page its <meta> charset is looked for (the HTML standard says 1024 bytes;
 # pages with long heads put it later, and w3lib reads 4096).
@@ -134,6 +134,14 @@ def _strict(body: bytes, name: str) -> tuple[str, str] | None:
         return body.decode(codec), codec
     except (LookupError, UnicodeDecodeError):
         return None
+
+
+def read_page(body: bytes, declared: str | None) -> tuple[str, str | None]:
+    """The text of a fetched page and the encoding fault met reading it (see
+    :func:`encoding_fault`): the one place a crawl decodes a page's bytes, listing pages (the
+    spider) and article pages (the extraction worker) alike."""
+    text, charset = decode_page_as(body, declared)
+    return text, encoding_fault(text, charset, declared)
 
 
 def encoding_fault(text: str, charset: str, declared: str | None) -> str | None:

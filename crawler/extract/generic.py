@@ -97,7 +97,7 @@ def candidates(
 ) -> Candidates | None:
     """The main text and the metadata of ``page``; None when it has no text.
 
-    ``page`` is the HTML, or a tree already parsed from it (``crawler.pagemeta.parse_html``),
+    ``page`` is the HTML, or a tree already parsed from it (``crawler.extract.pagemeta.parse_html``),
     which is left as it was: trafilatura works on a copy, which loses the page's comments as
     its own parser's tree does. ``bench/general.py`` scores this text, so the benchmark and the
     crawl run the same code. ``want``: the metadata searches to run (``title``, ``authors``,

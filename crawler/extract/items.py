@@ -6,30 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.extract.urls import url_hash
-from storage.prepared import PreparedArticle
+from storage.prepared import RECORD_FIELDS, PreparedArticle
 from storage.writer import ArticleWrite
-
-# Field order of stored, exported and printed records.
-RECORD_FIELDS: tuple[str, ...] = (
-    "site",
-    "url",
-    "title",
-    "lead",
-    "body",
-    "authors",
-    "source",
-    "published_at",
-    "published_at_raw",
-    "published_at_precision",
-    "category",
-    "tags",
-    "images",
-    "language",
-    "extractor",
-    "url_hash",
-    "content_hash",
-    "fetched_at",
-)
 
 # Fields a record cannot be stored without (checked before storage, crawl and ingest alike).
 REQUIRED_FIELDS: tuple[str, ...] = ("site", "url", "title", "body", "url_hash", "content_hash")

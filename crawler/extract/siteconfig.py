@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
 
+from crawler.extract.urls import origin, rebase
+
 
 @dataclass(frozen=True)
 class Selectors:
@@ -119,6 +121,14 @@ class SiteConfig:
     def hosts(self) -> tuple[str, ...]:
         """The site's host and its aliases (``www.``, old domains): all one site."""
         return ((urlsplit(self.base_url).hostname or ""), *self.extra_hosts)
+
+    def stored_url(self, url: str, origins: tuple[str, ...]) -> str:
+        """The URL a page fetched at ``url`` is stored under: moved from any of ``origins`` (the
+        site as crawled, :meth:`origins_for`) to the real site's ``base_url``, path and query
+        kept, so a replica's or mirror's articles are keyed as the real site's. The one place
+        the crawl rebases a URL for storage (the spider's bookkeeping and the extraction worker)."""
+        own = origin(url)
+        return rebase(url, own, self.base_url) if own in origins else url
 
     def origins_for(self, base_url: str) -> tuple[str, ...]:
         """Origins that are this site when it is crawled at ``base_url``, ``base_url``'s first.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url
 from crawler.testing.replica import SITES_DIR
@@ -26,7 +26,7 @@ def extract_record(key: str, path: str, site: SiteConfig) -> tuple[dict[str, Any
     route = replica_site.lookup(path)
     assert route is not None and route.name, path
     result = extract(real_page(replica_site, route), canonical_url(replica_site.real_base + path), site)
-    assert not isinstance(result, NotArticle), f"{key} {path}: {result}"
+    assert not isinstance(result, Rejection), f"{key} {path}: {result}"
     return result.record(), route.name
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.extract.articleness import _LISTING_PATH, _MEDIA_PATH, _article_url
 from crawler.extract.items import ArticleItem
 from crawler.extract.urls import canonical_url
@@ -21,7 +21,7 @@ from tests.unit.test_golden import ARTICLES, TRAPS
 
 def _judged_not_article(result: object) -> str:
     """Why ``result`` is not an article: a refusal (no text) or the record's verdict; "" when it is one."""
-    if isinstance(result, NotArticle):
+    if isinstance(result, Rejection):
         return f"{result.reason}: {result.detail}"
     assert isinstance(result, ArticleItem)
     return result.verdict or ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.extract.bylines import credit_of, looks_like_names, split_byline
 from crawler.extract.items import ArticleItem
 from crawler.sites.registry import sites
@@ -91,7 +91,7 @@ def test_title_never_from_jsonld_name() -> None:
     ld = '<script type="application/ld+json">{"@type":"NewsArticle","name":"Bộ Công an","headline":"Tiêu đề JSON"}</script>'
     page = _bocongan("", head=ld).replace("<h1>Tiêu đề thử</h1>", "")
     result = extract(page, URL, sites()["bocongan"])
-    assert not isinstance(result, NotArticle)
+    assert not isinstance(result, Rejection)
     assert result.title == "Tiêu đề JSON"
 
 

@@ -19,11 +19,11 @@ import pytest
 import sqlite_utils
 
 from crawler.cli import main
-from crawler.extract.items import RECORD_FIELDS
 from crawler.extract.urls import url_hash
 from storage.articles import save_article
 from storage.db import open_db
 from storage.export import EXPORT_FIELDS, iter_records, write_jsonl
+from storage.prepared import RECORD_FIELDS
 from storage.text import content_hash
 from tests.helpers import REPO, build_replica_db
 
@@ -200,3 +200,39 @@ def test_export_memory_does_not_grow_with_the_database() -> None:
 
     small, large = peak(500), peak(5000)
     assert large < small * 2 + 200_000, (small, large)
+
+
+def test_the_incremental_state_machine_lives_in_storage(db_path: Path, tmp_path: Path) -> None:
+    """storage.export runs an incremental export without the CLI: the first run hands the sink
+    every record, the state moves only through advance_state, and a sink that fails mid-dump
+    leaves it where it was (the next run writes those records again)."""
+    from storage import export as ex
+
+    state_path = tmp_path / "state.json"
+    db = open_db(db_path, readonly=True)
+    total = db.execute("select count(*) from articles").fetchone()[0]
+    seen: list[tuple[int, int]] = []
+
+    def sink(records: Any, count: int) -> int:
+        written = sum(1 for _ in records)
+        seen.append((written, count))
+        return written
+
+    def broken(records: Any, count: int) -> int:
+        next(iter(records))
+        raise BrokenPipeError
+
+    state = ex.read_state(state_path, ex.Selection())
+    with pytest.raises(BrokenPipeError):
+        ex.export_records(db, ex.Selection(), state, broken)
+    assert not state_path.exists() and state.last_version_rowid == 0
+    first = ex.export_records(db, ex.Selection(), state, sink, count=True)
+    assert first.written == total > 0 and seen == [(total, total)] and first.upto is not None
+    ex.advance_state(state_path, state, first)
+    again = ex.export_records(db, ex.Selection(), ex.read_state(state_path, ex.Selection()), sink)
+    assert again.written == 0 and seen[-1] == (0, 0)
+    full = ex.export_records(db, ex.Selection(), None, sink)
+    assert full == ex.Exported(total)
+    with pytest.raises(ValueError):
+        ex.advance_state(state_path, state, full)
+    db.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import sites
 from crawler.testing.replica import SITES_DIR
@@ -65,7 +65,7 @@ def test_non_article_pages_yield_no_article(key: str, path: str) -> None:
     route = site.lookup(path)
     assert route is not None
     result = extract(real_page(site, route), canonical_url(site.real_base + path), sites()[key])
-    assert isinstance(result, NotArticle), f"{key} {path} extracted as an article: {result}"
+    assert isinstance(result, Rejection), f"{key} {path} extracted as an article: {result}"
 
 
 def test_every_site_has_spider_fixtures_and_readme_row() -> None:

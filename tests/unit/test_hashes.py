@@ -13,7 +13,7 @@ import unicodedata
 
 import pytest
 
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.sites.registry import sites
 from storage.text import clean_text, normalize_for_hash
 from tests.helpers import real_page, replica
@@ -62,7 +62,7 @@ def _cao_page_with(paragraph: str) -> bytes:
 def _extract_cao(page: bytes, generic: bool = False) -> dict[str, object]:
     site = replica(CAO)
     result = extract(page, site.real_base + CAO_PATH, None if generic else sites()[CAO])
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     return result.record()
 
 

@@ -18,9 +18,9 @@ import pytest
 import sqlite_utils
 
 from crawler import cli
-from crawler.cli.common import EXIT_INTERNAL
 from crawler.crawl.quality import QualityConfig, Sample, record_run
 from crawler.crawl.runner import project_settings
+from crawler.exit_codes import EXIT_INTERNAL
 from crawler.extract.urls import url_hash
 from storage.batch import ArticleWrite, save_one
 from storage.db import open_db

@@ -19,11 +19,11 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.crawl.news_spider import NewsSpider
 from crawler.crawl.pool import ExtractionPool, extract_page
-from crawler.crawl.spider import NewsSpider
-from crawler.crawl.spiders import spiders
+from crawler.crawl.site_spiders import spiders
 from crawler.extract import article as extraction
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.extract.dates import parse_published
 from crawler.extract.encodings import decode_page_as
 from crawler.extract.items import UrlEvent
@@ -55,7 +55,7 @@ def test_deeply_nested_json_ld_does_not_lose_the_article() -> None:
     page, facts = cao_page()
     bomb = '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>"
     result = extract(page.replace("</head>", bomb + "</head>", 1), URL, sites()["cao"])
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     assert result.title == facts["title"] and facts["body_last"] in result.body
 
 
@@ -67,7 +67,7 @@ def test_any_exception_inside_extraction_is_a_drop_retried_next_run(monkeypatch:
 
     monkeypatch.setattr(extraction, "read_meta", broken)
     result = extract(page, URL, sites()["cao"])
-    assert isinstance(result, NotArticle)
+    assert isinstance(result, Rejection)
     assert result.reason == "extract_error" and "RecursionError" in result.detail
     # Logged as a drop, it is not a settled one: the next run fetches the URL again.
     assert result.reason not in SETTLED_DROPS
@@ -84,10 +84,10 @@ def test_fifty_thousand_nested_divs_are_a_parse_depth_fault_not_a_truncated_arti
     nest = "<div>" * 50_000 + "<p>Đoạn văn nằm sâu.</p>" + "</div>" * 50_000
     deep = page.replace(facts["body_last"], nest + facts["body_last"], 1)
     result = extract(deep, URL, sites()["cao"])
-    assert isinstance(result, NotArticle), "a truncated page must not be stored as the article"
+    assert isinstance(result, Rejection), "a truncated page must not be stored as the article"
     assert result.reason == "parse_depth" and result.reason not in SETTLED_DROPS
     # The same page without the nest is an article: the fault is the depth, nothing else.
-    assert not isinstance(extract(page, URL, sites()["cao"]), NotArticle)
+    assert not isinstance(extract(page, URL, sites()["cao"]), Rejection)
 
 
 CONTROLS = "\x1b[2J\x07\u202e\u2066\x9b\x00"
@@ -100,7 +100,7 @@ def test_control_characters_are_stripped_at_extraction() -> None:
         facts["body_last"], facts["body_last"][:20] + "\x07\u2067\u202a" + facts["body_last"][20:], 1
     )
     result = extract(hostile, URL, sites()["cao"])
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     for text in (result.title, result.lead or "", result.body):
         assert not any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t" for ch in text), repr(text)
     assert result.title == facts["title"].replace(" ", " [31m", 1)
@@ -130,7 +130,7 @@ def test_script_and_data_image_urls_are_dropped(src: str) -> None:
     page, facts = cao_page()
     hostile = page.replace(facts["body_last"], f'<img src="{src}">' + facts["body_last"], 1)
     result = extract(hostile, URL, sites()["cao"])
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     assert result.images, "the page's own images are kept"
     assert all(str(img["url"]).startswith(("https://", "http://")) for img in result.images), result.images
 
@@ -249,7 +249,7 @@ ARTICLE_LD: dict[str, Any] = {"@context": "https://schema.org", "@type": "NewsAr
 def test_json_ld_of_any_shape_leaves_the_article_stored(ld: Any, site_key: str | None) -> None:
     page, facts = cao_page()
     result = extract(with_json_ld(page, ld), URL, sites()[site_key] if site_key else None)
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     assert facts["body_last"] in result.body
     assert all(isinstance(a, str) and a for a in result.authors), result.authors
 
@@ -280,7 +280,7 @@ def test_random_json_ld_never_drops_the_article() -> None:
             ld["@type"] = "NewsArticle"
         site = None if n % 10 == 0 else sites()["cao"]  # the generic path is slower: one in ten
         result = extract(with_json_ld(page, ld), URL, site)
-        assert not isinstance(result, NotArticle) or result.reason != "extract_error", (ld, result)
+        assert not isinstance(result, Rejection) or result.reason != "extract_error", (ld, result)
 
 
 def test_thousands_of_authors_tags_and_images_are_capped() -> None:
@@ -291,11 +291,11 @@ def test_thousands_of_authors_tags_and_images_are_capped() -> None:
     hostile = with_json_ld(page, ld).replace("</body>", f'<div class="article_tags">{tags}</div></body>', 1)
     hostile = hostile.replace(facts["body_last"], images + facts["body_last"], 1)
     result = extract(hostile, URL, sites()["cao"])
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     assert len(result.tags) == MAX_TAGS and "thẻ 0" in result.tags
     assert len(result.images) == MAX_IMAGES
     generic = extract(with_json_ld(page, ld), URL, None)
-    assert not isinstance(generic, NotArticle), generic
+    assert not isinstance(generic, Rejection), generic
     assert generic.authors == [f"Phóng viên {i}" for i in range(MAX_AUTHORS)]
 
 
@@ -327,12 +327,12 @@ def test_an_implausible_date_falls_back_to_the_next_source_and_keeps_its_raw_tex
     result = extract(
         with_json_ld(broken, {**ARTICLE_LD, "datePublished": "2026-01-20T07:30:00+07:00"}), URL, sites()["cao"]
     )
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     assert result.published_at == facts["published_at"]
     assert result.field_sources["published_at"] == "generic:jsonld_date"
     # No other date: stored undated, the page's text kept for a person to read.
     alone = extract(broken, URL, sites()["cao"])
-    assert not isinstance(alone, NotArticle), alone
+    assert not isinstance(alone, Rejection), alone
     assert alone.published_at is None and alone.published_at_raw == "Thứ Hai, 20/01/0001 07:30"
 
 
@@ -349,7 +349,7 @@ def test_script_style_noscript_and_template_text_never_enters_title_lead_or_body
     hostile = hostile.replace(facts["lead"][:30], HIDDEN + facts["lead"][:30], 1)
     hostile = hostile.replace(facts["body_last"], HIDDEN + facts["body_last"], 1)
     result = extract(hostile, URL, sites()[site_key] if site_key else None)
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     assert result.title == facts["title"]
     for text in (result.title, result.lead or "", result.body, *result.authors, *result.tags):
         assert "MÃ " not in text and "tieuDe" not in text, text
@@ -385,7 +385,7 @@ def test_a_charset_declared_only_in_the_page_is_honoured(declaration: str) -> No
     done = extract_page(raw, URL, BASE, "cao", declared=None)  # no charset in the HTTP header
     assert done.fault is None, done.fault
     result = done.result
-    assert not isinstance(result, NotArticle), result
+    assert not isinstance(result, Rejection), result
     assert result.title == facts["title"] and facts["body_last"] in result.body
     assert "\ufffd" not in result.body
 
@@ -487,9 +487,9 @@ def test_a_page_over_the_memory_budget_ends_in_extract_memory_not_in_a_dead_work
     with ExtractionPool(1, 120, initializer=faulty_extraction.install, memory_mb=256) as pool:
         over = pool.submit(hog, URL, BASE, "cao").result()
         fine = pool.submit(page.encode(), URL, BASE, "cao").result()  # the same worker goes on
-    assert isinstance(over.result, NotArticle) and over.result.reason == "extract_memory", over.result
-    assert not isinstance(fine.result, NotArticle), fine.result
+    assert isinstance(over.result, Rejection) and over.result.reason == "extract_memory", over.result
+    assert not isinstance(fine.result, Rejection), fine.result
     # The budget is what refused it: without one, the same page is extracted.
     with ExtractionPool(1, 120, initializer=faulty_extraction.install, memory_mb=0) as pool:
         unlimited = pool.submit(hog, URL, BASE, "cao").result()
-    assert not isinstance(unlimited.result, NotArticle), unlimited.result
+    assert not isinstance(unlimited.result, Rejection), unlimited.result

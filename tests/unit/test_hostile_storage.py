@@ -148,10 +148,10 @@ def test_deeply_nested_json_in_a_redis_record_is_refused() -> None:
     ],
 )
 def test_workers_need_a_password_for_a_redis_on_another_machine(url: str, insecure: bool, refused: bool) -> None:
-    from crawler.cli.args import ArgumentError, check_redis_url
+    from crawler.cli.args import UsageError, check_redis_url
 
     if refused:
-        with pytest.raises(ArgumentError, match="password"):
+        with pytest.raises(UsageError, match="password"):
             check_redis_url(url, insecure)
     else:
         check_redis_url(url, insecure)
@@ -168,7 +168,7 @@ def test_workers_need_a_password_for_a_redis_on_another_machine(url: str, insecu
     ],
 )
 def test_printed_text_escapes_what_is_not_printable(text: str, shown: str) -> None:
-    from crawler.cli.terminal import json_line, printable
+    from crawler.cli.safe_print import json_line, printable
 
     assert printable(text) == shown
     line = json_line({"title": text})
@@ -176,7 +176,7 @@ def test_printed_text_escapes_what_is_not_printable(text: str, shown: str) -> No
 
 
 def test_json_lines_escape_characters_outside_the_basic_plane() -> None:
-    from crawler.cli.terminal import json_line
+    from crawler.cli.safe_print import json_line
 
     text = "thẻ \U000e0041 ẩn"  # a tag character: invisible, non-printable
     line = json_line(text)

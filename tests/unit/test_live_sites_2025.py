@@ -16,10 +16,10 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.crawl.news_spider import NewsSpider
 from crawler.crawl.runs import run_status
-from crawler.crawl.spider import NewsSpider
-from crawler.crawl.spiders import spiders
-from crawler.extract.article import NotArticle, extract
+from crawler.crawl.site_spiders import spiders
+from crawler.extract.article import Rejection, extract
 from crawler.extract.bylines import is_status_line, looks_like_names, split_date_byline
 from crawler.extract.dates import is_today_banner, is_weekday_date
 from crawler.extract.items import ArticleItem
@@ -407,7 +407,7 @@ def test_bocongan_trailing_byline_is_no_body_text_on_the_generic_path(tail: str)
 def test_not_an_article_stays_not_an_article() -> None:
     """The page furniture removal does not turn a stub into an article."""
     result = extract(cao_page(body="<p>Ngắn.</p>"), CAO_URL, sites()["cao"])
-    assert isinstance(result, NotArticle)
+    assert isinstance(result, Rejection)
 
 
 # --- CAO's feeds are optional -----------------------------------------------------------------

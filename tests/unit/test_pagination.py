@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.crawl.spider import NewsSpider
-from crawler.crawl.spiders import spiders
+from crawler.crawl.news_spider import NewsSpider
+from crawler.crawl.site_spiders import spiders
 from tests.helpers import project_crawler
 
 LISTING = "https://congan.com.vn/vu-an/page-2"

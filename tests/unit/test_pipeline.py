@@ -57,7 +57,7 @@ def pipeline(tmp_path: Path) -> Iterator[StoragePipeline]:
 
 
 def failing(times: int, real: Any) -> Any:
-    """save_articles that raises a (not disk-full) OperationalError ``times`` times, then works."""
+    """save_batch that raises a (not disk-full) OperationalError ``times`` times, then works."""
     calls = [0]
 
     def save(db: sqlite_utils.Database, writes: Any) -> Any:
@@ -76,7 +76,7 @@ def stored(pipe: StoragePipeline) -> int:
 def test_a_batch_that_fails_once_is_kept_and_stored_by_the_retry(
     pipeline: StoragePipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipelines, "save_articles", failing(1, pipelines.save_articles))
+    monkeypatch.setattr(pipelines, "save_batch", failing(1, pipelines.save_batch))
     for n in range(3):
         pipeline.process_item(item(n))
     pipeline.flush()  # the timer's flush: nothing may be lost
@@ -88,14 +88,14 @@ def test_a_batch_that_fails_once_is_kept_and_stored_by_the_retry(
 def test_a_batch_that_fails_twice_stops_the_crawl_with_its_urls_logged(
     pipeline: StoragePipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    real = pipelines.save_articles
+    real = pipelines.save_batch
 
     def save(db: sqlite_utils.Database, writes: Any) -> Any:
         if any(isinstance(w, pipelines.ArticleWrite) for w in writes):
             raise sqlite3.OperationalError("disk I/O error")
         return real(db, writes)  # the URL log still takes writes
 
-    monkeypatch.setattr(pipelines, "save_articles", save)
+    monkeypatch.setattr(pipelines, "save_batch", save)
     items = [item(n) for n in range(3)]
     for it in items:
         pipeline.process_item(it)

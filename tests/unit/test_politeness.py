@@ -9,7 +9,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.crawl.middlewares import is_challenge
 from crawler.crawl.runner import project_settings
-from crawler.crawl.spiders import spiders
+from crawler.crawl.site_spiders import spiders
 from crawler.testing.faults import CHALLENGE_PAGE
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from crawler.cli import common
+from crawler import exit_codes
 from crawler.crawl.probe_report import (
     EXIT_CODES,
     EntryResult,
     Fetch,
-    PageResult,
+    ProbedPage,
     SiteResult,
     format_text,
     judge,
@@ -41,8 +41,8 @@ def entry(path: str, kind: str = "feed", links: int = 5, **fields: object) -> En
     return EntryResult(url=BASE + path, kind=kind, links=links, **{**answer, **fields})  # type: ignore[arg-type]
 
 
-def page(n: int, extractor: str | None = "site", **sources: str) -> PageResult:
-    return PageResult(
+def page(n: int, extractor: str | None = "site", **sources: str) -> ProbedPage:
+    return ProbedPage(
         url=f"{BASE}/bai-viet/tin-{n}-17549658{n:02d}",
         status=200,
         content_type="text/html; charset=utf-8",
@@ -54,7 +54,7 @@ def page(n: int, extractor: str | None = "site", **sources: str) -> PageResult:
     )
 
 
-def site(entries: list[EntryResult], pages: list[PageResult], stopped: str | None = None) -> SiteResult:
+def site(entries: list[EntryResult], pages: list[ProbedPage], stopped: str | None = None) -> SiteResult:
     result = SiteResult("bocongan", "Bộ Công an", BASE, 3.0, 1 / 3, 1, entry_points=entries, pages=pages)
     result.stopped = stopped
     verdict = judge(result)
@@ -158,23 +158,23 @@ def test_challenges_with_no_article_are_broken_and_say_so() -> None:
     [
         ([], "no article page to try: the entry points gave no article link"),
         (
-            [PageResult(url=BASE + "/bai-viet/v-1754965800", status=200, not_article="not_article_type")],
+            [ProbedPage(url=BASE + "/bai-viet/v-1754965800", status=200, not_article="not_article_type")],
             "no page gave an article (not_article_type)",
         ),
         (
-            [PageResult(url=BASE + "/bai-viet/v-1754965800", status=500, error="http_500")],
+            [ProbedPage(url=BASE + "/bai-viet/v-1754965800", status=500, error="http_500")],
             "article pages failed: 1/1 (http_500)",
         ),
     ],
 )
-def test_no_article_at_all_is_broken(pages: list[PageResult], reason: str) -> None:
+def test_no_article_at_all_is_broken(pages: list[ProbedPage], reason: str) -> None:
     result = site(healthy_entries(), pages)
     assert result.verdict == "broken"
     assert reason in result.reasons
 
 
 def test_one_article_among_failures_is_degraded_not_broken() -> None:
-    failed = PageResult(url=BASE + "/bai-viet/x-1754965800", status=None, error="timeout")
+    failed = ProbedPage(url=BASE + "/bai-viet/x-1754965800", status=None, error="timeout")
     result = site(healthy_entries(), [page(1), failed])
     assert (result.verdict, result.reasons) == ("degraded", ["article pages failed: 1/2 (timeout)"])
 
@@ -186,7 +186,11 @@ def test_overall_verdict_is_the_worst_and_maps_to_the_documented_exit_codes() ->
     assert overall([ok]) == "ok"
     assert overall([ok, degraded]) == "degraded"
     assert overall([broken, ok, degraded]) == "broken"
-    assert EXIT_CODES == {"ok": common.EXIT_OK, "degraded": common.EXIT_UNHEALTHY, "broken": common.EXIT_NOTHING}
+    assert EXIT_CODES == {
+        "ok": exit_codes.EXIT_OK,
+        "degraded": exit_codes.EXIT_UNHEALTHY,
+        "broken": exit_codes.EXIT_NOTHING,
+    }
 
 
 def test_report_validates_against_the_schema() -> None:

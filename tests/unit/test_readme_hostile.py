@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from bench.attack import CASES
-from crawler.cli import common as cli
+from crawler import exit_codes as cli
 from crawler.cli.args import check_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]

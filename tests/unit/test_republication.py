@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 import sqlite_utils
 
-from crawler.extract.article import NotArticle, extract
+from crawler.extract.article import Rejection, extract
 from crawler.extract.urls import canonical_url
 from crawler.sites.registry import sites
 from storage import dedup, dedup_index, tables
@@ -40,7 +40,7 @@ def replica_records() -> Iterator[dict[str, object]]:
         site = replica(key)
         for route in site.routes_of("article"):
             result = extract(real_page(site, route), canonical_url(site.real_base + route.path), configs[key])
-            assert not isinstance(result, NotArticle), f"{key} {route.path}: {result}"
+            assert not isinstance(result, Rejection), f"{key} {route.path}: {result}"
             yield {"name": route.name, **result.record()}
 
 

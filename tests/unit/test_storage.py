@@ -10,7 +10,7 @@ import sqlite_utils
 
 from crawler.extract.urls import url_hash
 from storage.articles import known_url_hashes, save_article, versions
-from storage.batch import ArticleWrite, UrlWrite, Write, save_articles, save_one
+from storage.batch import ArticleWrite, UrlWrite, Write, save_batch, save_one
 from storage.crawlstate import log_url
 from storage.db import StorageError, open_db
 from storage.text import content_hash
@@ -165,7 +165,26 @@ def test_a_batch_stores_what_its_records_stored_one_by_one_would() -> None:
         ArticleWrite(record(base + "e_5.html", body="Đã sửa. " * 60, title="Bản sao"), b"<html>e</html>"),
     ]
     batched, alone = open_db(":memory:"), open_db(":memory:")
-    outcomes = save_articles(batched, writes)
+    outcomes = save_batch(batched, writes)
     assert outcomes == [save_one(alone, w) for w in writes]
     assert outcomes == ["new", "new", "alias", "logged", "duplicate", "updated", "new", "new"]
     assert _tables(batched) == _tables(alone)
+
+
+def test_busy_timeout_is_per_connection_not_a_process_global(tmp_path: Any) -> None:
+    """A crawl's NEWS_DB_BUSY_TIMEOUT reaches the connections it opens and no other one: the run
+    recorder used to set it for the whole process, so a later open depended on it having run."""
+    from crawler.crawl.runs import RunRecorder
+    from storage.db import BUSY_TIMEOUT
+    from tests.helpers import project_crawler
+
+    path = tmp_path / "news.sqlite3"
+    recorder = RunRecorder(project_crawler(NEWS_DB_PATH=str(path), NEWS_DB_BUSY_TIMEOUT=2.5))
+
+    def busy_ms(db: sqlite_utils.Database) -> int:
+        value = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
+        db.close()
+        return value
+
+    assert busy_ms(open_db(path, busy_timeout=recorder.busy_timeout)) == 2500
+    assert busy_ms(open_db(path)) == busy_ms(open_db(path, readonly=True)) == int(BUSY_TIMEOUT * 1000) == 30_000

@@ -11,7 +11,7 @@ import pytest
 
 from crawler.distributed.stream import decode_record, encode_record
 from crawler.extract.items import ArticleItem, article_write
-from storage.batch import save_articles
+from storage.batch import save_batch
 from storage.db import open_db
 from storage.prepared import prepare
 from tests.helpers import REPO, replica_items
@@ -47,7 +47,7 @@ def test_an_article_travels_with_its_prepared_form_and_is_stored_as_computed() -
     assert decoded.prepared.html_gz == item.prepared.html_gz
     assert decoded.prepared.json_columns == item.prepared.json_columns
     db = open_db(":memory:")
-    assert save_articles(db, [article_write(decoded)]) == ["new"]
+    assert save_batch(db, [article_write(decoded)]) == ["new"]
     stored = db.execute("select html_gz from pages").fetchone()[0]
     assert zlib.decompress(stored) == item.raw_html
 
@@ -77,3 +77,18 @@ def test_a_bad_version_2_entry_is_refused(change: dict[bytes, bytes], message: s
     fields = {**(encode_record(_prepared_item()) or {}), **change}
     with pytest.raises(ValueError, match=message):
         decode_record(fields, max_html=16 * 1024 * 1024)
+
+
+def test_ingest_batch_and_page_cap_come_from_the_settings() -> None:
+    """``NEWS_INGEST_BATCH`` is the ingest's batch (``--batch`` overrides it) and the page cap is
+    ``DOWNLOAD_MAXSIZE``: each default is defined once, in crawler/settings.py."""
+    from crawler import settings as defaults
+    from crawler.crawl.runner import project_settings
+    from crawler.distributed.ingest import IngestConfig
+    from crawler.distributed.stream import MAX_PAGE_BYTES
+
+    assert IngestConfig.from_settings(project_settings()).batch == defaults.NEWS_INGEST_BATCH == 200
+    assert IngestConfig.from_settings(project_settings({"NEWS_INGEST_BATCH": 7})).batch == 7
+    assert IngestConfig.from_settings(project_settings({"NEWS_INGEST_BATCH": 7}), batch=3).batch == 3
+    assert MAX_PAGE_BYTES == defaults.DOWNLOAD_MAXSIZE
+    assert IngestConfig.from_settings(project_settings({"DOWNLOAD_MAXSIZE": 1000})).max_page_bytes == 1000

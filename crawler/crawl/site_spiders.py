@@ -4,12 +4,12 @@ This is the module ``SPIDER_MODULES`` names: Scrapy's spider loader collects the
 ``__module__`` is this module, so ``scrapy list`` and ``scrapy crawl <site>`` see one spider per
 ``crawler/sites/<key>.py``. A site module holds data only; a site that ever needs spider code
 defines ``SPIDER_MIXIN``, a plain class (importing nothing from ``crawler.crawl``) whose methods
-override :class:`~crawler.crawl.spider.NewsSpider`'s, placed before it in the generated class.
+override :class:`~crawler.crawl.news_spider.NewsSpider`'s, placed before it in the generated class.
 """
 
 from __future__ import annotations
 
-from crawler.crawl.spider import NewsSpider
+from crawler.crawl.news_spider import NewsSpider
 from crawler.sites.registry import site_modules
 
 

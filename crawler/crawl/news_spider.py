@@ -1,6 +1,6 @@
 """The shared spider: discovery (feeds, sitemaps, listings) and the article callback, once.
 
-A site module only declares ``SITE = SiteConfig(...)``; crawler/crawl/spiders.py makes its
+A site module only declares ``SITE = SiteConfig(...)``; crawler/crawl/site_spiders.py makes its
 subclass. What the database says before the run (known articles, entry-point validators,
 listing pages and articles to retry) and the validators saved after it live in
 :class:`~crawler.crawl.state.CrawlState` (``self.state``).
@@ -32,9 +32,9 @@ from crawler.crawl import pool
 from crawler.crawl.middlewares import error_kind
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.crawl.state import CrawlState
-from crawler.extract.article import NotArticle
+from crawler.extract.article import Rejection
 from crawler.extract.dates import parse_any, parse_vn_date
-from crawler.extract.encodings import decode_page_as, encoding_fault
+from crawler.extract.encodings import read_page
 from crawler.extract.items import ArticleItem, UrlEvent
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase, url_hash
@@ -45,7 +45,7 @@ _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree
 _TRUE = ("1", "true", "yes", "on")
 # A feed that is gone or refused: 403 (CAO refuses non-browser clients, SITES.md §3.1), 404, 410.
 _FEED_GONE = frozenset({"http_403", "http_404", "http_410"})
-# NotArticle reasons that are faults of the page (counted as newscrawl/faults/<reason> too):
+# Rejection reasons that are faults of the page (counted as newscrawl/faults/<reason> too):
 # an exception inside extraction, a tree deeper than the parser builds. Retried next run.
 _FAULTS = frozenset({"extract_error", "parse_depth", "extract_memory"})
 # The sitemap protocol's bound on the URLs of one file.
@@ -340,7 +340,7 @@ class NewsSpider(scrapy.Spider):
         if page.fault:
             self._count(f"faults/{page.fault}")
         result = page.result
-        if isinstance(result, NotArticle):
+        if isinstance(result, Rejection):
             if result.reason in _FAULTS:
                 self._count(f"faults/{result.reason}")
                 self.logger.warning("page not extracted (%s: %s): %s", result.reason, result.detail, url)
@@ -378,8 +378,7 @@ class NewsSpider(scrapy.Spider):
 
     def record_url(self, url: str) -> str:
         """The URL an article is stored under: its URL on the real site (aliases folded in)."""
-        own = origin(url)
-        url = rebase(url, own, self.site.base_url) if own in self.site_origins else url
+        url = self.site.stored_url(url, self.site_origins)
         main = self.site.main_url(url, self.site.base_url)  # an AMP variant is its article
         return url if main == url else canonical_url(main)
 
@@ -489,8 +488,7 @@ class NewsSpider(scrapy.Spider):
     def _inspect(self, response: Response) -> str:
         """The page's text, counting the encoding faults found on the way."""
         declared = _declared_charset(response)
-        text, charset = decode_page_as(response.body, declared)
-        fault = encoding_fault(text, charset, declared)
+        text, fault = read_page(response.body, declared)
         if fault:
             self._count(f"faults/{fault}")
         return text

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crawler.cli.terminal import json_line
+from crawler.cli.safe_print import json_line
 from crawler.crawl.runs import run_counters
 
 

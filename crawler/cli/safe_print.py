@@ -2,7 +2,7 @@
 
 Titles, snippets and URLs come from pages, and a page can carry ESC sequences (clear the
 screen, retitle the window, fake a prompt), BEL, or bidi overrides that reverse what is shown.
-Extraction strips them (:func:`crawler.text.clean_text`), but a database written by an older
+Extraction strips them (:func:`storage.text.clean_text`), but a database written by an older
 version or by hand may still hold them, so everything printed goes through here too.
 """
 
