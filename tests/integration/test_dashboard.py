@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -70,7 +71,9 @@ def drawn(driver: WebDriver) -> dict[str, int]:
         return found if all(found.values()) else None
 
     try:
-        return WebDriverWait(driver, WAIT_S).until(counts)
+        # Vega redraws a chart when a filter changes: an element read mid-redraw is stale, and the
+        # next poll reads the new one.
+        return WebDriverWait(driver, WAIT_S, ignored_exceptions=(StaleElementReferenceException,)).until(counts)
     except Exception:
         empty = {slug: n for slug, n in (counts(driver) or {}).items() if not n}
         raise AssertionError(f"charts not drawn: {empty or 'a metric is missing'}") from None

@@ -43,7 +43,11 @@ def submit_search(driver: WebDriver, name: str, text: str) -> None:
     box = WebDriverWait(driver, WAIT_S).until(expected_conditions.presence_of_element_located((By.NAME, name)))
     box.clear()
     box.send_keys(text)
+    page = driver.find_element(By.TAG_NAME, "html")
     box.submit()
+    # The results are on a new page: wait until the old one is gone, or a link the old page
+    # also listed is found there and goes stale under the test (seen once in a CI run).
+    WebDriverWait(driver, WAIT_S).until(expected_conditions.staleness_of(page))
 
 
 def result_link(driver: WebDriver, title: str) -> str:
