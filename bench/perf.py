@@ -1,7 +1,7 @@
 """Performance figures, each a ratio measured in the same run (issue 7).
 
     python -m bench.perf [--part extraction|endtoend|memory|storage|versus|startup|all] [--n 1000]
-                         [--workers 2] [--sizes 1000 10000] [--repeat 1]
+                         [--workers 2] [--sizes 1000 10000] [--repeat 1] [--busy 0 1]
 
 - extraction: ms per page of the project's extraction against trafilatura
   ``bare_extraction(with_metadata=True)`` on the same pages (replica pages with the site path;
@@ -17,7 +17,8 @@
 - versus (issue 17): articles/s of ``newscrawl crawl`` against the ten-minute spider
   (bench/naive.py) and against fetching alone, same replica and settings, one run per size in
   ``--sizes`` (``--repeat`` rounds of the three in turn: median and range), with the share of the
-  run the crawl process and each extraction worker were on a CPU;
+  run the crawl process and each extraction worker were on a CPU; ``--busy 0 1`` gives a table
+  on the quiet machine and one with another busy process spinning a core;
 - startup: seconds to start the extraction workers with fork and with the forkserver.
 """
 
@@ -31,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,7 +165,8 @@ def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 
 
 
 def _crawl_command(server: ReplicaServer, db: Path, workers: int, settings: dict[str, str]) -> list[str]:
-    command = [sys.executable, "-m", "crawler.cli", "crawl", "--db", str(db)]
+    # The served sites by name: a site not named would be crawled at its real address.
+    command = [sys.executable, "-m", "crawler.cli", "crawl", *server.sites, "--db", str(db)]
     for name, value in {**settings, "NEWS_EXTRACT_WORKERS": str(workers)}.items():
         command += ["-s", f"{name}={value}"]
     for key in server.sites:
@@ -236,6 +240,9 @@ VERSUS_SETTINGS = {
 }
 
 
+VERSUS_SITES = ("bocongan", "cao", "thanhtra")
+
+
 def part_startup(workers: int) -> None:
     """Seconds from creating the extraction pool to a first page from every worker, per start method."""
     server = ReplicaServer()
@@ -252,26 +259,34 @@ def part_startup(workers: int) -> None:
         print(f"start method {method:10}: {workers} workers up and {4 * workers} pages extracted in {elapsed:.2f} s")
 
 
-def part_versus(sizes: list[int], workers: int, repeat: int = 1) -> None:
+@contextmanager
+def spinners(count: int) -> Iterator[None]:
+    """``count`` other busy processes on the machine while the block runs: each spins a core in
+    pure Python, as another job (a test suite, a second crawl) would."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def part_versus(sizes: list[int], workers: int, repeat: int = 1, busy: tuple[int, ...] = (0,)) -> None:
     """newscrawl against the ten-minute spider (bench/naive.py) and against fetching alone.
 
     With ``repeat`` > 1 the three run in turn that many times (fetch, naive, newscrawl, fetch,
     ...), so a burst of other work on the machine hits all of them; each row gives the median
     rate, and the ratio's range over the rounds (each newscrawl run against the naive run of
-    its own round).
+    its own round). Each count in ``busy`` is a table of its own, measured with that many other
+    busy processes spinning (``spinners``): 0 is the quiet machine, 1 a machine with one other job.
     """
-    import statistics
-
-    import sqlite_utils
-
     cores = len(os.sched_getaffinity(0))
     for n in sizes:
-        rates: dict[str, list[float]] = {"fetch": [], "naive": [], "ours": []}
-        counts: dict[str, int] = {}
-        loads: list[float] = []
-        busy: list[list[float]] = []
-        crawl_busy: list[float] = []
-        with ReplicaServer(synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
+        # The three sites whose synthetic replicas list every article on paginated listings or
+        # feeds; cand's has no sitemap, so a crawl finds only its first listing pages while the
+        # naive spider would be handed all its URLs.
+        with ReplicaServer(list(VERSUS_SITES), synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
             urls = Path(tmp) / "urls.txt"
             urls.write_text(
                 "".join(
@@ -281,50 +296,68 @@ def part_versus(sizes: list[int], workers: int, repeat: int = 1) -> None:
                 ),
                 encoding="utf-8",
             )
-            naive = [sys.executable, "-m", "bench.naive", "--urls", str(urls)]
-            for name, value in VERSUS_SETTINGS.items():
-                naive += ["-s", f"{name}={value}"]
-            for round_ in range(repeat):
-                loads.append(os.getloadavg()[0])
-                fetch = _measure([*naive, "--db", str(Path(tmp) / f"fetch{round_}.sqlite3"), "--fetch-only"])
-                plain = _measure([*naive, "--db", str(Path(tmp) / f"naive{round_}.sqlite3")])
-                db = Path(tmp) / f"newscrawl{round_}.sqlite3"
-                ours = _measure(
-                    _crawl_command(server, db, workers, {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"})
-                )
-                counts["fetch"] = int(fetch.output.split()[-1])
-                counts["naive"] = int(plain.output.split()[-1])
-                counts["ours"] = sqlite_utils.Database(db)["articles"].count
-                for key, run in (("fetch", fetch), ("naive", plain), ("ours", ours)):
-                    rates[key].append(counts[key] / run.elapsed)
-                busy.append(ours.busy(workers))
-                crawl_busy.append(ours.root_cpu / ours.elapsed)
-        ratios = [o / b for o, b in zip(rates["ours"], rates["naive"], strict=True)]
-        base = statistics.median(rates["naive"])
+            for others in busy:
+                with spinners(others):
+                    _versus_table(server, Path(tmp), urls, n, workers, repeat, others, cores)
+
+
+def _versus_table(
+    server: ReplicaServer, tmp: Path, urls: Path, n: int, workers: int, repeat: int, others: int, cores: int
+) -> None:
+    import statistics
+
+    import sqlite_utils
+
+    rates: dict[str, list[float]] = {"fetch": [], "naive": [], "ours": []}
+    counts: dict[str, int] = {}
+    loads: list[float] = []
+    busy: list[list[float]] = []
+    crawl_busy: list[float] = []
+    naive = [sys.executable, "-m", "bench.naive", "--urls", str(urls)]
+    for name, value in VERSUS_SETTINGS.items():
+        naive += ["-s", f"{name}={value}"]
+    for round_ in range(repeat):
+        loads.append(os.getloadavg()[0])
+        tag = f"{others}-{round_}"
+        fetch = _measure([*naive, "--db", str(tmp / f"fetch{tag}.sqlite3"), "--fetch-only"])
+        plain = _measure([*naive, "--db", str(tmp / f"naive{tag}.sqlite3")])
+        db = tmp / f"newscrawl{tag}.sqlite3"
+        ours = _measure(_crawl_command(server, db, workers, {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"}))
+        counts["fetch"] = int(fetch.output.split()[-1])
+        counts["naive"] = int(plain.output.split()[-1])
+        counts["ours"] = sqlite_utils.Database(db)["articles"].count
+        for key, run in (("fetch", fetch), ("naive", plain), ("ours", ours)):
+            rates[key].append(counts[key] / run.elapsed)
+        busy.append(ours.busy(workers))
+        crawl_busy.append(ours.root_cpu / ours.elapsed)
+    ratios = [o / b for o, b in zip(rates["ours"], rates["naive"], strict=True)]
+    base = statistics.median(rates["naive"])
+    machine = "quiet machine" if not others else f"{others} other busy process{'es' if others > 1 else ''}"
+    print(
+        f"synthetic replica, {n} articles per site ({3 * n} in all); {cores} cores, {machine}; "
+        f"no delay, 16 requests per domain for everyone; {repeat} round(s), load {min(loads):.2f}-{max(loads):.2f}"
+    )
+    print(f"{'':34} {'articles/s':>10} {'vs naive':>8} {'articles':>8}  busy (share of one core)")
+    worker_busy = " ".join(f"{statistics.median(b[i] for b in busy):.0%}" for i in range(min(map(len, busy))))
+    rows = [
+        ("fetch only (Scrapy, no extraction)", "fetch", ""),
+        ("naive spider (bench/naive.py)", "naive", ""),
+        (
+            f"newscrawl crawl ({workers} workers)",
+            "ours",
+            f"crawl process {statistics.median(crawl_busy):.0%}, workers {worker_busy}",
+        ),
+    ]
+    for name, key, note in rows:
+        rate = statistics.median(rates[key])
+        print(f"{name:34} {rate:>10.1f} {rate / base:>7.2f}x {counts[key]:>8}  {note}")
+    if repeat > 1:
         print(
-            f"synthetic replica, {n} articles per site ({3 * n} in all); {cores} cores; "
-            f"no delay, 16 requests per domain for everyone; {repeat} round(s), load {min(loads):.2f}-{max(loads):.2f}"
+            "newscrawl / naive per round: "
+            + " ".join(f"{r:.2f}x" for r in ratios)
+            + f" (median {statistics.median(ratios):.2f}x)"
         )
-        print(f"{'':34} {'articles/s':>10} {'vs naive':>8} {'articles':>8}  busy (share of one core)")
-        worker_busy = " ".join(f"{statistics.median(b[i] for b in busy):.0%}" for i in range(min(map(len, busy))))
-        rows = [
-            ("fetch only (Scrapy, no extraction)", "fetch", ""),
-            ("naive spider (bench/naive.py)", "naive", ""),
-            (
-                f"newscrawl crawl ({workers} workers)",
-                "ours",
-                f"crawl process {statistics.median(crawl_busy):.0%}, workers {worker_busy}",
-            ),
-        ]
-        for name, key, note in rows:
-            rate = statistics.median(rates[key])
-            print(f"{name:34} {rate:>10.1f} {rate / base:>7.2f}x {counts[key]:>8}  {note}")
-        if repeat > 1:
-            print(
-                "newscrawl / naive per round: "
-                + " ".join(f"{r:.2f}x" for r in ratios)
-                + f" (median {statistics.median(ratios):.2f}x)"
-            )
+    print(flush=True)
 
 
 def part_memory(n: int, workers: int) -> None:
@@ -441,6 +474,13 @@ def main() -> None:
         "--sizes", type=int, nargs="+", default=[1000, 10000], help="versus: articles per site, one run each"
     )
     parser.add_argument("--repeat", type=int, default=1, help="versus: rounds per size (median and range)")
+    parser.add_argument(
+        "--busy",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="versus: a table per count of other busy processes spinning during the runs (0 1: quiet and one job)",
+    )
     args = parser.parse_args()
     if args.part in ("extraction", "all"):
         part_extraction()
@@ -451,7 +491,7 @@ def main() -> None:
     if args.part in ("startup", "all"):
         part_startup(args.workers)
     if args.part in ("versus", "all"):
-        part_versus(args.sizes, args.workers, args.repeat)
+        part_versus(args.sizes, args.workers, args.repeat, tuple(args.busy))
     if args.part in ("memory", "all"):
         part_memory(args.n, args.workers)
 

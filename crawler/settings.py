@@ -45,6 +45,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.crawl.middlewares.RedirectGuardMiddleware": 650,  # sees 3xx answers before RedirectMiddleware
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.crawl.middlewares.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.crawl.middlewares.HeadMetaRefreshMiddleware": 580,  # Scrapy's place for it
 }
 # Backoff on 429/503/challenge pages: the site's delay rises to Retry-After (at least
 # NEWS_BACKOFF_START seconds), doubles on each further blocking answer, never above the cap.

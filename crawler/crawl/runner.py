@@ -10,6 +10,7 @@ from typing import Any, cast
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
+from crawler.crawl import pool
 from crawler.crawl.runs import PREFIX
 from crawler.crawl.site_spiders import spiders
 
@@ -116,7 +117,11 @@ def run_crawl(
     reactor thread (a progress display), and once more at the end.
     """
     registry = spiders()
-    process = CrawlerProcess(project_settings(overrides))
+    settings = project_settings(overrides)
+    # Started before Scrapy: the first article page would otherwise wait for the forkserver
+    # to load the extraction modules (about a second), started only then.
+    pool.start_forkserver(pool.extract_workers(settings))
+    process = CrawlerProcess(settings)
     crawlers = {}
     for key in keys:
         crawler = process.create_crawler(registry[key])

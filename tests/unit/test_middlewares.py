@@ -19,6 +19,7 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTi
 from crawler.crawl.middlewares import (
     BackoffRetryMiddleware,
     ChallengePage,
+    HeadMetaRefreshMiddleware,
     OffOriginRedirect,
     RedirectGuardMiddleware,
     RedirectLoop,
@@ -148,3 +149,37 @@ def test_requests_and_redirects_off_the_site_origin_are_dropped() -> None:
     with pytest.raises(RedirectLoop):
         guard.process_response(loop, _response(302, Location=URL))
     assert crawler.stats is not None and crawler.stats.get_value("newscrawl/faults/redirect_loop") == 1
+
+
+def _refresh_mw() -> HeadMetaRefreshMiddleware:
+    return HeadMetaRefreshMiddleware.from_crawler(_crawler())
+
+
+def test_a_meta_refresh_in_the_head_still_redirects() -> None:
+    for spelling in (b"refresh", b"REFRESH", b"Refresh"):
+        body = (
+            b'<html><head><meta http-equiv="'
+            + spelling
+            + b'" content="0; url=/moved.html"></head><body>x</body></html>'
+        )
+        response = HtmlResponse(URL, body=body, encoding="utf-8")
+        redirected = _refresh_mw().process_response(Request(URL), response)
+        assert isinstance(redirected, Request)
+        assert redirected.url == "https://congan.com.vn/moved.html"
+
+
+def test_a_page_without_refresh_is_passed_on_undecoded() -> None:
+    # The crawl process never needs an article's text: the workers decode the bytes.
+    body = ("<html><head><title>Tin</title></head><body>" + "Công an điều tra. " * 5000 + "</body></html>").encode()
+    response = HtmlResponse(URL, body=body, encoding="utf-8")
+    assert _refresh_mw().process_response(Request(URL), response) is response
+    assert response._cached_ubody is None  # the page was not decoded to look for one
+
+
+def test_a_utf16_page_goes_to_scrapys_own_check() -> None:
+    # In UTF-16 "refresh" is not spelt in ASCII bytes: such a page is always decoded and checked.
+    text = '<html><head><meta http-equiv="refresh" content="0; url=/moved.html"></head><body>x</body></html>'
+    response = HtmlResponse(URL, body=text.encode("utf-16"), encoding="utf-16")
+    redirected = _refresh_mw().process_response(Request(URL), response)
+    assert isinstance(redirected, Request)  # what Scrapy makes of the URL's bytes is its own
+    assert redirected.url.startswith("https://congan.com.vn/moved.html")

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page
+from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page, start_forkserver
 from crawler.extract import article as extraction
 from tests import faulty_extraction
 from tests.helpers import real_page, replica, site_keys
@@ -117,3 +117,20 @@ def test_a_canonical_naming_the_home_page_is_ignored() -> None:
     assert (result.url, result.canonical) == (url, False)
     moved = page.replace(f'<link rel="canonical" href="{url}">', f'<link rel="canonical" href="{url}?utm_source=x">')
     assert extract_page(moved, url, base, "cao").url == url  # the same article: not an alias
+
+
+def test_the_forkserver_started_early_serves_the_pool_made_later() -> None:
+    assert start_forkserver(0) is None  # in-process extraction: nothing to start
+    starting = start_forkserver(2)
+    assert starting is not None
+    starting.join(timeout=120)
+    assert not starting.is_alive()
+    from multiprocessing import forkserver
+
+    assert forkserver._forkserver._forkserver_pid is not None  # type: ignore[attr-defined]
+    cao = replica("cao")
+    route = cao.routes_of("article")[0]
+    page = cao.render(route, cao.real_base)
+    with ExtractionPool(2, 60) as pool:
+        extracted = pool.submit(page, cao.real_base + route.path, cao.real_base, "cao").result(timeout=120)
+    assert extracted.result.url.startswith(cao.real_base)
