@@ -183,6 +183,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the analyst queries")
     parser.add_argument("--against", metavar="REV", help="also time storage/search.py as of this git revision")
     parser.add_argument("--search-only", action="store_true", help="only the analyst queries (needs --db, built)")
+    parser.add_argument(
+        "--no-full-export", action="store_true", help="skip the full exports (minutes at a million articles)"
+    )
     args = parser.parse_args()
     if args.search_only:
         if args.db is None:
@@ -226,11 +229,16 @@ def main() -> None:
             )
 
         print(f"\n{'export':28} {'seconds':>10} {'records/s':>10} {'MB/s':>7} {'time/count':>11}")
-        for label, suffix in (
-            ("full, JSON lines", ".jsonl"),
-            ("full, JSON lines .gz", ".jsonl.gz"),
-            ("full, CSV", ".csv"),
-        ):
+        full = (
+            ()
+            if args.no_full_export
+            else (
+                ("full, JSON lines", ".jsonl"),
+                ("full, JSON lines .gz", ".jsonl.gz"),
+                ("full, CSV", ".csv"),
+            )
+        )
+        for label, suffix in full:
             target = str(Path(tmp) / f"dump{suffix}")
             writer = export.write_csv if suffix == ".csv" else export.write_jsonl
             started = time.perf_counter()
