@@ -365,7 +365,8 @@ class NewsSpider(scrapy.Spider):
     def _extraction_pool(self) -> ExtractionPool:
         """The crawl's extraction pool, started at the first article page (shared by spiders).
 
-        A run that extracts nothing (every entry point unchanged) starts no worker at all.
+        A run that extracts nothing (every entry point unchanged) forks no worker; its
+        forkserver, started with the crawl (``pool.start_forkserver``), is all it pays.
         """
         if self._pool is None:
             # The quality gate's statistics (scipy) load while the workers start: the reactor
