@@ -361,12 +361,22 @@ def search(
         )
     else:
         # Newest first: walk the published_at index downwards, keeping the matching rowids
-        # (materialised once), so only the hits shown are scored and read.
+        # (materialised once), so only the hits shown are scored and read. "+rowid": with a
+        # plain rowid IN (...), SQLite looked each match's row up for its published_at (read
+        # through the body's overflow pages) and sorted them all: 1.6 s for `công an` at a
+        # million articles, 188 ms this way, the same hits (bench/RESULTS-search.md).
+        # The pair phrases are tested on the rows shown only (a phrase of a common pair matches
+        # most of the archive: materialising its matches cost 100-300 ms at 100k articles).
+        shown_together = " + ".join(
+            f"({table}.rowid in (select rowid from {table} where {table} match :pair{i} "
+            f"and rowid in (select rowid from top)))"
+            for i in range(len(pairs))
+        )
         sql = (
-            f"with top as (select rowid, published_at from articles where rowid in "
+            f"with top as (select rowid, published_at from articles where +rowid in "
             f"(select rowid from {table} where {table} match :match {allowed}) "
             f"order by published_at desc, rowid desc limit :limit) "
-            f"select {columns}, {(together or '0').replace('(rowid in', f'({table}.rowid in')} + {relevance} as score, "
+            f"select {columns}, {shown_together or '0'} + {relevance} as score, "
             f"{snippet} from top cross join {table} on {table}.rowid = top.rowid join articles a on a.rowid = top.rowid "
             f"where {table} match :match order by top.published_at desc, top.rowid desc"
         )
