@@ -288,6 +288,10 @@ class ExtractionPool:
             except TimeoutError:
                 outer.set_exception(ExtractTimeout(f"no result after {self.timeout:g} s: {url}"))
             except ProcessExpired as exc:
+                # pebble matches a dead worker to its page by the page's start message; when the
+                # worker dies right after sending it, the death can be noticed first, and the
+                # page is then reported when it times out, as a TimeoutError. The page is counted
+                # and retried either way; only its label (and the wait) differ.
                 outer.set_exception(ExtractCrash(f"worker died (exit code {exc.exitcode}): {url}"))
             except BaseException as exc:
                 outer.set_exception(exc)
