@@ -4,12 +4,13 @@ join reads only the rows shown. Figures: bench/RESULTS-search.md."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlite_utils
 
 import storage.search
-from storage.search import EXACT_FTS, FOLDED_FTS, match_expression, search
+from storage.search import EXACT_FTS, FOLDED_FTS, Hit, match_expression, search
 from tests.helpers import build_replica_db
 
 
@@ -50,6 +51,25 @@ def test_top_hits_are_the_full_ranking_when_the_matches_fit(replica_db: sqlite_u
     assert search(replica_db, query, limit=5) == search(replica_db, query, limit=None)[:5]
 
 
+def _search_and_plan(
+    db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch, query: str, **options: Any
+) -> tuple[list[Hit], list[Any]]:
+    """The hits of ``search(db, query, **options)`` and SQLite's plan of the query it ran last,
+    read with its parameters bound, as search runs it (with literals SQLite knows the limit
+    and may plan otherwise)."""
+    asked: list[tuple[str, dict[str, object]]] = []
+    run = db.query
+
+    def recording(sql: str, params: dict[str, object]) -> object:
+        asked.append((sql, params))
+        return run(sql, params)
+
+    monkeypatch.setattr(db, "query", recording)
+    hits = search(db, query, **options)
+    sql, params = asked[-1]
+    return hits, db.execute("explain query plan " + sql, params).fetchall()
+
+
 @pytest.mark.parametrize(("folded", "sort"), [(False, "relevance"), (True, "relevance"), (False, "date")])
 def test_snippets_join_only_the_rows_shown(
     replica_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch, folded: bool, sort: str
@@ -57,17 +77,9 @@ def test_snippets_join_only_the_rows_shown(
     """The outer query looks the FTS row up by rowid for each top hit; walking every match
     to join ten rows cost 100-300 ms at 100k articles. The plan is read with the parameters
     bound, as search runs it: with literals SQLite knows the limit and plans well anyway."""
-    asked: list[tuple[str, dict[str, object]]] = []
-    query = replica_db.query
-
-    def recording(sql: str, params: dict[str, object]) -> object:
-        asked.append((sql, params))
-        return query(sql, params)
-
-    monkeypatch.setattr(replica_db, "query", recording)
-    search(replica_db, "cong an" if folded else "công an", folded=folded, limit=10, sort=sort)  # type: ignore[arg-type]
-    sql, params = asked[-1]
-    plan = replica_db.execute("explain query plan " + sql, params).fetchall()
+    _, plan = _search_and_plan(
+        replica_db, monkeypatch, "cong an" if folded else "công an", folded=folded, limit=10, sort=sort
+    )
     table = FOLDED_FTS if folded else EXACT_FTS
     outer = [detail for _, parent, _, detail in plan if parent == 0 and table in detail]
     assert outer and all("0:=M" in detail for detail in outer), plan
@@ -80,17 +92,7 @@ def test_newest_first_walks_the_date_index_and_reads_no_article_row(
     (1.6 s for a common word at a million articles), and found every match of each pair
     phrase; the date index holds the dates, newest first, and the phrases are tested on the
     rows shown."""
-    asked: list[tuple[str, dict[str, object]]] = []
-    query = replica_db.query
-
-    def recording(sql: str, params: dict[str, object]) -> object:
-        asked.append((sql, params))
-        return query(sql, params)
-
-    monkeypatch.setattr(replica_db, "query", recording)
-    hits = search(replica_db, "công an", limit=3, sort="date")
-    sql, params = asked[-1]
-    plan = replica_db.execute("explain query plan " + sql, params).fetchall()
+    hits, plan = _search_and_plan(replica_db, monkeypatch, "công an", limit=3, sort="date")
     (top,) = [node for node, _, _, detail in plan if detail in ("CO-ROUTINE top", "MATERIALIZE top")]
     inside = [detail for _, parent, _, detail in plan if parent == top]
     assert "SCAN articles USING COVERING INDEX idx_articles_published_at" in inside, plan
@@ -110,17 +112,7 @@ def test_every_hit_is_one_walk_of_the_matches(
     """With no limit (``--all``), looking each hit up in the index by rowid makes FTS5 evaluate
     the MATCH again per hit (48 s for 21,400 hits at 100k articles): the match list and each
     pair phrase are walked once, and no row is looked up in the index."""
-    asked: list[tuple[str, dict[str, object]]] = []
-    query = replica_db.query
-
-    def recording(sql: str, params: dict[str, object]) -> object:
-        asked.append((sql, params))
-        return query(sql, params)
-
-    monkeypatch.setattr(replica_db, "query", recording)
-    everything = search(replica_db, "Bộ Công an", limit=None, sort=sort)  # type: ignore[arg-type]
-    sql, params = asked[-1]
-    plan = replica_db.execute("explain query plan " + sql, params).fetchall()
+    everything, plan = _search_and_plan(replica_db, monkeypatch, "Bộ Công an", limit=None, sort=sort)
     # The match list and the two pair phrases ("bộ công", "công an"), each walked once.
     walks = [detail for _, _, _, detail in plan if "VIRTUAL TABLE INDEX 0:M" in detail]
     assert len(walks) == 3, plan
