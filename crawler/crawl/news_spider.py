@@ -28,7 +28,7 @@ from scrapy.http import Request, Response
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
-from crawler.crawl import pool, quality_stats
+from crawler.crawl import pool
 from crawler.crawl.middlewares import error_kind
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.crawl.state import CrawlState
@@ -369,9 +369,6 @@ class NewsSpider(scrapy.Spider):
         forkserver, started with the crawl (``pool.start_forkserver``), is all it pays.
         """
         if self._pool is None:
-            # The quality gate's statistics (scipy) load while the workers start: the reactor
-            # has little else to do until the first page comes back.
-            quality_stats.import_in_background()
             settings = self.crawler.settings
             self._pool = pool.acquire(
                 pool.extract_workers(settings),

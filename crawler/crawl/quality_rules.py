@@ -201,14 +201,16 @@ def _extracted(sample: Sample, baseline: Sample, config: QualityConfig) -> str |
     k = min(sample.articles, pages)  # a page gives one article at most
     if not pages:
         return None
-    if baseline.pages >= config.min_baseline:
-        ref_k = min(baseline.articles, baseline.pages)
-        expected = ref_k / baseline.pages
+    judged_on_baseline = baseline.pages >= config.min_baseline
+    ref_k = min(baseline.articles, baseline.pages)
+    expected = ref_k / baseline.pages if judged_on_baseline else config.yield_prior
+    if expected - k / pages < config.max_drop:
+        return None  # no drop worth flagging: no test (and no scipy) needed
+    if judged_on_baseline:
         p = quality_stats.count_below(k, pages, ref_k, baseline.pages)
     else:
-        expected = config.yield_prior
         p = quality_stats.binomial_below(k, pages, expected)
-    if expected - k / pages < config.max_drop or p >= config.rule_alpha:
+    if p >= config.rule_alpha:
         return None
     if not k:
         return f"extracted share 0.00: no article from {pages} article pages (p {p:.1g})"

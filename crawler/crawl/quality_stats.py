@@ -12,27 +12,13 @@ evidence to reach it.
 - Body lengths against the baseline's: the Mann-Whitney U (rank) test. It assumes nothing
   about the length distribution (bocongan's is bimodal: short alerts, long reports).
 
-scipy is imported when a run is judged, not with the module: ``newscrawl`` imports this
-module for every command and ``scipy.stats`` costs about 0.7 s of CPU to import. A crawl,
-judged as it closes, imports it in a thread while its extraction workers start
-(:func:`import_in_background`), when the reactor waits for them anyway, rather than after its
-last page.
+scipy is imported by the first test a run needs, not with the module: ``scipy.stats`` costs
+about 0.7 s of CPU to import. The rules (crawler/crawl/quality_rules.py) test only a run whose
+effect is already there (a share or a median worse than its threshold), so a healthy crawl never
+imports it: a tenth of a 300-articles-per-site crawl's time on a busy machine (bench/RESULTS-perf.md).
 """
 
 from __future__ import annotations
-
-import importlib
-import threading
-from functools import cache
-
-
-@cache
-def import_in_background() -> threading.Thread:
-    """Import ``scipy.stats`` in a daemon thread, once per process; the tests below find it
-    loaded (or wait on the import lock until it is)."""
-    thread = threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="scipy-import", daemon=True)
-    thread.start()
-    return thread
 
 
 def count_below(k: int, n: int, ref_k: int, ref_n: int) -> float:

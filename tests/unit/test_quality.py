@@ -246,3 +246,21 @@ def test_health_command_shows_trends_reasons_and_baseline(tmp_path: Path, capsys
     assert "run 3: generic share 0.80 > 0.50 (8 of 10 articles fell back to the generic path" in out
     assert "run 2:" not in out
     assert "baseline: 1 healthy run, 10 articles: lead 100%" in out
+
+
+def test_a_healthy_run_is_judged_without_loading_scipy() -> None:
+    # scipy.stats costs a crawl about 0.7 s of CPU to import: a run whose shares and medians
+    # show no drop is judged on the effects alone. A run that shows one is tested (and loads it).
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from tests.unit.test_quality import CONFIG, judge, sample\n"
+        "first = judge(sample(40), [], CONFIG)\n"
+        "later = judge(sample(40), [sample(40), sample(40)], CONFIG)\n"
+        "print(first.healthy, later.healthy, 'scipy' in sys.modules)\n"
+        "print(judge(sample(40, lead=5), [sample(40)], CONFIG).healthy, 'scipy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["True True False", "False True"]
