@@ -69,20 +69,38 @@ BUCKET_CAP = 50
 _NO_DATE = datetime.max.replace(tzinfo=UTC)
 
 
+# The signature is datasketch's MinHash (scheme "affine32", NUM_PERM permutations drawn from
+# SEED, SHA-1 of each shingle as its 32-bit input hash), computed here with numpy in the lines
+# below rather than through ``datasketch.MinHash``: importing datasketch runs its package
+# ``__init__``, whose LSH classes load scipy.integrate, half a second of CPU in every extraction
+# forkserver (every crawl) for classes this project does not use (its LSH index is the band
+# table). tests/unit/test_dedup.py pins the values to datasketch.MinHash's, bit for bit, for
+# the installed datasketch; datasketch stays the reference and the bench's tool.
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
 @cache
-def _minhash_class() -> Any:
-    """datasketch's MinHash, imported at the first signature: importing datasketch loads scipy
-    (its LSH classes), half a second that the processes which only store or read signatures
-    (the crawl process, search, export, the dashboard) never need. The extraction workers'
-    forkserver imports it once (crawler/crawl/pool.py)."""
-    from datasketch import MinHash
-
-    return MinHash
+def _permutations() -> tuple[Signature, Signature]:
+    """datasketch's affine32 parameters for SEED (``MinHash._init_permutations``): odd ``a``."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
-@cache
-def _permutations() -> Any:
-    return _minhash_class()(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+def _minhash(found: set[str]) -> Signature:
+    """The MinHash values of a non-empty shingle set: datasketch's ``update_batch``, affine32."""
+    first_bytes = b"".join(hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in found)
+    hv = np.frombuffer(first_bytes, dtype="<u4").astype(np.uint32).reshape(-1, 1)  # sha1_hash32
+    s1, m1, s2, m2, s3 = _FMIX32  # the MurmurHash3 finalizer, uint32 arithmetic wraps
+    hv = hv ^ (hv >> s1)
+    hv = hv * m1
+    hv = hv ^ (hv >> s2)
+    hv = hv * m2
+    hv = hv ^ (hv >> s3)
+    a, b = _permutations()
+    result: Signature = (hv * a + b).min(axis=0)
+    return result
 
 
 @dataclass(frozen=True)
@@ -132,9 +150,7 @@ def signature(text: str, size: int = SHINGLE_SIZE) -> Signature | None:
     found = shingles(text, size)
     if not found:
         return None  # an empty MinHash equals every other: all empty pages would cluster
-    minhash = _minhash_class()(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
-    minhash.update_batch([s.encode("utf-8") for s in found])
-    return np.asarray(minhash.hashvalues, dtype=np.uint32)
+    return _minhash(found)
 
 
 def jaccard(a: Signature, b: Signature) -> float:

@@ -51,9 +51,7 @@ logger = logging.getLogger(__name__)
 # still forked from the preloaded server: nothing is re-imported. `bench/perf --part startup`
 # measures the cost against fork.
 START_METHOD = "forkserver"
-# datasketch: storage.dedup imports it at the first signature (it loads scipy, half a second);
-# preloaded here, the workers inherit it instead of importing it each.
-_PRELOAD = ["crawler.crawl.pool", "crawler.sites.registry", "datasketch"]
+_PRELOAD = ["crawler.crawl.pool", "crawler.sites.registry"]
 # Run in each worker as it starts (pebble's ``initializer``); a seam for tests that install a
 # stand-in extractor in the workers. None in production.
 worker_initializer: Callable[[], None] | None = None

@@ -311,3 +311,30 @@ def test_index_stored_backfills_the_articles_without_signature(db: sqlite_utils.
     assert dedup_index.index_stored(db) == 1  # only the wordless one is left, and it is not an endless loop
     [cluster] = dedup.list_clusters(db)
     assert [m.url_hash for m in cluster.members] == ["bocongan-1", "cao-2", "thanhtra-3"]
+
+
+def test_signatures_are_datasketchs_minhash_bit_for_bit() -> None:
+    # storage.dedup computes datasketch's affine32 MinHash with numpy (importing datasketch
+    # loads scipy); the values must be the library's, or stored signatures stop matching.
+    import subprocess
+    import sys
+
+    from datasketch import MinHash
+
+    texts = [
+        "Công an TP.HCM khởi tố vụ án lừa đảo chiếm đoạt tài sản qua mạng xã hội.",
+        "Thanh tra Chính phủ công bố kết luận thanh tra về quản lý đất đai tại tỉnh.",
+        "Một hai",
+        " ".join(f"từ{i}" for i in range(3000)),
+    ]
+    for text in texts:
+        found = dedup.shingles(text)
+        reference = MinHash(num_perm=dedup.NUM_PERM, seed=dedup.SEED, scheme=dedup.SCHEME)
+        reference.update_batch([s.encode("utf-8") for s in found])
+        got = dedup.signature(text)
+        assert got is not None and got.dtype == np.uint32
+        assert np.array_equal(got, reference.hashvalues)
+    # ... and a signature costs no datasketch (nor scipy) import.
+    script = "import sys; from storage.dedup import signature; signature('Một hai ba bốn năm'); print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
