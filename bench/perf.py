@@ -118,8 +118,10 @@ class Run:
         return sorted((cpu / self.elapsed for cpu in self.child_cpu.values()), reverse=True)[:top]
 
 
-def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 1)) -> Run:
-    """Run ``command`` from the repository, sampling its process tree every 0.2 s."""
+def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 1), memory: bool = True) -> Run:
+    """Run ``command`` from the repository, sampling its process tree every 0.2 s: CPU times,
+    and memory unless ``memory`` is False (reading a process's smaps costs the sampler more
+    CPU the more processes the command has)."""
     load = os.getloadavg()[0]
     peak = [0, 0]
     cpu: dict[int, float] = {}
@@ -140,11 +142,12 @@ def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 
                 # Each process on its own: one that exits (or is a zombie) between the listing
                 # and the reading must not cost the others their sample.
                 try:
-                    info = p.memory_full_info()
+                    info = p.memory_full_info() if memory else None
                     times = p.cpu_times()
                 except psutil.Error:
                     continue
-                rss, pss = rss + info.rss, pss + info.pss
+                if info is not None:
+                    rss, pss = rss + info.rss, pss + info.pss
                 if p.pid == root.pid:
                     root_cpu[0] = times.user + times.system
                 else:
@@ -164,7 +167,50 @@ def _measure(command: list[str], sample: bool = True, ok: tuple[int, ...] = (0, 
     return Run(elapsed, peak[0], peak[1], cpu, last, load=load, root_cpu=root_cpu[0])
 
 
-def _crawl_command(server: ReplicaServer, db: Path, workers: int, settings: dict[str, str]) -> list[str]:
+class ReplicaProcess:
+    """The synthetic replica served from a process of its own, as a real site is served from
+    another machine: the bench process's own threads (the sampler of ``_measure``) do not share
+    its interpreter, and what serving costs is not charged to whichever contender is measured.
+    Started with ``spawn``: nothing of the bench process is inherited."""
+
+    def __init__(self, keys: list[str], synthetic: int, own_bodies: bool) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(target=_serve_replica, args=(child, keys, synthetic, own_bodies), daemon=True)
+        self._proc.start()
+        child.close()
+        self._bases, self.article_urls = self._conn.recv()
+        self.sites = dict.fromkeys(self._bases)
+
+    def base_url(self, key: str) -> str:
+        return str(self._bases[key])
+
+    def __enter__(self) -> ReplicaProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.close()  # the server process ends at EOF
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+
+
+def _serve_replica(conn: Any, keys: list[str], synthetic: int, own_bodies: bool) -> None:
+    with ReplicaServer(keys, synthetic=synthetic, own_bodies=own_bodies) as server:
+        urls = [f"{server.base_url(k)}{r.path}" for k, site in server.sites.items() for r in site.routes_of("article")]
+        conn.send(({k: server.base_url(k) for k in server.sites}, urls))
+        try:
+            conn.recv()
+        except EOFError:
+            pass
+
+
+def _crawl_command(
+    server: ReplicaServer | ReplicaProcess, db: Path, workers: int, settings: dict[str, str]
+) -> list[str]:
     # The served sites by name: a site not named would be crawled at its real address.
     command = [sys.executable, "-m", "crawler.cli", "crawl", *server.sites, "--db", str(db)]
     for name, value in {**settings, "NEWS_EXTRACT_WORKERS": str(workers)}.items():
@@ -272,7 +318,9 @@ def spinners(count: int) -> Iterator[None]:
             proc.wait()
 
 
-def part_versus(sizes: list[int], workers: int, repeat: int = 1, busy: tuple[int, ...] = (0,)) -> None:
+def part_versus(
+    sizes: list[int], workers: int, repeat: int = 1, busy: tuple[int, ...] = (0,), shared_bodies: bool = False
+) -> None:
     """newscrawl against the ten-minute spider (bench/naive.py) and against fetching alone.
 
     With ``repeat`` > 1 the three run in turn that many times (fetch, naive, newscrawl, fetch,
@@ -280,29 +328,34 @@ def part_versus(sizes: list[int], workers: int, repeat: int = 1, busy: tuple[int
     rate, and the ratio's range over the rounds (each newscrawl run against the naive run of
     its own round). Each count in ``busy`` is a table of its own, measured with that many other
     busy processes spinning (``spinners``): 0 is the quiet machine, 1 a machine with one other job.
+    The articles have their own bodies (crawler/testing/synthetic.py); ``shared_bodies`` serves
+    the template's body in every one, as before issue 28: each article then a near-copy of every
+    other of its site, which real archives are not, and newscrawl's near-duplicate index pays for it.
     """
     cores = len(os.sched_getaffinity(0))
     for n in sizes:
         # The three sites whose synthetic replicas list every article on paginated listings or
         # feeds; cand's has no sitemap, so a crawl finds only its first listing pages while the
         # naive spider would be handed all its URLs.
-        with ReplicaServer(list(VERSUS_SITES), synthetic=n) as server, tempfile.TemporaryDirectory() as tmp:
+        replica = ReplicaProcess(list(VERSUS_SITES), n, own_bodies=not shared_bodies)
+        with replica as server, tempfile.TemporaryDirectory() as tmp:
             urls = Path(tmp) / "urls.txt"
-            urls.write_text(
-                "".join(
-                    f"{server.base_url(key)}{route.path}\n"
-                    for key, site in server.sites.items()
-                    for route in site.routes_of("article")
-                ),
-                encoding="utf-8",
-            )
+            urls.write_text("".join(f"{url}\n" for url in server.article_urls), encoding="utf-8")
             for others in busy:
                 with spinners(others):
-                    _versus_table(server, Path(tmp), urls, n, workers, repeat, others, cores)
+                    _versus_table(server, Path(tmp), urls, n, workers, repeat, others, cores, shared_bodies)
 
 
 def _versus_table(
-    server: ReplicaServer, tmp: Path, urls: Path, n: int, workers: int, repeat: int, others: int, cores: int
+    server: ReplicaProcess,
+    tmp: Path,
+    urls: Path,
+    n: int,
+    workers: int,
+    repeat: int,
+    others: int,
+    cores: int,
+    shared_bodies: bool,
 ) -> None:
     import statistics
 
@@ -319,10 +372,12 @@ def _versus_table(
     for round_ in range(repeat):
         loads.append(os.getloadavg()[0])
         tag = f"{others}-{round_}"
-        fetch = _measure([*naive, "--db", str(tmp / f"fetch{tag}.sqlite3"), "--fetch-only"])
-        plain = _measure([*naive, "--db", str(tmp / f"naive{tag}.sqlite3")])
+        # Every contender sampled alike, CPU times only.
+        fetch = _measure([*naive, "--db", str(tmp / f"fetch{tag}.sqlite3"), "--fetch-only"], memory=False)
+        plain = _measure([*naive, "--db", str(tmp / f"naive{tag}.sqlite3")], memory=False)
         db = tmp / f"newscrawl{tag}.sqlite3"
-        ours = _measure(_crawl_command(server, db, workers, {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"}))
+        settings = {**VERSUS_SETTINGS, "NEWS_MAX_LISTING_PAGES": "100000"}
+        ours = _measure(_crawl_command(server, db, workers, settings), memory=False)
         counts["fetch"] = int(fetch.output.split()[-1])
         counts["naive"] = int(plain.output.split()[-1])
         counts["ours"] = sqlite_utils.Database(db)["articles"].count
@@ -334,7 +389,8 @@ def _versus_table(
     base = statistics.median(rates["naive"])
     machine = "quiet machine" if not others else f"{others} other busy process{'es' if others > 1 else ''}"
     print(
-        f"synthetic replica, {n} articles per site ({3 * n} in all); {cores} cores, {machine}; "
+        f"synthetic replica{' (shared bodies)' if shared_bodies else ''}, {n} articles per site ({3 * n} in all); "
+        f"{cores} cores, {machine}; "
         f"no delay, 16 requests per domain for everyone; {repeat} round(s), load {min(loads):.2f}-{max(loads):.2f}"
     )
     print(f"{'':34} {'articles/s':>10} {'vs naive':>8} {'articles':>8}  busy (share of one core)")
@@ -481,6 +537,11 @@ def main() -> None:
         default=[0],
         help="versus: a table per count of other busy processes spinning during the runs (0 1: quiet and one job)",
     )
+    parser.add_argument(
+        "--shared-bodies",
+        action="store_true",
+        help="versus: every synthetic article with the template's body (all near-copies), as before issue 28",
+    )
     args = parser.parse_args()
     if args.part in ("extraction", "all"):
         part_extraction()
@@ -491,7 +552,7 @@ def main() -> None:
     if args.part in ("startup", "all"):
         part_startup(args.workers)
     if args.part in ("versus", "all"):
-        part_versus(args.sizes, args.workers, args.repeat, tuple(args.busy))
+        part_versus(args.sizes, args.workers, args.repeat, tuple(args.busy), args.shared_bodies)
     if args.part in ("memory", "all"):
         part_memory(args.n, args.workers)
 

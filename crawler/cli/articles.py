@@ -8,7 +8,6 @@ import json
 import sys
 from typing import Any
 
-from crawler.api import NotAnArticle, extract_item
 from crawler.cli.common import UsageError, read_db_path, site_keys, url_argument
 from crawler.cli.explain import explain
 from crawler.cli.progress import print_json
@@ -146,6 +145,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise UsageError(f"--site {site} and --generic: choose one")
     page = _read_page(args.file)
     url = url_argument(args.url) if args.url else None
+    # The extractor (trafilatura) loads with the one command that runs it here: every other
+    # command, the crawl first (its workers extract), starts without it.
+    from crawler.api import NotAnArticle, extract_item
+
     try:
         item = extract_item(page, url, site, generic=args.generic)
     except NotAnArticle as exc:

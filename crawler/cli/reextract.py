@@ -24,8 +24,8 @@ from crawler.cli.progress import add_verbosity, configure_logging, count_progres
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_workers
 from crawler.crawl.runner import project_settings
 from crawler.exit_codes import EXIT_ERRORS, EXIT_OK
-from crawler.extract.article import Rejection, decode_page
-from crawler.extract.items import ArticleItem
+from crawler.extract.encodings import decode_page
+from crawler.extract.items import ArticleItem, Rejection
 from crawler.sites.registry import sites
 from storage.articles import decode_row, load_raw_html
 from storage.batch import ArticleWrite, save_batch

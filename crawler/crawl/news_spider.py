@@ -32,10 +32,9 @@ from crawler.crawl import pool
 from crawler.crawl.middlewares import error_kind
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout
 from crawler.crawl.state import CrawlState
-from crawler.extract.article import Rejection
 from crawler.extract.dates import parse_any, parse_vn_date
 from crawler.extract.encodings import read_page
-from crawler.extract.items import ArticleItem, UrlEvent
+from crawler.extract.items import ArticleItem, Rejection, UrlEvent
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url, origin, rebase, url_hash
 from storage.articles import STRIKES, now_iso

@@ -33,9 +33,8 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from crawler.extract import article as extraction
 from crawler.extract.encodings import read_page
-from crawler.extract.items import ArticleItem
+from crawler.extract.items import ArticleItem, Rejection
 from crawler.extract.pagemeta import parse_page
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_target
@@ -51,7 +50,9 @@ logger = logging.getLogger(__name__)
 # still forked from the preloaded server: nothing is re-imported. `bench/perf --part startup`
 # measures the cost against fork.
 START_METHOD = "forkserver"
-_PRELOAD = ["crawler.crawl.pool", "crawler.sites.registry"]
+# The extractor (trafilatura) is imported by the workers' code only (_extract_page): the crawl
+# process, which imports this module for the pool, never runs it and does not load it.
+_PRELOAD = ["crawler.crawl.pool", "crawler.extract.article", "crawler.sites.registry"]
 # Run in each worker as it starts (pebble's ``initializer``); a seam for tests that install a
 # stand-in extractor in the workers. None in production.
 worker_initializer: Callable[[], None] | None = None
@@ -78,7 +79,7 @@ class ExtractedPage:
 
     url: str
     canonical: bool
-    result: ArticleItem | extraction.Rejection
+    result: ArticleItem | Rejection
     fault: str | None = None
 
 
@@ -179,7 +180,7 @@ def extract_page(
     try:
         return _extract_page(page, url, base_url, site_key, fetched_at, declared)
     except MemoryError:  # over the worker's budget (_limit_memory): a fact of the page
-        return ExtractedPage(url, False, extraction.Rejection("extract_memory", "over the extraction memory budget"))
+        return ExtractedPage(url, False, Rejection("extract_memory", "over the extraction memory budget"))
 
 
 def _extract_page(
@@ -190,6 +191,8 @@ def _extract_page(
     fetched_at: str | None,
     declared: str | None,
 ) -> ExtractedPage:
+    from crawler.extract import article as extraction  # the forkserver preloaded it (_PRELOAD)
+
     fault = None
     if isinstance(page, bytes):
         raw, (text, fault) = page, read_page(page, declared)

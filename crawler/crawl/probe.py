@@ -35,7 +35,7 @@ from crawler.crawl.pool import extract_page
 from crawler.crawl.probe_report import EntryResult, Fetch, ProbedPage, SiteResult, judge
 from crawler.crawl.runner import project_settings
 from crawler.crawl.site_spiders import spiders
-from crawler.extract.article import Rejection
+from crawler.extract.items import Rejection
 from crawler.extract.siteconfig import SiteConfig
 from crawler.extract.urls import canonical_url
 from storage.articles import now_iso

@@ -33,7 +33,7 @@ from crawler.extract.bylines import (
 from crawler.extract.dates import is_today_banner, is_weekday_date, parse_published
 from crawler.extract.encodings import decode_page
 from crawler.extract.generic import GenericResult, extract_generic
-from crawler.extract.items import ArticleItem
+from crawler.extract.items import ArticleItem, Rejection
 from crawler.extract.pagemeta import (
     ARTICLE_TYPES,
     MAX_IMAGES,
@@ -80,17 +80,6 @@ _MIN_FOOTER_PARAGRAPHS = 4
 # A visible date line is short; a paragraph of running text that happens to start with a
 # weekday and a date is not one.
 _MAX_DATE_LINE_CHARS = 80
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a page yields no article; ``reason`` is a short stable key used in stats.
-
-    A value returned by :func:`extract`, not raised; the public API turns it into the
-    exception :class:`crawler.api.NotAnArticle`."""
-
-    reason: str
-    detail: str = ""
 
 
 def extract(

@@ -80,6 +80,19 @@ def _copied(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """Why a page yields no article; ``reason`` is a short stable key used in stats.
+
+    A value returned by :func:`crawler.extract.article.extract` (which re-exports it), not
+    raised; the public API turns it into the exception :class:`crawler.api.NotAnArticle`. It
+    lives here, beside the article, so the crawl process handles both without importing the
+    extractor (trafilatura), which only its workers run."""
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class UrlEvent:
     """A URL that was fetched or refused but yields no article, and why (for ``explain``)."""
 

@@ -102,9 +102,11 @@ class ReplicaServer:
         faults: FaultPlan | None = None,
         synthetic: int = 0,
         per_page: int = 50,
+        own_bodies: bool = False,
     ) -> None:
         """``synthetic`` > 0 serves that many generated articles per site instead of the real
-        replica pages (crawler/testing/synthetic.py), ``per_page`` to a listing page."""
+        replica pages (crawler/testing/synthetic.py), ``per_page`` to a listing page; with
+        ``own_bodies`` they do not share the template's body paragraphs."""
         folders = sorted(p for p in sites_dir.iterdir() if (p / "site.json").is_file())
         self.sites = {f.name: SiteReplica(f) for f in folders if keys is None or f.name in keys}
         missing = set(keys or []) - set(self.sites)
@@ -113,7 +115,7 @@ class ReplicaServer:
         if synthetic > 0:
             configs = sites()
             for key, site in self.sites.items():
-                SyntheticSite(site, configs[key], synthetic, per_page).install()
+                SyntheticSite(site, configs[key], synthetic, per_page, own_bodies).install()
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._port = port
         self.faults = faults

@@ -2,12 +2,18 @@
 
 Each site's first fully described replica article (its ``truth.json`` facts found verbatim in
 the page) is the template; article ``i`` replaces the template's title, lead, first and last
-body sentences with deterministic generated text (seeded by ``i``), shifts its date back by
+body sentences with deterministic generated text (seeded by ``i``) — and, with ``own_bodies``,
+every other plain body paragraph too — shifts its date back by
 ``i // 24`` days and gives it its own id in the URL (the template's last number, replaced).
 Articles are listed newest first, ``per_page`` to a page, round-robin over the site's listing
 paths, in the markup of the site's own listing page (its first item cloned), with the site's
 pagination; CAO's feeds list the newest. Real articles, traps and the frozen sitemap's entries
 are not served. Pages are generated when requested, so 30,000 articles cost no memory.
+
+Without ``own_bodies`` the articles of a site share the template's middle paragraphs: each is a
+near-copy of every other, one crowded near-duplicate cluster per site (what the export golden
+test wants). With it they are as distinct as real articles, for timing (bench/perf): there,
+shared bodies would make every stored article match hundreds of copies, which no real archive does.
 """
 
 from __future__ import annotations
@@ -38,16 +44,20 @@ class _Template:
     first: str
     last: str
     published: datetime
+    middle: tuple[str, ...] = ()  # the other body paragraphs found verbatim in the page
 
 
 class SyntheticSite:
     """Generates the pages of ``count`` articles of one site replica (see module docstring)."""
 
-    def __init__(self, site: SiteReplica, config: SiteConfig, count: int, per_page: int = 50) -> None:
+    def __init__(
+        self, site: SiteReplica, config: SiteConfig, count: int, per_page: int = 50, own_bodies: bool = False
+    ) -> None:
         self.site = site
         self.config = config
         self.count = count
         self.per_page = per_page
+        self.own_bodies = own_bodies
         self.template = _template(site)
         self.words = _vocabulary(site)
         self._id = re.search(r"(\d+)(?=\D*$)", self.template.path)
@@ -74,6 +84,10 @@ class SyntheticSite:
         page = page.replace(t.lead, self._sentence(i, "lead", 25, 45))
         page = page.replace(t.first, self._sentence(i, "first", 20, 40))
         page = page.replace(t.last, self._sentence(i, "last", 20, 40))
+        if self.own_bodies:
+            for k, paragraph in enumerate(t.middle):
+                words = len(paragraph.split())
+                page = page.replace(paragraph, self._sentence(i, f"p{k}", max(1, words * 4 // 5), words * 6 // 5 + 1))
         date = t.published - timedelta(days=i // 24)
         for old, new in (("%d/%m/%Y", "%d/%m/%Y"), ("%Y-%m-%d", "%Y-%m-%d")):
             page = page.replace(t.published.strftime(old), date.strftime(new))
@@ -155,8 +169,24 @@ def _template(site: SiteReplica) -> _Template:
         texts = [str(facts.get(k) or "") for k in ("title", "lead", "body_first", "body_last")]
         if facts.get("published_at") and all(t and t in page for t in texts):
             published = datetime.fromisoformat(str(facts["published_at"]))
-            return _Template(route.path, page, texts[0], texts[1], texts[2], texts[3], published)
+            middle = _middle_paragraphs(page, texts[2], texts[3])
+            return _Template(route.path, page, texts[0], texts[1], texts[2], texts[3], published, middle)
     raise ValueError(f"{site.key}: no replica article can serve as a template")
+
+
+def _middle_paragraphs(page: str, first: str, last: str) -> tuple[str, ...]:
+    """The texts of the paragraphs beside the body's first one (same parent) that appear verbatim
+    in ``page`` (no inline markup, no entities), of five words or more, but its first and last."""
+    tree = lxml_html.document_fromstring(page)
+    for p in tree.iter("p"):
+        if first in p.text_content():
+            parent = p.getparent()
+            break
+    else:
+        return ()
+    texts = (" ".join(q.text_content().split()) for q in parent.iter("p"))
+    found = {t for t in texts if len(t.split()) >= 5 and t in page and first not in t and last not in t}
+    return tuple(sorted(found, key=len, reverse=True))  # longest first: a text inside another is replaced after it
 
 
 def _vocabulary(site: SiteReplica) -> list[str]:
