@@ -7,6 +7,7 @@ In ``storage`` because the crawler keys what it stores by it and the Python API
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 from courlan.clean import TRACKERS_RE
@@ -24,6 +25,9 @@ def _is_tracking(name: str) -> bool:
     return low in _ZALO or TRACKERS_RE.search(low) is not None
 
 
+# A crawl canonicalises each article URL several times (found on a listing, fetched, stored,
+# keyed): w3lib's canonicalize_url was 5% of the crawl process's time. Pure, so cached.
+@lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """``url`` without fragment and tracking parameters, query sorted, escapes normalised."""
     query = urlsplit(url).query
