@@ -28,7 +28,6 @@ from storage.db import write_transaction
 from storage.published import bound_params, on_or_after
 from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
 from storage.text import normalize_for_hash
-from storage.text import shingles as text_shingles
 from storage.when import VN_TZ
 
 Signature = npt.NDArray[np.uint32]
@@ -142,12 +141,34 @@ def dedup_text(lead: str | None, body: str | None) -> str:
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> set[str]:
     """Overlapping ``size``-word shingles of the normalised text; a shorter text is one shingle."""
-    return {" ".join(s) for s in text_shingles(normalize_for_hash(text).split(), size)}
+    return _shingle_set(_words(text), size)
 
 
 def signature(text: str, size: int = SHINGLE_SIZE) -> Signature | None:
     """The MinHash values of ``text`` (NUM_PERM uint32), or None for a text without words."""
-    found = shingles(text, size)
+    return _signature(_shingle_set(_words(text), size))
+
+
+def article_signature(lead: str | None, body: str | None) -> Signature | None:
+    """``signature(dedup_text(lead, body))``, the body normalised once (its normalisation is
+    cached, and the content hash has just made it)."""
+    return _signature(_shingle_set(_words(lead, body), SHINGLE_SIZE))
+
+
+def _words(*parts: str | None) -> list[str]:
+    # The words of the parts joined by newlines: normalize_for_hash maps a newline to a space and
+    # nothing normalises across it, so part by part gives the same words.
+    return [word for part in parts if part for word in normalize_for_hash(part).split()]
+
+
+def _shingle_set(words: list[str], size: int) -> set[str]:
+    # storage.text.shingles' rule (fewer than ``size`` words: one shingle), joined directly.
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def _signature(found: set[str]) -> Signature | None:
     if not found:
         return None  # an empty MinHash equals every other: all empty pages would cluster
     return _minhash(found)

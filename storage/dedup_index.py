@@ -34,8 +34,8 @@ from storage.dedup import (
     THRESHOLD,
     DupResult,
     Signature,
+    article_signature,
     band_keys,
-    dedup_text,
     load_signature,
     order_key,
     signature,
@@ -343,7 +343,7 @@ def index_stored(db: sqlite_utils.Database, threshold: float = THRESHOLD) -> int
     while rows := db.execute(sql, [last]).fetchall():
         entries = []
         for _, url_hash, site, published_at, lead, body in rows:
-            sig = signature(dedup_text(lead, body))
+            sig = article_signature(lead, body)
             if sig is not None:
                 entries.append(Entry(url_hash, site, published_at, sig, tuple(band_keys(sig))))
         index_batch(db, entries, threshold)

@@ -338,3 +338,33 @@ def test_signatures_are_datasketchs_minhash_bit_for_bit() -> None:
     script = "import sys; from storage.dedup import signature; signature('Một hai ba bốn năm'); print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_part_by_part_normalisation_gives_the_joined_texts_hash_and_signature() -> None:
+    # content_hash and article_signature normalise title, lead and body one by one (the body's
+    # normalisation is then shared); the values must be those of the newline-joined text.
+    from storage.text import content_hash, hash_key, normalize_for_hash
+
+    cases = [
+        ("Tiêu đề", "Sapo ngắn.", "Đoạn một.\nĐoạn hai, có dấu câu!"),
+        ("", None, "Chỉ có thân bài"),
+        ("...", "—", "Thân bài sau phần mở đầu toàn dấu câu."),
+        ("Tiêu đề", "kết thúc bằng dấu kết hợp e\u0301", "\u0301 bắt đầu bằng dấu kết hợp"),  # NFD at the seams
+        ("ΟΔΟΣ", "λόγος", "Σ σ ς"),  # Greek sigma forms, cased letters at the seams
+        ("Tab\tvà\u00a0khoảng", "zero\u200bwidth", "ký tự\x1bđiều khiển\u202e"),
+    ]
+    for title, lead, body in cases:
+        joined = "\n".join(p for p in (title, lead, body) if p)
+        assert content_hash(title, lead, body) == hash_key(normalize_for_hash(joined))
+        whole = dedup.signature(dedup.dedup_text(lead, body))
+        parts = dedup.article_signature(lead, body)
+        assert (whole is None and parts is None) or np.array_equal(whole, parts)  # type: ignore[arg-type]
+
+
+def test_shingles_follow_the_projects_one_shingle_rule() -> None:
+    from storage.text import normalize_for_hash
+    from storage.text import shingles as windows
+
+    for text in ["", "...", "một", "một hai ba bốn", "một hai ba bốn năm", "Một, hai; ba! bốn năm sáu bảy một hai ba"]:
+        expected = {" ".join(w) for w in windows(normalize_for_hash(text).split(), dedup.SHINGLE_SIZE)}
+        assert dedup.shingles(text) == expected
