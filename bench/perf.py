@@ -520,6 +520,22 @@ def part_storage(n: int) -> None:
 
 
 def main() -> None:
+    args = parser().parse_args()
+    if args.part in ("extraction", "all"):
+        part_extraction()
+    if args.part in ("endtoend", "all"):
+        part_endtoend(args.n, args.workers)
+    if args.part in ("storage", "all"):
+        part_storage(args.n)
+    if args.part in ("startup", "all"):
+        part_startup(args.workers)
+    if args.part in ("versus", "all"):
+        part_versus(args.sizes, args.workers, args.repeat, tuple(args.busy), args.shared_bodies)
+    if args.part in ("memory", "all"):
+        part_memory(args.n, args.workers)
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--part", default="all", choices=("extraction", "endtoend", "memory", "storage", "versus", "startup", "all")
@@ -542,19 +558,7 @@ def main() -> None:
         action="store_true",
         help="versus: every synthetic article with the template's body (all near-copies), as before issue 28",
     )
-    args = parser.parse_args()
-    if args.part in ("extraction", "all"):
-        part_extraction()
-    if args.part in ("endtoend", "all"):
-        part_endtoend(args.n, args.workers)
-    if args.part in ("storage", "all"):
-        part_storage(args.n)
-    if args.part in ("startup", "all"):
-        part_startup(args.workers)
-    if args.part in ("versus", "all"):
-        part_versus(args.sizes, args.workers, args.repeat, tuple(args.busy), args.shared_bodies)
-    if args.part in ("memory", "all"):
-        part_memory(args.n, args.workers)
+    return parser
 
 
 if __name__ == "__main__":
