@@ -68,7 +68,8 @@ ITEM_PIPELINES = {"crawler.crawl.pipelines.StoragePipeline": 300}
 CONCURRENT_ITEMS = 1
 # The quality gate writes its stats before the run recorder stores them (490 < 500). Scrapy's
 # RemoteControl extension is off by default, but loading it to find that out imports aiohttp:
-# 0.12 s of every crawl's start-up. None keeps Scrapy from loading it.
+# 0.12 s of every crawl's start-up. None keeps Scrapy from loading it; REMOTE_CONTROL_ENABLED
+# puts it back (crawler/crawl/runner.py, EnvironmentAddon).
 EXTENSIONS = {
     "crawler.crawl.quality.QualityGate": 490,
     "crawler.crawl.runs.RunRecorder": 500,

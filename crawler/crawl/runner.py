@@ -42,6 +42,12 @@ class EnvironmentAddon:
     def update_settings(self, settings: Any) -> None:
         for name, value in environment_settings(settings).items():
             settings.set(name, value, priority="project")  # under a site's pace and `-s`
+        if settings.getbool("REMOTE_CONTROL_ENABLED"):
+            # crawler/settings.py keeps Scrapy from loading its RemoteControl extension (loading
+            # it imports aiohttp); asked for, it is loaded, at Scrapy's own place.
+            from scrapy.extensions.remote_control import RemoteControl
+
+            settings.set_in_component_priority_dict("EXTENSIONS", RemoteControl, 0)
 
 
 def environment_settings(defaults: Any) -> dict[str, Any]:
