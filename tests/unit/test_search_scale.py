@@ -70,7 +70,7 @@ def _search_and_plan(
     return hits, db.execute("explain query plan " + sql, params).fetchall()
 
 
-@pytest.mark.parametrize(("folded", "sort"), [(False, "relevance"), (True, "relevance"), (False, "date")])
+@pytest.mark.parametrize(("folded", "sort"), [(False, "relevance"), (True, "relevance")])
 def test_snippets_join_only_the_rows_shown(
     replica_db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch, folded: bool, sort: str
 ) -> None:
@@ -91,15 +91,18 @@ def test_newest_first_walks_the_date_index_and_reads_no_article_row(
     """Sorting by date read every match's row for its publication date and sorted them all
     (1.6 s for a common word at a million articles), and found every match of each pair
     phrase; the date index holds the dates, newest first, and the phrases are tested on the
-    rows shown."""
+    rows shown. The rows shown are scored in one walk between their smallest and largest rowid:
+    looked up one by one, FTS5 opened a cursor for each, and bm25 counts every match of each
+    phrase in each cursor (60 ms for `công an` at 100k articles, 30 ms this way)."""
     hits, plan = _search_and_plan(replica_db, monkeypatch, "công an", limit=3, sort="date")
     (top,) = [node for node, _, _, detail in plan if detail in ("CO-ROUTINE top", "MATERIALIZE top")]
     inside = [detail for _, parent, _, detail in plan if parent == top]
     assert "SCAN articles USING COVERING INDEX idx_articles_published_at" in inside, plan
     assert not any(detail.startswith(("SEARCH articles", "USE TEMP B-TREE")) for detail in inside), plan
-    # Every match is walked once (the match list); the pair phrases only at the rows shown.
+    # Every match is walked once (the match list), the shown rows' rowid range once more (their
+    # scores and snippets: rowid > and <, "><"); the pair phrases only at the rows shown.
     walks = [detail for _, _, _, detail in plan if "VIRTUAL TABLE INDEX 0:M" in detail]  # not 0:=M, by rowid
-    assert len(walks) == 1, plan
+    assert len(walks) == 2 and sum(walk.endswith("><") for walk in walks) == 1, plan
     # The same hits as the full list in date order.
     everything = search(replica_db, "công an", limit=None, sort="date")
     assert [h.url for h in hits] == [h.url for h in everything[:3]]
