@@ -154,6 +154,8 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed_index(self, response: Response) -> Iterator[Request]:
         """Feeds the site's feed index page lists beyond the configured ones."""
+        if self._not_modified(response):  # an empty answer is a fault and an error, as elsewhere
+            return
         known = {canonical_url(self.base_url + p) for p in self.site.feeds}
         pattern = re.compile(self.site.feed_links)
         for href in response.xpath("//a/@href").getall():
@@ -228,6 +230,8 @@ class NewsSpider(scrapy.Spider):
         """One page of the API's article list (0-based ``page``): its articles, then the next."""
         api = self.site.api
         assert api is not None
+        if not response.body.strip():
+            self._count("faults/empty")  # then unusable, like any answer that is not the list
         try:
             data = json.loads(response.body)
         except ValueError:

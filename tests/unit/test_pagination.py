@@ -96,3 +96,18 @@ def test_entry_point_validators_are_kept_only_after_a_clean_run(tmp_path: Path) 
     clean.state.seen_validators[entry] = ('"v2"', "Tue, 06 Oct 2026 02:30:00 GMT")
     clean.state.spider_closed(clean, "finished")
     assert spider(tmp_path).state.validators == {entry: ('"v2"', "Tue, 06 Oct 2026 02:30:00 GMT")}
+
+
+def test_an_empty_feed_index_or_api_answer_is_counted_as_the_empty_fault(tmp_path: Path) -> None:
+    # Every other entry point counted an empty 200 as faults/empty; these two did not, so the
+    # fault-injection test failed whenever the empty answer fell on one of them.
+    cand = spider(tmp_path, "cand")
+    assert cand.site.feed_index
+    empty = HtmlResponse(cand.base_url + cand.site.feed_index, body=b"", encoding="utf-8")
+    assert list(cand.parse_feed_index(empty)) == []
+    assert stat(cand, "faults/empty") == 1 and stat(cand, "errors/empty") == 1
+    bocongan = spider(tmp_path, "bocongan")
+    assert bocongan.site.api is not None
+    answer = HtmlResponse(bocongan.base_url + "/api", body=b"  ", encoding="utf-8")
+    assert list(bocongan.parse_api(answer, "/chuyen-muc/x", 1)) == []
+    assert stat(bocongan, "faults/empty") == 1 and stat(bocongan, "api/unavailable") == 1
