@@ -40,6 +40,13 @@ REPO = Path(__file__).resolve().parent.parent
 VARIANT = REPO / "tests" / "sites_variants" / "cao" / "redesign.json"  # CAO's article template changed
 
 
+def fresh_python(code: str) -> str:
+    """What ``code`` prints when run by a fresh interpreter from the repository: for what a
+    process loads (``sys.modules``), which this test process has long since loaded."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
 def declared_copies() -> dict[tuple[str, str], tuple[str, str]]:
     """Republications the replicas declare: (site, name) of a copy -> (site, name) of its original.
 

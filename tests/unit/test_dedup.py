@@ -11,6 +11,7 @@ import sqlite_utils
 from storage import dedup, dedup_index, tables
 from storage.db import open_db
 from storage.text import content_hash
+from tests.helpers import fresh_python
 
 LEAD = (
     "Ngày 15/3, tại Hà Nội, Bộ Công an tổ chức Hội nghị triển khai đợt cao điểm tấn công, trấn áp tội phạm "
@@ -316,9 +317,6 @@ def test_index_stored_backfills_the_articles_without_signature(db: sqlite_utils.
 def test_signatures_are_datasketchs_minhash_bit_for_bit() -> None:
     # storage.dedup computes datasketch's affine32 MinHash with numpy (importing datasketch
     # loads scipy); the values must be the library's, or stored signatures stop matching.
-    import subprocess
-    import sys
-
     from datasketch import MinHash
 
     texts = [
@@ -336,8 +334,7 @@ def test_signatures_are_datasketchs_minhash_bit_for_bit() -> None:
         assert np.array_equal(got, reference.hashvalues)
     # ... and a signature costs no datasketch (nor scipy) import.
     script = "import sys; from storage.dedup import signature; signature('Một hai ba bốn năm'); print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(script).strip() == "[]"
 
 
 def test_part_by_part_normalisation_gives_the_joined_texts_hash_and_signature() -> None:

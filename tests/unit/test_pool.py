@@ -12,7 +12,7 @@ import pytest
 from crawler.crawl.pool import ExtractCrash, ExtractionPool, ExtractTimeout, extract_page, start_forkserver
 from crawler.extract import article as extraction
 from tests import faulty_extraction
-from tests.helpers import real_page, replica, site_keys
+from tests.helpers import fresh_python, real_page, replica, site_keys
 
 
 def _pages() -> list[tuple[str, str, str, str]]:
@@ -139,9 +139,6 @@ def test_the_forkserver_started_early_serves_the_pool_made_later() -> None:
 def test_the_crawl_process_does_not_load_the_extractor() -> None:
     # Only the workers extract: the CLI, the spiders, the pipeline and the pool's own side load
     # no trafilatura (0.1-0.2 s of every crawl's start-up); the forkserver preloads it instead.
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "import crawler.cli.app, crawler.crawl.runner, crawler.crawl.site_spiders, crawler.crawl.pipelines\n"
@@ -149,5 +146,4 @@ def test_the_crawl_process_does_not_load_the_extractor() -> None:
         "print(sorted(m for m in ('trafilatura', 'crawler.extract.article', 'datasketch', 'scipy') if m in sys.modules))\n"
         "print('crawler.extract.article' in pool._PRELOAD)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.split("\n")[:2] == ["[]", "True"]
+    assert fresh_python(script).split("\n")[:2] == ["[]", "True"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from crawler import NotAnArticle, extract_article, site_of
 from crawler.api import article_verdict
 from storage import open_archive
 from storage.db import StorageError
-from tests.helpers import REPO, build_replica_db
+from tests.helpers import REPO, build_replica_db, fresh_python
 
 PAGE = REPO / "tests/sites/cao/pages/articles/177958.html"
 URL = (
@@ -104,5 +102,4 @@ def test_open_archive_iterates_and_searches(tmp_path: Path) -> None:
 
 def test_importing_crawler_does_not_load_the_extractor() -> None:
     code = "import sys, crawler, storage; print('trafilatura' in sys.modules, 'storage.archive' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert done.stdout.split() == ["False", "False"]
+    assert fresh_python(code).split() == ["False", "False"]

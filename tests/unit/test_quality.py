@@ -19,6 +19,7 @@ from crawler.crawl.runner import project_settings
 from crawler.extract.items import ArticleItem
 from storage.db import open_db
 from storage.quality import accept_run, recent_quality
+from tests.helpers import fresh_python
 
 CONFIG = QualityConfig.from_settings(project_settings())
 
@@ -251,9 +252,6 @@ def test_health_command_shows_trends_reasons_and_baseline(tmp_path: Path, capsys
 def test_a_healthy_run_is_judged_without_loading_scipy() -> None:
     # scipy.stats costs a crawl about 0.7 s of CPU to import: a run whose shares and medians
     # show no drop is judged on the effects alone. A run that shows one is tested (and loads it).
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "from tests.unit.test_quality import CONFIG, judge, sample\n"
@@ -262,5 +260,4 @@ def test_a_healthy_run_is_judged_without_loading_scipy() -> None:
         "print(first.healthy, later.healthy, 'scipy' in sys.modules)\n"
         "print(judge(sample(40, lead=5), [sample(40)], CONFIG).healthy, 'scipy' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.split("\n")[:2] == ["True True False", "False True"]
+    assert fresh_python(script).split("\n")[:2] == ["True True False", "False True"]

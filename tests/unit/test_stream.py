@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zlib
 from dataclasses import replace
 
@@ -14,7 +12,7 @@ from crawler.extract.items import ArticleItem, article_write
 from storage.batch import save_batch
 from storage.db import open_db
 from storage.prepared import prepare
-from tests.helpers import REPO, replica_items
+from tests.helpers import fresh_python, replica_items
 
 
 def _prepared_item() -> ArticleItem:
@@ -28,8 +26,7 @@ def test_importing_the_ingest_loads_no_scrapy_or_twisted() -> None:
         "import sys, crawler.distributed.ingest\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'scrapy', 'twisted', 'scrapy_redis'}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"
 
 
 def test_an_article_travels_with_its_prepared_form_and_is_stored_as_computed() -> None:
