@@ -28,6 +28,7 @@ from storage.db import write_transaction
 from storage.published import bound_params, on_or_after
 from storage.tables import BAND_ROWS, CLUSTERS, MEMBERS, SIGNATURES
 from storage.text import normalize_for_hash
+from storage.text import shingles as text_shingles
 from storage.when import VN_TZ
 
 Signature = npt.NDArray[np.uint32]
@@ -162,10 +163,7 @@ def _words(*parts: str | None) -> list[str]:
 
 
 def _shingle_set(words: list[str], size: int) -> set[str]:
-    # storage.text.shingles' rule (fewer than ``size`` words: one shingle), joined directly.
-    if len(words) <= size:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return {" ".join(s) for s in text_shingles(words, size)}  # the project's one shingle rule
 
 
 def _signature(found: set[str]) -> Signature | None:
