@@ -435,18 +435,18 @@ def _newest_by_probing(db: sqlite_utils.Database, table: str, params: dict[str, 
     # a LIMIT applies, so it would test all PROBES articles every time.
     probe = f"select 1 from {table} where {table} match :match and rowid = :rowid"
     newest = db.execute(
-        "select rowid, published_at from articles order by published_at desc, rowid desc limit :probes",
-        {"probes": PROBES},
+        "select rowid, published_at from articles order by published_at desc, rowid desc limit :more",
+        {"more": PROBES + 1},  # one more than are tested: whether any article is left untested
     )
     found: list[list[Any]] = []
-    for rowid, published_at in newest:
+    for tested, (rowid, published_at) in enumerate(newest):
+        if tested == PROBES:
+            return None  # fewer than asked among the PROBES newest: the caller reads the match list
         if db.execute(probe, {"match": params["match"], "rowid": rowid}).fetchone():
             found.append([rowid, published_at])
             if len(found) == limit:
                 return found
-    # Fewer than asked: all there are when no article is left untested, else read the match list.
-    untested = db.execute("select 1 from articles limit 1 offset :probes", {"probes": PROBES}).fetchone()
-    return None if untested else found
+    return found  # every article tested: all the matches there are
 
 
 def count(
